@@ -1,0 +1,17 @@
+//! MNIST-family data: IDX files (gzip or raw), named sets verified by sha256, normalizations fitted
+//! on the training split, a seeded validation split, seeded noise, and device-resident batches.
+
+mod device;
+mod error;
+pub mod idx;
+mod noise;
+mod normalize;
+mod source;
+mod split;
+
+pub use device::{Batch, Batches, DeviceSplit, images_tensor};
+pub use error::DataError;
+pub use noise::{GaussianNoise, Noise, NoiseMode, SaltAndPepperNoise, derive_seed};
+pub use normalize::{NormStats, Normalization};
+pub use source::{DataSource, Dataset, FILE_NAMES, NamedSet};
+pub use split::Split;

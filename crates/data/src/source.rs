@@ -1,0 +1,134 @@
+//! Where data comes from: the named sets (`mnist`, `fashion-mnist`, verified by sha256 against the
+//! published originals) or any directory holding the four standard IDX file names.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::{DataError, Split, idx};
+
+/// The four standard file names: training images and labels, test images and labels.
+pub const FILE_NAMES: [&str; 4] = [
+    "train-images-idx3-ubyte.gz",
+    "train-labels-idx1-ubyte.gz",
+    "t10k-images-idx3-ubyte.gz",
+    "t10k-labels-idx1-ubyte.gz",
+];
+
+/// A published data set whose files are known byte for byte.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum NamedSet {
+    /// Handwritten digits (LeCun, Cortes, Burges).
+    Mnist,
+    /// Zalando's articles of clothing (Xiao, Rasul, Vollgraf).
+    FashionMnist,
+}
+
+impl NamedSet {
+    /// The name used in configs and directory names.
+    pub fn name(self) -> &'static str {
+        match self {
+            NamedSet::Mnist => "mnist",
+            NamedSet::FashionMnist => "fashion-mnist",
+        }
+    }
+
+    /// The sha256 of each of [`FILE_NAMES`], in that order, as published.
+    pub fn sha256(self) -> [&'static str; 4] {
+        match self {
+            NamedSet::Mnist => [
+                "440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609",
+                "3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c",
+                "8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6",
+                "f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6",
+            ],
+            NamedSet::FashionMnist => [
+                "3aede38d61863908ad78613f6a32ed271626dd12800ba2636569512369268a84",
+                "a04f17134ac03560a47e3764e11b92fc97de4d1bfaf8ba1a3aa29af54cc90845",
+                "346e55b948d973a97e58d2351dde16a484bd415d4595297633bb08f03db6a073",
+                "67da17c76eaffca5446c3361aaab5c3cd6d1c2608764d35dfb1850b086bf8dd5",
+            ],
+        }
+    }
+
+    /// Where the set lives by default, relative to the repository root.
+    pub fn default_dir(self) -> PathBuf {
+        Path::new("data").join(self.name())
+    }
+}
+
+/// A data set's location, and whether its files must match a published original.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DataSource {
+    /// The directory holding the four files of [`FILE_NAMES`].
+    pub dir: PathBuf,
+    /// When set, every file is verified against this set's published sha256.
+    pub verify: Option<NamedSet>,
+}
+
+/// A training and a test split, as read from disk.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Dataset {
+    /// The 60,000 training samples (for MNIST).
+    pub train: Split,
+    /// The 10,000 test samples (for MNIST).
+    pub test: Split,
+}
+
+fn sha256_hex(path: &Path) -> Result<String, DataError> {
+    let bytes = std::fs::read(path).map_err(|source| DataError::Io { path: path.to_path_buf(), source })?;
+    Ok(Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect())
+}
+
+fn read_split(images: &Path, labels: &Path) -> Result<Split, DataError> {
+    let imgs = idx::read_images(images)?;
+    let lbls = idx::read_labels(labels)?;
+    if imgs.count != lbls.len() {
+        return Err(DataError::CountMismatch {
+            images: images.to_path_buf(),
+            image_count: imgs.count,
+            labels: labels.to_path_buf(),
+            label_count: lbls.len(),
+        });
+    }
+    Ok(Split { rows: imgs.rows, cols: imgs.cols, pixels: imgs.pixels, labels: lbls })
+}
+
+impl DataSource {
+    /// A named set in its default directory, verified.
+    pub fn named(set: NamedSet) -> Self {
+        DataSource { dir: set.default_dir(), verify: Some(set) }
+    }
+
+    /// Reads both splits, verifying checksums first for a named set.
+    pub fn load(&self) -> Result<Dataset, DataError> {
+        if !self.dir.is_dir() {
+            return Err(DataError::MissingDirectory { path: self.dir.clone() });
+        }
+        let paths = FILE_NAMES.map(|name| self.dir.join(name));
+        if let Some(missing) = paths.iter().find(|p| !p.is_file()) {
+            return Err(DataError::MissingFile { path: missing.clone() });
+        }
+        if let Some(set) = self.verify {
+            for (path, expected) in paths.iter().zip(set.sha256()) {
+                let found = sha256_hex(path)?;
+                if found != expected {
+                    return Err(DataError::Checksum { path: path.clone(), set: set.name(), found, expected });
+                }
+            }
+        }
+        let train = read_split(&paths[0], &paths[1])?;
+        let test = read_split(&paths[2], &paths[3])?;
+        if (test.rows, test.cols) != (train.rows, train.cols) {
+            return Err(DataError::BadDimensions {
+                path: paths[2].clone(),
+                rows: test.rows,
+                cols: test.cols,
+                expected: format!("the training images are {}x{}", train.rows, train.cols),
+            });
+        }
+        Ok(Dataset { train, test })
+    }
+}

@@ -1,0 +1,214 @@
+//! Convolutional autoencoders with pooling: convolution + max-pooling stages down to a small
+//! feature map, convolution + nearest upsampling stages back up, a final one-channel convolution.
+
+use burn::nn::pool::MaxPool2d;
+use burn::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::IMAGE_SHAPE;
+use crate::config::{
+    ModelConfigError, check_image_size, check_nonzero, check_not_empty, conv_output_shape,
+    pool_output_shape,
+};
+use crate::layers::{Activation, ConvBlock, ConvLayer, Padding, max_pool, upsample_nearest};
+use crate::model::AutoencoderOutput;
+use crate::summary::{Summary, SummaryBuilder};
+
+/// A pooling convolutional autoencoder. Every encoder layer is a convolution followed by a
+/// `pool_size` max pooling; every decoder layer a convolution followed by a `pool_size`
+/// nearest upsampling; then an implicit convolution to one channel with `output_activation`.
+/// The code is the encoder's last feature map, flattened.
+///
+/// ```toml
+/// [model]
+/// kind = "conv_autoencoder"
+/// # 28 → 14 → 7 → 4 ('same' pooling pads 7 to 8 at the bottom/right): code 8×4×4 = 128
+/// encoder = [{ filters = 16 }, { filters = 8 }, { filters = 8 }]
+/// # 4 → 8 → 16 → (valid 3×3) 14 → 28
+/// decoder = [{ filters = 8 }, { filters = 8 }, { filters = 16, padding = "valid" }]
+/// pool_size = 2
+/// pool_padding = "same"
+/// output_kernel_size = 3
+/// output_activation = "sigmoid"
+/// ```
+///
+/// Convolution layers default to 3×3, stride 1, `same`, ReLU.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConvAutoencoderConfig {
+    /// Encoder convolutions, each followed by a max pooling. At least one.
+    pub encoder: Vec<ConvLayer>,
+    /// Decoder convolutions, each followed by an upsampling.
+    pub decoder: Vec<ConvLayer>,
+    /// Side and stride of the max pooling, and factor of the upsampling. Default 2.
+    #[serde(default = "default_pool_size")]
+    pub pool_size: usize,
+    /// Padding of the max pooling. Default "same" (Keras pads the bottom/right, so 7 → 4).
+    #[serde(default)]
+    pub pool_padding: Padding,
+    /// Kernel side of the final one-channel `same` convolution. Default 3.
+    #[serde(default = "default_output_kernel_size")]
+    pub output_kernel_size: usize,
+    /// Activation of the final convolution. Default "sigmoid".
+    #[serde(default = "sigmoid")]
+    pub output_activation: Activation,
+}
+
+fn default_pool_size() -> usize {
+    2
+}
+
+fn default_output_kernel_size() -> usize {
+    3
+}
+
+fn sigmoid() -> Activation {
+    Activation::Sigmoid
+}
+
+impl ConvAutoencoderConfig {
+    /// The final convolution as a layer spec.
+    fn output_layer(&self) -> ConvLayer {
+        ConvLayer {
+            filters: IMAGE_SHAPE[0],
+            kernel_size: self.output_kernel_size,
+            stride: 1,
+            padding: Padding::Same,
+            activation: self.output_activation,
+        }
+    }
+
+    /// `[channels, height, width]` of the code, or the first layer that doesn't fit.
+    fn code_shape(&self) -> Result<[usize; 3], ModelConfigError> {
+        check_not_empty("encoder", &self.encoder)?;
+        check_nonzero("pool_size", self.pool_size)?;
+        let mut shape = IMAGE_SHAPE;
+        for (i, layer) in self.encoder.iter().enumerate() {
+            shape = conv_output_shape(&format!("encoder[{i}]"), shape, layer)?;
+            shape = pool_output_shape("pool_size", shape, self.pool_size, self.pool_padding)?;
+        }
+        Ok(shape)
+    }
+
+    /// Flattened size of the code.
+    pub fn latent_dim(&self) -> Option<usize> {
+        self.code_shape().ok().map(|shape| shape.iter().product())
+    }
+
+    /// Checks sizes and that the decoder ends at 28×28.
+    pub fn validate(&self) -> Result<(), ModelConfigError> {
+        let mut shape = self.code_shape()?;
+        for (i, layer) in self.decoder.iter().enumerate() {
+            shape = conv_output_shape(&format!("decoder[{i}]"), shape, layer)?;
+            let [c, h, w] = shape;
+            shape = [c, h * self.pool_size, w * self.pool_size];
+        }
+        check_image_size("decoder", shape)?;
+        check_nonzero("output_kernel_size", self.output_kernel_size)
+    }
+
+    /// Builds the model on `device`; the config must be valid.
+    pub fn init(&self, device: &Device) -> ConvAutoencoder {
+        let mut channels = IMAGE_SHAPE[0];
+        let mut stack = |layers: &[ConvLayer]| -> Vec<ConvBlock> {
+            layers
+                .iter()
+                .map(|layer| {
+                    let block = ConvBlock::new(channels, layer, device);
+                    channels = layer.filters;
+                    block
+                })
+                .collect()
+        };
+        let encoder = stack(&self.encoder);
+        let decoder = stack(&self.decoder);
+        let output = ConvBlock::new(channels, &self.output_layer(), device);
+        ConvAutoencoder {
+            encoder,
+            pool: max_pool(self.pool_size, self.pool_padding),
+            pool_padding: self.pool_padding,
+            decoder,
+            output,
+            code_shape: self
+                .code_shape()
+                .expect("ConvAutoencoderConfig::init needs a validated config"),
+        }
+    }
+}
+
+/// `(conv → max pool)* → code → (conv → upsample)* → conv to 1 channel → output activation`.
+#[derive(Module, Debug)]
+pub struct ConvAutoencoder {
+    /// Encoder convolutions.
+    pub encoder: Vec<ConvBlock>,
+    /// The max pooling after each encoder convolution.
+    pub pool: MaxPool2d,
+    /// Padding of the pooling, for the summary.
+    #[module(skip)]
+    pub pool_padding: Padding,
+    /// Decoder convolutions, each followed by an upsampling of the pooling factor.
+    pub decoder: Vec<ConvBlock>,
+    /// The final one-channel convolution; its activation is the output activation.
+    pub output: ConvBlock,
+    /// `[channels, height, width]` of the code, to unflatten it in `decode`.
+    pub code_shape: [usize; 3],
+}
+
+impl ConvAutoencoder {
+    fn pool_size(&self) -> usize {
+        self.pool.kernel_size[0]
+    }
+
+    /// `[batch, 1, 28, 28]` → flattened code `[batch, c·h·w]`.
+    pub fn encode(&self, images: Tensor<4>) -> Tensor<2> {
+        // Seed shapes: [b, 16, 14, 14] → [b, 8, 7, 7] → [b, 8, 4, 4].
+        let x = self
+            .encoder
+            .iter()
+            .fold(images, |x, block| self.pool.forward(block.forward(x)));
+        x.flatten(1, 3) // [batch, 128]
+    }
+
+    /// Code `[batch, c·h·w]` → decoder features before the output convolution.
+    fn decoder_features(&self, latent: Tensor<2>) -> Tensor<4> {
+        let [batch, _] = latent.dims();
+        let [c, h, w] = self.code_shape;
+        let x = latent.reshape([batch, c, h, w]); // [batch, 8, 4, 4]
+        // Seed shapes: [b, 8, 8, 8] → [b, 8, 16, 16] → [b, 16, 28, 28] (valid conv: 14, ×2).
+        self.decoder.iter().fold(x, |x, block| {
+            upsample_nearest(block.forward(x), self.pool_size())
+        })
+    }
+
+    /// Code `[batch, c·h·w]` → pre-activation output `[batch, 1, 28, 28]`.
+    pub fn decode_linear(&self, latent: Tensor<2>) -> Tensor<4> {
+        self.output.forward_linear(self.decoder_features(latent))
+    }
+
+    /// Code `[batch, c·h·w]` → reconstruction `[batch, 1, 28, 28]`.
+    pub fn decode(&self, latent: Tensor<2>) -> Tensor<4> {
+        self.output.forward(self.decoder_features(latent))
+    }
+
+    /// `[batch, 1, 28, 28]` → reconstruction, logits (sigmoid output only), code.
+    pub fn forward(&self, images: Tensor<4>) -> AutoencoderOutput {
+        let latent = self.encode(images);
+        let pre = self.decode_linear(latent.clone());
+        AutoencoderOutput::new(pre, self.output.activation, latent)
+    }
+
+    /// The Keras-like summary table.
+    pub fn summary(&self) -> Summary {
+        let mut summary = SummaryBuilder::new("conv_autoencoder", &IMAGE_SHAPE);
+        for block in &self.encoder {
+            block.summarize(&mut summary);
+            summary.max_pool(self.pool_size(), self.pool_padding);
+        }
+        for block in &self.decoder {
+            block.summarize(&mut summary);
+            summary.upsample(self.pool_size());
+        }
+        self.output.summarize(&mut summary);
+        summary.finish()
+    }
+}

@@ -1,0 +1,433 @@
+//! Building blocks shared by every model: activations, padding, Keras-initialized dense and
+//! convolution layers, and the shape arithmetic that `validate`, `init` and the summary agree on.
+
+use burn::module::Module;
+use burn::nn::conv::{Conv2d, Conv2dConfig, ConvTranspose2d, ConvTranspose2dConfig};
+use burn::nn::pool::{MaxPool2d, MaxPool2dConfig};
+use burn::nn::{Dropout, DropoutConfig, Initializer, Linear, LinearConfig, PaddingConfig2d};
+use burn::prelude::*;
+use burn::tensor::activation;
+use burn::tensor::module::interpolate;
+use burn::tensor::ops::{InterpolateMode, InterpolateOptions};
+use serde::{Deserialize, Serialize};
+
+use crate::summary::SummaryBuilder;
+
+/// Glorot (Xavier) uniform, Keras' default kernel initializer.
+const KERAS_KERNEL_INIT: Initializer = Initializer::XavierUniform { gain: 1.0 };
+
+/// An element-wise activation, written in TOML as `"linear"`, `"relu"`, `"sigmoid"` or `"tanh"`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Activation {
+    /// The identity (Keras' `activation=None`).
+    Linear,
+    /// `max(x, 0)`.
+    #[default]
+    Relu,
+    /// `1 / (1 + exp(-x))`.
+    Sigmoid,
+    /// Hyperbolic tangent.
+    Tanh,
+}
+
+impl Activation {
+    /// Applies the activation element-wise.
+    pub fn apply<const D: usize>(self, x: Tensor<D>) -> Tensor<D> {
+        match self {
+            Activation::Linear => x,
+            Activation::Relu => activation::relu(x),
+            Activation::Sigmoid => activation::sigmoid(x),
+            Activation::Tanh => activation::tanh(x),
+        }
+    }
+
+    /// The lower-case name used in configs and summaries.
+    pub fn name(self) -> &'static str {
+        match self {
+            Activation::Linear => "linear",
+            Activation::Relu => "relu",
+            Activation::Sigmoid => "sigmoid",
+            Activation::Tanh => "tanh",
+        }
+    }
+}
+
+/// Keras-style padding of a convolution or pooling window: `"same"` or `"valid"`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Padding {
+    /// Output size `ceil(input / stride)`; when the padding needed is odd, the extra row and
+    /// column go at the bottom and right, as in Keras/TensorFlow.
+    #[default]
+    Same,
+    /// No padding: output size `(input - kernel) / stride + 1`.
+    Valid,
+}
+
+impl Padding {
+    /// Output size of a convolution or pooling window along one axis, or `None` when the
+    /// window does not fit (valid padding with `kernel > input`).
+    pub fn output_size(self, input: usize, kernel: usize, stride: usize) -> Option<usize> {
+        match self {
+            Padding::Same => Some(input.div_ceil(stride)),
+            Padding::Valid => (input >= kernel).then(|| (input - kernel) / stride + 1),
+        }
+    }
+
+    /// Output size of a transposed convolution along one axis (Keras' `deconv_output_length`
+    /// for `kernel >= stride`).
+    pub fn transposed_output_size(self, input: usize, kernel: usize, stride: usize) -> usize {
+        match self {
+            Padding::Same => input * stride,
+            Padding::Valid => (input - 1) * stride + kernel,
+        }
+    }
+
+    fn to_burn(self) -> PaddingConfig2d {
+        match self {
+            // Burn's `Same` puts the odd extra row/column at the end, exactly like TensorFlow.
+            Padding::Same => PaddingConfig2d::Same,
+            Padding::Valid => PaddingConfig2d::Valid,
+        }
+    }
+
+    /// The lower-case name used in configs.
+    pub fn name(self) -> &'static str {
+        match self {
+            Padding::Same => "same",
+            Padding::Valid => "valid",
+        }
+    }
+}
+
+/// A `Linear` layer initialized like a Keras `Dense`: glorot-uniform kernel `[d_in, d_out]`,
+/// zero bias.
+pub(crate) fn keras_linear(d_in: usize, d_out: usize, device: &Device) -> Linear {
+    let mut linear = LinearConfig::new(d_in, d_out)
+        .with_initializer(KERAS_KERNEL_INIT)
+        .init(device);
+    linear.bias = Some(Initializer::Zeros.init([d_out], device));
+    linear
+}
+
+/// A dense layer followed by its activation and, when `dropout > 0`, a dropout layer
+/// (Keras: `Dense(units, activation)` then `Dropout(rate)`).
+#[derive(Module, Debug)]
+pub struct DenseBlock {
+    /// The affine map, kernel `[d_in, units]`.
+    pub linear: Linear,
+    /// Applied after the affine map.
+    #[module(skip)]
+    pub activation: Activation,
+    /// Active only in training (autodiff device, before `valid()`).
+    pub dropout: Option<Dropout>,
+}
+
+impl DenseBlock {
+    /// Builds the block; `dropout` must already be validated to lie in `[0, 1)`.
+    pub fn new(
+        d_in: usize,
+        units: usize,
+        activation: Activation,
+        dropout: f64,
+        device: &Device,
+    ) -> Self {
+        Self {
+            linear: keras_linear(d_in, units, device),
+            activation,
+            dropout: (dropout > 0.0).then(|| DropoutConfig::new(dropout).init()),
+        }
+    }
+
+    /// `[batch, d_in]` → `[batch, units]`.
+    pub fn forward(&self, x: Tensor<2>) -> Tensor<2> {
+        let x = self.activation.apply(self.linear.forward(x));
+        match &self.dropout {
+            Some(dropout) => dropout.forward(x),
+            None => x,
+        }
+    }
+
+    /// Number of output units.
+    pub fn units(&self) -> usize {
+        self.linear.weight.lazy_shape().dims::<2>()[1]
+    }
+
+    /// Adds this block's rows (dense, then dropout if any) to a summary.
+    pub(crate) fn summarize(&self, summary: &mut SummaryBuilder) {
+        summary.dense(&self.linear);
+        if self.dropout.is_some() {
+            summary.dropout();
+        }
+    }
+}
+
+/// Runs `x` through a stack of dense blocks.
+pub(crate) fn forward_dense_stack(blocks: &[DenseBlock], x: Tensor<2>) -> Tensor<2> {
+    blocks.iter().fold(x, |x, block| block.forward(x))
+}
+
+/// One dense layer in a config, e.g. `{ units = 128, activation = "relu", dropout = 0.2 }`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DenseLayer {
+    /// Number of output units.
+    pub units: usize,
+    /// Activation after the affine map. Default `"relu"`.
+    #[serde(default)]
+    pub activation: Activation,
+    /// Dropout rate applied after the activation, in `[0, 1)`. Default 0 (no dropout layer).
+    #[serde(default)]
+    pub dropout: f64,
+}
+
+impl DenseLayer {
+    /// A layer of `units` with `activation` and no dropout.
+    pub fn new(units: usize, activation: Activation) -> Self {
+        Self {
+            units,
+            activation,
+            dropout: 0.0,
+        }
+    }
+
+    pub(crate) fn build(&self, d_in: usize, device: &Device) -> DenseBlock {
+        DenseBlock::new(d_in, self.units, self.activation, self.dropout, device)
+    }
+}
+
+/// Builds a stack of dense blocks starting from `d_in` features; returns it and its output size.
+pub(crate) fn build_dense_stack(
+    d_in: usize,
+    layers: &[DenseLayer],
+    device: &Device,
+) -> (Vec<DenseBlock>, usize) {
+    let mut d = d_in;
+    let blocks = layers
+        .iter()
+        .map(|layer| {
+            let block = layer.build(d, device);
+            d = layer.units;
+            block
+        })
+        .collect();
+    (blocks, d)
+}
+
+/// One convolution layer in a config, e.g. `{ filters = 32, kernel_size = 3, stride = 2 }`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConvLayer {
+    /// Number of output channels (Keras `filters`).
+    pub filters: usize,
+    /// Side of the square kernel. Default 3.
+    #[serde(default = "default_kernel_size")]
+    pub kernel_size: usize,
+    /// Stride along both axes. Default 1.
+    #[serde(default = "default_stride")]
+    pub stride: usize,
+    /// `"same"` (default) or `"valid"`.
+    #[serde(default)]
+    pub padding: Padding,
+    /// Activation after the convolution. Default `"relu"`.
+    #[serde(default)]
+    pub activation: Activation,
+}
+
+fn default_kernel_size() -> usize {
+    3
+}
+
+fn default_stride() -> usize {
+    1
+}
+
+impl ConvLayer {
+    /// A 3×3, stride-1, `same`, ReLU layer with `filters` channels.
+    pub fn new(filters: usize) -> Self {
+        Self {
+            filters,
+            kernel_size: default_kernel_size(),
+            stride: default_stride(),
+            padding: Padding::Same,
+            activation: Activation::Relu,
+        }
+    }
+}
+
+/// A `Conv2d` initialized like a Keras `Conv2D` (glorot-uniform kernel, zero bias), followed by
+/// its activation.
+#[derive(Module, Debug)]
+pub struct ConvBlock {
+    /// Kernel `[filters, channels_in, k, k]`.
+    pub conv: Conv2d,
+    /// Kept to report shapes (Burn's own padding type has no `Same`/`Valid` accessor we rely on).
+    #[module(skip)]
+    pub padding: Padding,
+    /// Applied after the convolution.
+    #[module(skip)]
+    pub activation: Activation,
+}
+
+impl ConvBlock {
+    /// Builds the block for `channels_in` input channels.
+    pub fn new(channels_in: usize, layer: &ConvLayer, device: &Device) -> Self {
+        let mut conv = Conv2dConfig::new(
+            [channels_in, layer.filters],
+            [layer.kernel_size, layer.kernel_size],
+        )
+        .with_stride([layer.stride, layer.stride])
+        .with_padding(layer.padding.to_burn())
+        .with_initializer(KERAS_KERNEL_INIT)
+        .init(device);
+        conv.bias = Some(Initializer::Zeros.init([layer.filters], device));
+        Self {
+            conv,
+            padding: layer.padding,
+            activation: layer.activation,
+        }
+    }
+
+    /// `[batch, c_in, h, w]` → `[batch, filters, h', w']`.
+    pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
+        self.activation.apply(self.conv.forward(x))
+    }
+
+    /// The pre-activation output (for sigmoid outputs whose logits feed BCE).
+    pub fn forward_linear(&self, x: Tensor<4>) -> Tensor<4> {
+        self.conv.forward(x)
+    }
+
+    pub(crate) fn summarize(&self, summary: &mut SummaryBuilder) {
+        let [filters, _, kernel, _] = self.conv.weight.lazy_shape().dims::<4>();
+        summary.conv2d(
+            "Conv2D",
+            filters,
+            kernel,
+            self.conv.stride[0],
+            self.padding,
+            false,
+            self.conv.num_params(),
+        );
+    }
+}
+
+/// A transposed convolution initialized like a Keras `Conv2DTranspose`, with Keras' output
+/// size (`same`: `input * stride`), followed by its activation.
+#[derive(Module, Debug)]
+pub struct ConvTransposeBlock {
+    /// Kernel `[channels_in, filters, k, k]`; its own padding is the symmetric part of Keras'
+    /// `same` cropping.
+    pub conv: ConvTranspose2d,
+    /// Rows/columns cropped at the bottom/right after the convolution: the odd part of the
+    /// `same` cropping, which TensorFlow takes from the end and Burn's symmetric padding can't.
+    pub crop_end: usize,
+    /// Keras padding mode, for shapes.
+    #[module(skip)]
+    pub padding: Padding,
+    /// Applied after the convolution.
+    #[module(skip)]
+    pub activation: Activation,
+}
+
+impl ConvTransposeBlock {
+    /// Builds the block; `layer.kernel_size >= layer.stride` must already be validated.
+    pub fn new(channels_in: usize, layer: &ConvLayer, device: &Device) -> Self {
+        // The full transposed output is `(in - 1) * s + k`; `same` wants `in * s`, so
+        // `k - s` rows are cropped: half at the start, the rest (one more if odd) at the end.
+        let excess = match layer.padding {
+            Padding::Same => layer.kernel_size.saturating_sub(layer.stride),
+            Padding::Valid => 0,
+        };
+        let symmetric = excess / 2;
+        let mut conv = ConvTranspose2dConfig::new(
+            [channels_in, layer.filters],
+            [layer.kernel_size, layer.kernel_size],
+        )
+        .with_stride([layer.stride, layer.stride])
+        .with_padding([symmetric, symmetric])
+        .init(device);
+        // Burn's transposed convolution passes no fan-out to its initializer, which glorot
+        // needs: replace its (lazy, never materialized) parameters. Keras' fans are
+        // `k²·filters` and `k²·channels_in`; glorot only uses their sum.
+        let k2 = layer.kernel_size * layer.kernel_size;
+        conv.weight = KERAS_KERNEL_INIT.init_with(
+            [channels_in, layer.filters, layer.kernel_size, layer.kernel_size],
+            Some(k2 * layer.filters),
+            Some(k2 * channels_in),
+            device,
+        );
+        conv.bias = Some(Initializer::Zeros.init([layer.filters], device));
+        Self {
+            conv,
+            crop_end: excess % 2,
+            padding: layer.padding,
+            activation: layer.activation,
+        }
+    }
+
+    /// `[batch, c_in, h, w]` → `[batch, filters, h * s, w * s]` (`same`).
+    pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
+        self.activation.apply(self.forward_linear(x))
+    }
+
+    /// The pre-activation output (for sigmoid outputs whose logits feed BCE).
+    pub fn forward_linear(&self, x: Tensor<4>) -> Tensor<4> {
+        let y = self.conv.forward(x);
+        if self.crop_end == 0 {
+            return y;
+        }
+        let [_, _, h, w] = y.dims();
+        y.slice(s![.., .., 0..h - self.crop_end, 0..w - self.crop_end])
+    }
+
+    pub(crate) fn summarize(&self, summary: &mut SummaryBuilder) {
+        let [_, filters, kernel, _] = self.conv.weight.lazy_shape().dims::<4>();
+        summary.conv2d(
+            "Conv2DTranspose",
+            filters,
+            kernel,
+            self.conv.stride[0],
+            self.padding,
+            true,
+            self.conv.num_params(),
+        );
+    }
+}
+
+/// A max-pooling window of `size × size` with stride `size` (Keras `MaxPooling2D(size)`).
+pub(crate) fn max_pool(size: usize, padding: Padding) -> MaxPool2d {
+    // Burn pads max pooling with -inf, so `same` pooling (7 → 4) takes the max over the real
+    // pixels only, like Keras.
+    MaxPool2dConfig::new([size, size])
+        .with_strides([size, size])
+        .with_padding(padding.to_burn())
+        .init()
+}
+
+/// Nearest-neighbour upsampling by an integer factor (Keras `UpSampling2D`, its default
+/// interpolation): every pixel becomes a `factor × factor` block.
+/// `[batch, c, h, w]` → `[batch, c, h * factor, w * factor]`.
+pub fn upsample_nearest(x: Tensor<4>, factor: usize) -> Tensor<4> {
+    let [_, _, h, w] = x.dims();
+    // Burn's `Nearest` maps output index `o` to `floor(o * in / out)`: with an integer factor
+    // that is `floor(o / factor)`, an exact block copy.
+    interpolate(
+        x,
+        InterpolateOptions::new(InterpolateMode::Nearest)
+            .with_output_size([h * factor, w * factor]),
+    )
+}
+
+/// `[batch, 1, 28, 28]` → `[batch, 784]`.
+pub(crate) fn flatten_images(images: Tensor<4>) -> Tensor<2> {
+    images.flatten(1, 3)
+}
+
+/// `[batch, 784]` → `[batch, 1, 28, 28]`.
+pub(crate) fn unflatten_images(pixels: Tensor<2>) -> Tensor<4> {
+    let [batch, _] = pixels.dims();
+    let [c, h, w] = crate::IMAGE_SHAPE;
+    pixels.reshape([batch, c, h, w])
+}

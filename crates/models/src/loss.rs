@@ -1,0 +1,206 @@
+//! The losses: MSE, BCE against grey-level targets from logits, cross-entropy, the VAE's KL term,
+//! the L2 kernel and L1 activity penalties, and [`Objective`], which turns any model's output
+//! into named loss terms so that one training loop serves every model.
+
+use burn::prelude::*;
+use burn::tensor::activation::{log_sigmoid, log_softmax};
+use serde::{Deserialize, Serialize};
+
+use crate::model::{Model, ModelOutput};
+
+/// The reconstruction (or classification) loss named in a config: `"mse"`, `"bce"`,
+/// `"cross_entropy"`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LossKind {
+    /// Squared error per pixel.
+    Mse,
+    /// Binary cross-entropy per pixel against grey levels in `[0, 1]`.
+    Bce,
+    /// Softmax cross-entropy over the 10 classes (classifiers).
+    CrossEntropy,
+}
+
+/// The terms of one step's loss, each a 1-element tensor left on the device (reading a value
+/// back forces a synchronization; the trainer decides when).
+#[derive(Clone, Debug)]
+pub struct LossTerms {
+    /// What is minimized: the sum of every term below that applies.
+    pub total: Tensor<1>,
+    /// Autoencoders: the reconstruction loss (VAE: summed over the 784 pixels, batch mean).
+    pub reconstruction: Option<Tensor<1>>,
+    /// VAE: the KL divergence (batch mean), before the `beta` factor.
+    pub kl: Option<Tensor<1>>,
+    /// `l2 · sum(w²)` over the kernels, when `l2 > 0`.
+    pub l2: Option<Tensor<1>>,
+    /// `l1 · mean over the batch of sum |latent|`, when `l1 > 0`.
+    pub l1: Option<Tensor<1>>,
+}
+
+/// Mean squared error over all elements. `[batch, 1, 28, 28]` × 2 → `[1]`.
+pub fn mse(pred: Tensor<4>, target: Tensor<4>) -> Tensor<1> {
+    (pred - target).square().mean()
+}
+
+/// Element-wise binary cross-entropy from logits `x` against targets `t` in `[0, 1]`:
+/// `-(t·log σ(x) + (1 - t)·log(1 - σ(x)))`. Since `log(1 - σ(x)) = log σ(x) - x`, this is
+/// `(1 - t)·x - log σ(x)`, with `log σ` computed stably (no overflow for large |x|).
+fn bce_with_logits_elementwise<const D: usize>(logits: Tensor<D>, target: Tensor<D>) -> Tensor<D> {
+    let log_p = log_sigmoid(logits.clone());
+    target.neg().add_scalar(1.0) * logits - log_p
+}
+
+/// Element-wise binary cross-entropy from probabilities, clipped to `[1e-7, 1 - 1e-7]` as Keras
+/// does; only for outputs that have no logits (not a sigmoid).
+fn bce_elementwise<const D: usize>(probs: Tensor<D>, target: Tensor<D>) -> Tensor<D> {
+    const EPS: f64 = 1e-7;
+    let p = probs.clamp(EPS, 1.0 - EPS);
+    let one_minus_t = target.clone().neg().add_scalar(1.0);
+    let one_minus_p = p.clone().neg().add_scalar(1.0);
+    (target * p.log() + one_minus_t * one_minus_p.log()).neg()
+}
+
+/// Binary cross-entropy, mean over all elements, of logits against grey-level targets in
+/// `[0, 1]` (Burn's own BCE takes integer targets only). `[batch, 1, 28, 28]` × 2 → `[1]`.
+pub fn bce_with_logits(logits: Tensor<4>, target: Tensor<4>) -> Tensor<1> {
+    bce_with_logits_elementwise(logits, target).mean()
+}
+
+/// Softmax cross-entropy, batch mean. Logits `[batch, 10]`, labels `[batch]` → `[1]`.
+pub fn cross_entropy(logits: Tensor<2>, labels: Tensor<1, Int>) -> Tensor<1> {
+    let log_probs = log_softmax(logits, 1); // [batch, 10]
+    let picked = log_probs.gather(1, labels.unsqueeze_dim(1)); // [batch, 1]
+    picked.mean().neg()
+}
+
+/// KL divergence of `N(mean, exp(log_var))` from `N(0, I)`:
+/// `-0.5 · sum(1 + log_var - mean² - exp(log_var))` per sample, batch mean.
+/// `[batch, latent]` × 2 → `[1]`.
+pub fn kl_divergence(mean: Tensor<2>, log_var: Tensor<2>) -> Tensor<1> {
+    let [batch, _] = mean.dims();
+    let per_element = log_var.clone().add_scalar(1.0) - mean.square() - log_var.exp();
+    per_element.sum().mul_scalar(-0.5 / batch as f64)
+}
+
+/// Number of samples whose arg-max logit is the label. `[batch, 10]`, `[batch]` → `[1]`.
+pub fn correct_count(logits: Tensor<2>, labels: Tensor<1, Int>) -> Tensor<1, Int> {
+    let [batch, _] = logits.dims();
+    let predicted = logits.argmax(1).reshape([batch]); // [batch]
+    predicted.equal(labels).int().sum()
+}
+
+/// How a step's loss is built from a model's output.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Objective {
+    /// Reconstruction loss of autoencoders. Classifiers always use cross-entropy; for an
+    /// autoencoder `CrossEntropy` means the per-pixel (binary) cross-entropy, i.e. `Bce`.
+    pub loss: LossKind,
+    /// Weight of the KL term of a VAE (1 = the plain ELBO).
+    pub beta: f64,
+    /// Factor of the L2 penalty on kernels (Keras `kernel_regularizer=l2(..)`); 0 = off.
+    pub l2: f64,
+    /// Factor of the L1 penalty on the latent activity (sparse autoencoder); 0 = off.
+    pub l1: f64,
+}
+
+impl Objective {
+    /// `loss` with `beta` = 1 and no penalties.
+    pub fn new(loss: LossKind) -> Self {
+        Self {
+            loss,
+            beta: 1.0,
+            l2: 0.0,
+            l1: 0.0,
+        }
+    }
+
+    /// Per-element reconstruction error, `[batch, 1, 28, 28]`.
+    fn reconstruction_elements(
+        &self,
+        reconstruction: Tensor<4>,
+        logits: Option<Tensor<4>>,
+        target: Tensor<4>,
+    ) -> Tensor<4> {
+        match (self.loss, logits) {
+            (LossKind::Mse, _) => (reconstruction - target).square(),
+            (LossKind::Bce | LossKind::CrossEntropy, Some(logits)) => {
+                bce_with_logits_elementwise(logits, target)
+            }
+            (LossKind::Bce | LossKind::CrossEntropy, None) => {
+                bce_elementwise(reconstruction, target)
+            }
+        }
+    }
+
+    /// One call per step.
+    ///
+    /// - Classifier: cross-entropy against `labels` (`target` unused).
+    /// - Autoencoder: MSE or BCE of the reconstruction against the clean `target`, mean over
+    ///   elements (Keras' reduction).
+    /// - VAE (output carries mean and log-variance): reconstruction summed over the 784 pixels
+    ///   per sample plus `beta` · KL, both averaged over the batch and returned separately.
+    /// - `l2 > 0` adds `l2 · model.kernel_l2()`; `l1 > 0` adds `l1 · mean_batch(sum |latent|)`.
+    ///
+    /// `total` includes everything.
+    pub fn compute(
+        &self,
+        model: &Model,
+        output: ModelOutput,
+        target: Tensor<4>,
+        labels: Tensor<1, Int>,
+    ) -> LossTerms {
+        let mut terms = match output {
+            ModelOutput::Logits(logits) => LossTerms {
+                total: cross_entropy(logits, labels),
+                reconstruction: None,
+                kl: None,
+                l2: None,
+                l1: None,
+            },
+            ModelOutput::Autoencoder(out) => {
+                let l1 = (self.l1 > 0.0).then(|| {
+                    let [batch, _] = out.latent.dims();
+                    out.latent
+                        .clone()
+                        .abs()
+                        .sum()
+                        .mul_scalar(self.l1 / batch as f64)
+                });
+                let errors = self.reconstruction_elements(out.reconstruction, out.logits, target);
+                match (out.mean, out.log_var) {
+                    (Some(mean), Some(log_var)) => {
+                        let [batch, ..] = errors.dims();
+                        let reconstruction = errors.sum().div_scalar(batch as f64);
+                        let kl = kl_divergence(mean, log_var);
+                        LossTerms {
+                            total: reconstruction.clone() + kl.clone().mul_scalar(self.beta),
+                            reconstruction: Some(reconstruction),
+                            kl: Some(kl),
+                            l2: None,
+                            l1,
+                        }
+                    }
+                    _ => {
+                        let reconstruction = errors.mean();
+                        LossTerms {
+                            total: reconstruction.clone(),
+                            reconstruction: Some(reconstruction),
+                            kl: None,
+                            l2: None,
+                            l1,
+                        }
+                    }
+                }
+            }
+        };
+        if let Some(l1) = &terms.l1 {
+            terms.total = terms.total + l1.clone();
+        }
+        if self.l2 > 0.0 {
+            let l2 = model.kernel_l2().mul_scalar(self.l2);
+            terms.total = terms.total + l2.clone();
+            terms.l2 = Some(l2);
+        }
+        terms
+    }
+}

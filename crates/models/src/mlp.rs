@@ -1,0 +1,106 @@
+//! The multilayer perceptron classifier: dense hidden layers (with optional dropout) and a
+//! dense output of 10 logits.
+
+use burn::nn::Linear;
+use burn::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::config::{ModelConfigError, check_dropout, check_nonzero};
+use crate::layers::{Activation, DenseBlock, flatten_images, forward_dense_stack, keras_linear};
+use crate::summary::{Summary, SummaryBuilder};
+use crate::{IMAGE_SHAPE, NUM_CLASSES};
+
+/// A dense classifier. Defaults give the 64-64 network:
+///
+/// ```toml
+/// [model]
+/// kind = "mlp"
+/// hidden = [500, 300]     # units of each hidden layer
+/// activation = "relu"
+/// dropout = 0.0           # after every hidden layer; 0 = no dropout layers
+/// ```
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MlpConfig {
+    /// Units of each hidden layer, input side first. Default `[64, 64]`; may be empty (that is
+    /// softmax regression).
+    pub hidden: Vec<usize>,
+    /// Activation of every hidden layer. Default `"relu"`.
+    pub activation: Activation,
+    /// Dropout rate after every hidden layer, in `[0, 1)`. Default 0 (none).
+    pub dropout: f64,
+}
+
+impl Default for MlpConfig {
+    fn default() -> Self {
+        Self {
+            hidden: vec![64, 64],
+            activation: Activation::Relu,
+            dropout: 0.0,
+        }
+    }
+}
+
+impl MlpConfig {
+    /// Checks sizes and the dropout rate.
+    pub fn validate(&self) -> Result<(), ModelConfigError> {
+        for (i, &units) in self.hidden.iter().enumerate() {
+            check_nonzero(format!("hidden[{i}]"), units)?;
+        }
+        check_dropout("dropout", self.dropout)
+    }
+
+    /// Builds the model on `device`.
+    pub fn init(&self, device: &Device) -> Mlp {
+        let mut d_in = IMAGE_SHAPE.iter().product();
+        let hidden = self
+            .hidden
+            .iter()
+            .map(|&units| {
+                let block = DenseBlock::new(d_in, units, self.activation, self.dropout, device);
+                d_in = units;
+                block
+            })
+            .collect();
+        Mlp {
+            hidden,
+            output: keras_linear(d_in, NUM_CLASSES, device),
+        }
+    }
+}
+
+/// Dense hidden layers then a dense layer to the 10 logits.
+#[derive(Module, Debug)]
+pub struct Mlp {
+    /// Hidden layers, each dense + activation (+ dropout).
+    pub hidden: Vec<DenseBlock>,
+    /// Kernel `[last hidden, 10]`.
+    pub output: Linear,
+}
+
+impl Mlp {
+    /// `[batch, 1, 28, 28]` → logits `[batch, 10]`.
+    pub fn forward(&self, images: Tensor<4>) -> Tensor<2> {
+        let x = flatten_images(images); // [batch, 784]
+        let x = forward_dense_stack(&self.hidden, x); // [batch, last hidden]
+        self.output.forward(x)
+    }
+
+    /// The first dense kernel `[784, units]`.
+    pub fn first_dense_weights(&self) -> Tensor<2> {
+        match self.hidden.first() {
+            Some(block) => block.linear.weight.val(),
+            None => self.output.weight.val(),
+        }
+    }
+
+    /// The Keras-like summary table.
+    pub fn summary(&self) -> Summary {
+        let mut summary = SummaryBuilder::new("mlp", &[IMAGE_SHAPE.iter().product()]);
+        for block in &self.hidden {
+            block.summarize(&mut summary);
+        }
+        summary.dense(&self.output);
+        summary.finish()
+    }
+}

@@ -1,0 +1,50 @@
+//! Softmax regression: one dense layer from the 784 pixels to the 10 class logits, the simplest
+//! classifier of the family.
+
+use burn::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::layers::{flatten_images, keras_linear};
+use crate::summary::{Summary, SummaryBuilder};
+use crate::{IMAGE_SHAPE, NUM_CLASSES};
+
+/// Softmax regression has no hyper-parameters: input and output sizes are fixed by MNIST.
+///
+/// ```toml
+/// [model]
+/// kind = "softmax_regression"
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SoftmaxRegressionConfig {}
+
+impl SoftmaxRegressionConfig {
+    /// Builds the model on `device`.
+    pub fn init(&self, device: &Device) -> SoftmaxRegression {
+        let pixels = IMAGE_SHAPE.iter().product();
+        SoftmaxRegression {
+            dense: keras_linear(pixels, NUM_CLASSES, device),
+        }
+    }
+}
+
+/// `logits = x W + b`, with the softmax folded into the cross-entropy loss.
+#[derive(Module, Debug)]
+pub struct SoftmaxRegression {
+    /// Kernel `[784, 10]`.
+    pub dense: burn::nn::Linear,
+}
+
+impl SoftmaxRegression {
+    /// `[batch, 1, 28, 28]` → logits `[batch, 10]`.
+    pub fn forward(&self, images: Tensor<4>) -> Tensor<2> {
+        self.dense.forward(flatten_images(images))
+    }
+
+    /// The Keras-like summary table.
+    pub fn summary(&self) -> Summary {
+        let mut summary = SummaryBuilder::new("softmax_regression", &[IMAGE_SHAPE.iter().product()]);
+        summary.dense(&self.dense);
+        summary.finish()
+    }
+}

@@ -1,0 +1,220 @@
+//! The losses against values computed by hand (or by independent f64 formulas).
+
+use burn::prelude::*;
+use mnist_models::{
+    LossKind, Model, ModelOutput, Objective, bce_with_logits, correct_count, cross_entropy,
+    kl_divergence, mse,
+};
+
+use crate::common::{images, parse, scalar, values};
+use crate::seeds::{HIDDEN_225_AE, MLP_64_64, SINGLE_LAYER_AE, VAE};
+
+fn image4(values: [f32; 4], device: &Device) -> Tensor<4> {
+    Tensor::<1>::from_floats(values, device).reshape([1, 1, 2, 2])
+}
+
+#[test]
+fn mse_is_the_mean_of_squares() {
+    let device = Device::flex();
+    let pred = image4([0.0, 1.0, 2.0, 3.0], &device);
+    let target = image4([1.0, 1.0, 1.0, 1.0], &device);
+    // (1 + 0 + 1 + 4) / 4
+    assert!((scalar(mse(pred, target)) - 1.5).abs() < 1e-6);
+}
+
+/// `-(t ln σ(x) + (1 - t) ln(1 - σ(x)))` straight from the definition, in f64.
+fn bce_reference(x: f64, t: f64) -> f64 {
+    let s = 1.0 / (1.0 + (-x).exp());
+    -(t * s.ln() + (1.0 - t) * (1.0 - s).ln())
+}
+
+#[test]
+fn bce_on_grey_targets() {
+    let device = Device::flex();
+    let logits = [0.0f32, 2.0, -1.0, 3.0];
+    let targets = [0.5f32, 0.25, 0.9, 0.0];
+    let loss = scalar(bce_with_logits(
+        image4(logits, &device),
+        image4(targets, &device),
+    ));
+    // By hand: ln 2 = 0.693147, 1.5 + ln(1 + e⁻²) = 1.626928, -0.1 + ln(1 + e) = 1.213262,
+    // 3 + ln(1 + e⁻³) = 3.048587; mean 1.645481.
+    assert!((loss - 1.645481).abs() < 1e-5, "{loss}");
+    let reference: f64 = logits
+        .iter()
+        .zip(&targets)
+        .map(|(&x, &t)| bce_reference(x as f64, t as f64))
+        .sum::<f64>()
+        / 4.0;
+    assert!((loss as f64 - reference).abs() < 1e-5);
+}
+
+#[test]
+fn bce_is_stable_for_large_logits() {
+    let device = Device::flex();
+    let loss = bce_with_logits(
+        image4([100.0, -100.0, 100.0, -100.0], &device),
+        image4([1.0, 0.0, 0.0, 1.0], &device),
+    );
+    // Two perfect predictions (≈ 0) and two confident mistakes (≈ 100 each).
+    let loss = scalar(loss);
+    assert!(loss.is_finite());
+    assert!((loss - 50.0).abs() < 1e-3, "{loss}");
+}
+
+#[test]
+fn bce_is_minimal_at_the_grey_level() {
+    // For a grey target t the loss is minimized by σ(x) = t, not by a hard 0/1.
+    let device = Device::flex();
+    let t = 0.3f32;
+    let logit = (t / (1.0 - t)).ln();
+    let at = |x: f32| scalar(bce_with_logits(image4([x; 4], &device), image4([t; 4], &device)));
+    assert!(at(logit) < at(logit + 0.1));
+    assert!(at(logit) < at(logit - 0.1));
+}
+
+#[test]
+fn kl_of_a_known_gaussian() {
+    let device = Device::flex();
+    // Sample 1: N((1, 0), diag(1, 4)); sample 2: N(0, I) (KL 0).
+    let mean = Tensor::<1>::from_floats([1.0, 0.0, 0.0, 0.0], &device).reshape([2, 2]);
+    let log_var =
+        Tensor::<1>::from_floats([0.0, 4f32.ln(), 0.0, 0.0], &device).reshape([2, 2]);
+    // KL = ½ Σ (σ² + μ² - 1 - ln σ²) = ½(1 + 1 - 1 - 0) + ½(4 - 1 - ln 4) = 1.306853;
+    // batch mean (1.306853 + 0) / 2.
+    let kl = scalar(kl_divergence(mean, log_var));
+    assert!((kl - 0.653426).abs() < 1e-5, "{kl}");
+}
+
+#[test]
+fn cross_entropy_and_accuracy() {
+    let device = Device::flex();
+    let logits = Tensor::<1>::from_floats([1.0, 2.0, 3.0, 0.0, 0.0, 0.0], &device).reshape([2, 3]);
+    let labels = Tensor::<1, Int>::from_ints([2, 0], &device);
+    // -ln(e³ / (e + e² + e³)) = 0.407606 and ln 3 = 1.098612; mean 0.753109.
+    let ce = scalar(cross_entropy(logits, labels));
+    assert!((ce - 0.753109).abs() < 1e-5, "{ce}");
+
+    let logits = Tensor::<1>::from_floats([1.0, 2.0, 3.0, 5.0, 0.0, 0.0, 0.0, 1.0, 0.0], &device)
+        .reshape([3, 3]);
+    let labels = Tensor::<1, Int>::from_ints([2, 1, 1], &device);
+    let correct = scalar(correct_count(logits, labels).float());
+    assert_eq!(correct, 2.0);
+}
+
+fn sum_of_squares(tensor: Tensor<2>) -> f64 {
+    values(tensor).iter().map(|v| (*v as f64).powi(2)).sum()
+}
+
+#[test]
+fn vae_objective_is_reconstruction_plus_beta_kl() {
+    let device = Device::flex();
+    device.seed(3);
+    let model = parse(VAE).init(&device);
+    let x = images(&device);
+    let output = model.forward(x.clone());
+    let ModelOutput::Autoencoder(out) = output.clone() else {
+        panic!("a VAE returns an autoencoder output")
+    };
+    let objective = Objective {
+        loss: LossKind::Bce,
+        beta: 0.5,
+        l2: 0.0,
+        l1: 0.0,
+    };
+    let labels = Tensor::<1, Int>::zeros([2], &device);
+    let terms = objective.compute(&model, output, x.clone(), labels);
+
+    // Reconstruction: BCE summed over the 784 pixels per sample, batch mean.
+    let logits = values(out.logits.unwrap());
+    let targets = values(x);
+    let reconstruction: f64 = logits
+        .iter()
+        .zip(&targets)
+        .map(|(&l, &t)| bce_reference(l as f64, t as f64))
+        .sum::<f64>()
+        / 2.0;
+    // KL from the definition.
+    let mean = values(out.mean.unwrap());
+    let log_var = values(out.log_var.unwrap());
+    let kl: f64 = mean
+        .iter()
+        .zip(&log_var)
+        .map(|(&m, &lv)| -0.5 * (1.0 + lv as f64 - (m as f64).powi(2) - (lv as f64).exp()))
+        .sum::<f64>()
+        / 2.0;
+
+    let got_reconstruction = scalar(terms.reconstruction.unwrap()) as f64;
+    let got_kl = scalar(terms.kl.unwrap()) as f64;
+    let total = scalar(terms.total) as f64;
+    assert!((got_reconstruction - reconstruction).abs() < 1e-3 * reconstruction);
+    assert!((got_kl - kl).abs() < 1e-4 * kl.max(1.0));
+    assert!((total - (reconstruction + 0.5 * kl)).abs() < 1e-3 * total);
+    // Summed over pixels, so about 784 × the per-pixel mean (≈ 0.69 at initialization).
+    assert!(reconstruction > 100.0, "{reconstruction}");
+    assert!(terms.l1.is_none() && terms.l2.is_none());
+}
+
+#[test]
+fn autoencoder_objective_is_a_mean_with_penalties() {
+    let device = Device::flex();
+    let model = parse(SINGLE_LAYER_AE).init(&device);
+    let x = images(&device);
+    let output = model.forward(x.clone());
+    let ModelOutput::Autoencoder(out) = output.clone() else {
+        panic!("an autoencoder output")
+    };
+    let objective = Objective {
+        loss: LossKind::Mse,
+        beta: 1.0,
+        l2: 0.01,
+        l1: 0.001,
+    };
+    let terms = objective.compute(&model, output, x.clone(), Tensor::zeros([2], &device));
+
+    let reconstruction = scalar(mse(out.reconstruction, x)) as f64;
+    let Model::DenseAutoencoder(ae) = &model else {
+        panic!("wrong model")
+    };
+    // Kernels only: the encoder's [784, 32] and the output's [32, 784], no biases.
+    let l2 = 0.01
+        * (sum_of_squares(ae.encoder[0].linear.weight.val())
+            + sum_of_squares(ae.output.weight.val()));
+    let l1 = 0.001 * values(out.latent).iter().map(|v| v.abs() as f64).sum::<f64>() / 2.0;
+
+    assert!((scalar(terms.reconstruction.unwrap()) as f64 - reconstruction).abs() < 1e-6);
+    assert!((scalar(terms.l2.unwrap()) as f64 - l2).abs() < 1e-4 * l2);
+    assert!((scalar(terms.l1.unwrap()) as f64 - l1).abs() < 1e-4 * l1.max(1e-6));
+    let total = scalar(terms.total) as f64;
+    assert!((total - (reconstruction + l2 + l1)).abs() < 1e-4 * total);
+    assert!(terms.kl.is_none());
+}
+
+#[test]
+fn kernel_l2_skips_biases() {
+    let device = Device::flex();
+    let model = parse(HIDDEN_225_AE).init(&device);
+    let Model::DenseAutoencoder(ae) = &model else {
+        panic!("wrong model")
+    };
+    let expected =
+        sum_of_squares(ae.encoder[0].linear.weight.val()) + sum_of_squares(ae.output.weight.val());
+    let got = scalar(model.kernel_l2()) as f64;
+    assert!((got - expected).abs() < 1e-4 * expected, "{got} vs {expected}");
+    // Convolution kernels count too (4-D weights).
+    let cnn = parse(crate::seeds::CNN).init(&device);
+    assert!(scalar(cnn.kernel_l2()) > 0.0);
+}
+
+#[test]
+fn classifier_objective_is_cross_entropy() {
+    let device = Device::flex();
+    let model = parse(MLP_64_64).init(&device);
+    let x = images(&device);
+    let labels = Tensor::<1, Int>::from_ints([3, 7], &device);
+    let output = model.forward(x.clone());
+    let expected = scalar(cross_entropy(output.logits().unwrap().clone(), labels.clone()));
+    let terms = Objective::new(LossKind::CrossEntropy).compute(&model, output, x, labels);
+    assert!((scalar(terms.total) - expected).abs() < 1e-6);
+    assert!(terms.reconstruction.is_none() && terms.kl.is_none());
+}

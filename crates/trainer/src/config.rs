@@ -1,0 +1,464 @@
+//! The experiment file: typed serde structs (unknown keys rejected), read from TOML with errors that
+//! name the file, line and key, then validated once into an immutable [`Experiment`].
+
+use std::path::{Path, PathBuf};
+
+use mnist_data::{DataSource, NamedSet, Noise, NoiseMode, Normalization};
+use mnist_models::{LossKind, ModelConfig, Task};
+use serde::{Deserialize, Serialize};
+
+use crate::optimizer::OptimizerConfig;
+
+/// A whole experiment as written in a TOML file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Name and seed.
+    pub experiment: ExperimentSection,
+    /// Where the data comes from and how it is prepared.
+    #[serde(default)]
+    pub data: DataSection,
+    /// The architecture, tagged by `kind`.
+    pub model: ModelConfig,
+    /// How the model is trained.
+    pub training: TrainingSection,
+    /// Backend to run on (`flex`, `ndarray`, `wgpu`, `vulkan`); the best compiled one when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device: Option<String>,
+}
+
+/// `[experiment]`: what the run is called and its seed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExperimentSection {
+    /// Name of the run; the default run directory is `artifacts/<name>`.
+    pub name: String,
+    /// Seed of every random choice (initialization, shuffling, noise, dropout).
+    #[serde(default = "default_seed")]
+    pub seed: u64,
+}
+
+fn default_seed() -> u64 {
+    42
+}
+
+/// `[data]`: the data set, its normalization, the validation split and the noise.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DataSection {
+    /// A named set (`mnist`, `fashion-mnist`) whose files are verified by sha256; `None` with `dir`
+    /// set reads any directory holding the four standard file names.
+    pub set: Option<NamedSet>,
+    /// Directory of the four IDX files; defaults to `data/<set>`.
+    pub dir: Option<PathBuf>,
+    /// `unit` (x/255), `min_max` or `standardize`, fitted on the training split only.
+    pub normalization: Normalization,
+    /// Fraction of the training set held out for validation; when absent the test set serves as
+    /// validation data, as the seed notebooks do with `validation_data=(x_test, ...)`.
+    pub validation_fraction: Option<f64>,
+    /// Use only the first N training samples (quick experiments and smoke tests).
+    pub train_limit: Option<usize>,
+    /// Use only the first N test samples.
+    pub test_limit: Option<usize>,
+    /// Corruption of the training inputs (denoising autoencoders).
+    pub train_noise: Option<Noise>,
+    /// Corruption of the validation and test inputs; defaults to `train_noise`.
+    pub eval_noise: Option<Noise>,
+    /// `fixed` (drawn once per split) or `fresh` (redrawn every epoch, training split only).
+    pub noise_mode: NoiseMode,
+}
+
+impl Default for DataSection {
+    fn default() -> Self {
+        DataSection {
+            set: Some(NamedSet::Mnist),
+            dir: None,
+            normalization: Normalization::Unit,
+            validation_fraction: None,
+            train_limit: None,
+            test_limit: None,
+            train_noise: None,
+            eval_noise: None,
+            noise_mode: NoiseMode::Fixed,
+        }
+    }
+}
+
+impl DataSection {
+    /// Where to read the files from.
+    pub fn source(&self) -> DataSource {
+        match (&self.set, &self.dir) {
+            (Some(set), Some(dir)) => DataSource { dir: dir.clone(), verify: Some(*set) },
+            (Some(set), None) => DataSource::named(*set),
+            (None, Some(dir)) => DataSource { dir: dir.clone(), verify: None },
+            (None, None) => DataSource::named(NamedSet::Mnist),
+        }
+    }
+
+    /// The noise of validation and test inputs.
+    pub fn eval_noise(&self) -> Option<&Noise> {
+        self.eval_noise.as_ref().or(self.train_noise.as_ref())
+    }
+}
+
+/// `[training]`: length, batches, loss, optimizer and schedule, penalties, stopping, checkpoints.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrainingSection {
+    /// Number of passes over the training split.
+    #[serde(default = "default_epochs")]
+    pub epochs: usize,
+    /// Stop after this many optimizer steps in total, even mid-epoch (the hidden-225 notebook
+    /// trains for 25,000 per-sample steps).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub steps: Option<usize>,
+    /// Samples per step; 1 is per-sample SGD.
+    pub batch_size: usize,
+    /// `mse`, `bce` or `cross_entropy`.
+    pub loss: LossKind,
+    /// Weight of the KL term of a VAE (β-VAE); 1 is the plain VAE.
+    #[serde(default = "one")]
+    pub beta: f64,
+    /// Keras-style L2 penalty factor on every kernel (`kernel_regularizer=l2(..)`).
+    #[serde(default)]
+    pub l2: f64,
+    /// L1 penalty factor on the latent activity (sparse autoencoders).
+    #[serde(default)]
+    pub l1: f64,
+    /// Base learning rate.
+    pub learning_rate: f64,
+    /// How the learning rate changes over epochs.
+    #[serde(default)]
+    pub schedule: Schedule,
+    /// The optimizer, tagged by `kind`.
+    pub optimizer: OptimizerConfig,
+    /// Reshuffle the training split every epoch.
+    #[serde(default = "yes")]
+    pub shuffle: bool,
+    /// Read the running loss back from the device every N steps (progress bar, per-step log).
+    #[serde(default = "default_log_every")]
+    pub log_every: usize,
+    /// Write `steps.csv` with the loss and the fraction of non-zero latent units at every step.
+    #[serde(default)]
+    pub per_step_log: bool,
+    /// Stop when the monitored metric stops improving.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub early_stopping: Option<EarlyStopping>,
+    /// How many epoch checkpoints to keep (the best one is always kept).
+    #[serde(default = "default_keep")]
+    pub keep_checkpoints: usize,
+}
+
+fn default_epochs() -> usize {
+    10
+}
+fn one() -> f64 {
+    1.0
+}
+fn yes() -> bool {
+    true
+}
+fn default_log_every() -> usize {
+    50
+}
+fn default_keep() -> usize {
+    3
+}
+
+/// Learning-rate schedule, evaluated at the start of each epoch (0-based).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Schedule {
+    /// The base rate throughout.
+    #[default]
+    Constant,
+    /// Multiply by `gamma` every `every` epochs.
+    Step {
+        /// Epochs between decays.
+        every: usize,
+        /// Factor per decay.
+        gamma: f64,
+    },
+    /// Multiply by `gamma` every epoch.
+    Exponential {
+        /// Factor per epoch.
+        gamma: f64,
+    },
+    /// Cosine from the base rate down to `min` over all epochs.
+    Cosine {
+        /// Final learning rate.
+        #[serde(default)]
+        min: f64,
+    },
+}
+
+impl Schedule {
+    /// Learning rate of `epoch` (0-based) out of `epochs`.
+    pub fn rate(&self, base: f64, epoch: usize, epochs: usize) -> f64 {
+        match self {
+            Schedule::Constant => base,
+            Schedule::Step { every, gamma } => base * gamma.powi((epoch / (*every).max(1)) as i32),
+            Schedule::Exponential { gamma } => base * gamma.powi(epoch as i32),
+            Schedule::Cosine { min } => {
+                let t = epoch as f64 / epochs.max(1) as f64;
+                min + (base - min) * 0.5 * (1.0 + (std::f64::consts::PI * t).cos())
+            }
+        }
+    }
+}
+
+/// Metric watched by early stopping.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Monitor {
+    /// Validation loss, lower is better.
+    ValLoss,
+    /// Validation accuracy (classifiers), higher is better.
+    ValAccuracy,
+}
+
+/// `[training.early_stopping]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EarlyStopping {
+    /// Metric to watch.
+    #[serde(default = "default_monitor")]
+    pub monitor: Monitor,
+    /// Epochs without improvement before stopping.
+    pub patience: usize,
+    /// Smallest change that counts as an improvement.
+    #[serde(default)]
+    pub min_delta: f64,
+}
+
+fn default_monitor() -> Monitor {
+    Monitor::ValLoss
+}
+
+/// Why a config file could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read config {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// A directory was given instead of a file.
+    #[error("config {path} is a directory; expected a TOML file such as configs/mlp.toml")]
+    IsDirectory {
+        /// The path.
+        path: PathBuf,
+    },
+    /// The file is empty.
+    #[error("config {path} is empty; expected [experiment], [model] and [training] sections")]
+    Empty {
+        /// The file.
+        path: PathBuf,
+    },
+    /// TOML syntax, an unknown key, a wrong type or a missing key.
+    #[error("config {path}, line {line}, column {column}: {message}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line.
+        line: usize,
+        /// 1-based column.
+        column: usize,
+        /// What TOML or the schema reported.
+        message: String,
+    },
+    /// A value outside its range, or choices that do not fit together.
+    #[error("config {path}: {field} {message}")]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// The key, e.g. `training.learning_rate`.
+        field: String,
+        /// What is wrong and what is expected.
+        message: String,
+    },
+}
+
+/// A validated experiment: every default resolved, every choice checked. Immutable.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Experiment {
+    config: Config,
+    source: PathBuf,
+}
+
+impl Config {
+    /// Parses TOML text; `path` only names the file in errors.
+    pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
+        if text.trim().is_empty() {
+            return Err(ConfigError::Empty { path: path.to_path_buf() });
+        }
+        toml::from_str(text).map_err(|e| {
+            let (line, column) = e.span().map(|s| line_col(text, s.start)).unwrap_or((1, 1));
+            // serde's messages already list the valid choices ("unknown variant `x`, expected one of ...").
+            let message = e.message().trim().to_string();
+            ConfigError::Parse { path: path.to_path_buf(), line, column, message }
+        })
+    }
+
+    /// The TOML text of this config (what is saved in a run directory).
+    pub fn to_toml(&self) -> String {
+        toml::to_string_pretty(self).expect("a Config always serializes to TOML")
+    }
+}
+
+fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, column)
+}
+
+impl Experiment {
+    /// Reads, parses and validates a config file.
+    pub fn load(path: &Path) -> Result<Experiment, ConfigError> {
+        if path.is_dir() {
+            return Err(ConfigError::IsDirectory { path: path.to_path_buf() });
+        }
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.to_path_buf(), source })?;
+        Experiment::new(Config::parse(&text, path)?, path)
+    }
+
+    /// Validates a parsed config; `source` names the file in errors.
+    pub fn new(config: Config, source: &Path) -> Result<Experiment, ConfigError> {
+        let invalid = |field: &str, message: String| ConfigError::Invalid {
+            path: source.to_path_buf(),
+            field: field.to_string(),
+            message,
+        };
+        let c = &config;
+        let t = &c.training;
+        if c.experiment.name.trim().is_empty()
+            || c.experiment.name.contains(['/', '\\'])
+            || c.experiment.name.starts_with('.')
+        {
+            return Err(invalid("experiment.name", format!("= {:?} must be a non-empty name usable as a directory name", c.experiment.name)));
+        }
+        if !(t.learning_rate.is_finite() && t.learning_rate > 0.0) {
+            return Err(invalid("training.learning_rate", format!("= {} must be a finite number > 0", t.learning_rate)));
+        }
+        if t.batch_size == 0 {
+            return Err(invalid("training.batch_size", "= 0 must be at least 1".into()));
+        }
+        if t.epochs == 0 {
+            return Err(invalid("training.epochs", "= 0 must be at least 1".into()));
+        }
+        if t.steps == Some(0) {
+            return Err(invalid("training.steps", "= 0 must be at least 1 (or left out)".into()));
+        }
+        if t.log_every == 0 {
+            return Err(invalid("training.log_every", "= 0 must be at least 1".into()));
+        }
+        for (field, v) in [("training.l2", t.l2), ("training.l1", t.l1), ("training.beta", t.beta)] {
+            if !(v.is_finite() && v >= 0.0) {
+                return Err(invalid(field, format!("= {v} must be a finite number >= 0")));
+            }
+        }
+        match &t.schedule {
+            Schedule::Step { every: 0, .. } => return Err(invalid("training.schedule.every", "= 0 must be at least 1".into())),
+            Schedule::Step { gamma, .. } | Schedule::Exponential { gamma } if !(gamma.is_finite() && *gamma > 0.0) => {
+                return Err(invalid("training.schedule.gamma", format!("= {gamma} must be a finite number > 0")));
+            }
+            Schedule::Cosine { min } if !(min.is_finite() && *min >= 0.0 && *min <= t.learning_rate) => {
+                return Err(invalid("training.schedule.min", format!("= {min} must be between 0 and the learning rate")));
+            }
+            _ => {}
+        }
+        if let Some(es) = &t.early_stopping {
+            if es.patience == 0 {
+                return Err(invalid("training.early_stopping.patience", "= 0 must be at least 1".into()));
+            }
+            if es.monitor == Monitor::ValAccuracy && c.model.task() != Task::Classifier {
+                return Err(invalid("training.early_stopping.monitor", "= \"val_accuracy\" needs a classifier; autoencoders have no accuracy (use \"val_loss\")".into()));
+            }
+        }
+        t.optimizer.validate().map_err(|(field, message)| invalid(&format!("training.optimizer.{field}"), message))?;
+        c.model.validate().map_err(|e| invalid("model", e.to_string()))?;
+
+        let d = &c.data;
+        if let Some(f) = d.validation_fraction
+            && !(f > 0.0 && f < 1.0)
+        {
+            return Err(invalid("data.validation_fraction", format!("= {f} must be strictly between 0 and 1")));
+        }
+        if d.train_limit == Some(0) || d.test_limit == Some(0) {
+            return Err(invalid("data.train_limit/test_limit", "must be at least 1 when given".into()));
+        }
+        for (field, noise) in [("data.train_noise", &d.train_noise), ("data.eval_noise", &d.eval_noise)] {
+            if let Some(n) = noise {
+                n.validate().map_err(|e| invalid(field, e.to_string()))?;
+            }
+        }
+
+        // Choices that do not fit together.
+        let task = c.model.task();
+        match (task, t.loss) {
+            (Task::Classifier, LossKind::CrossEntropy) => {}
+            (Task::Classifier, other) => {
+                return Err(invalid("training.loss", format!("= \"{}\" does not fit a classifier; use \"cross_entropy\"", loss_name(other))));
+            }
+            (_, LossKind::CrossEntropy) => {
+                return Err(invalid("training.loss", "= \"cross_entropy\" is for classifiers; an autoencoder reconstructs images: use \"mse\" or \"bce\"".into()));
+            }
+            (_, LossKind::Bce) => {
+                if !c.model.sigmoid_output() {
+                    return Err(invalid("training.loss", "= \"bce\" needs a model whose output is a sigmoid (set the output activation to \"sigmoid\") or use \"mse\"".into()));
+                }
+                if d.normalization == Normalization::Standardize {
+                    return Err(invalid("training.loss", "= \"bce\" needs targets in [0, 1], but data.normalization = \"standardize\" gives values outside it; use \"unit\" or \"min_max\", or loss \"mse\"".into()));
+                }
+            }
+            (_, LossKind::Mse) => {}
+        }
+        if t.beta != 1.0 && task != Task::VariationalAutoencoder {
+            return Err(invalid("training.beta", format!("= {} only applies to variational autoencoders", t.beta)));
+        }
+        if t.l1 > 0.0 && task == Task::Classifier {
+            return Err(invalid("training.l1", "penalizes the latent activity of an autoencoder; a classifier has none".into()));
+        }
+        if t.per_step_log && task == Task::Classifier {
+            return Err(invalid("training.per_step_log", "logs reconstruction error and hidden sparsity, which only autoencoders have".into()));
+        }
+        Ok(Experiment { config, source: source.to_path_buf() })
+    }
+
+    /// The validated config.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The file it came from.
+    pub fn source(&self) -> &Path {
+        &self.source
+    }
+
+    /// The same experiment with command-line overrides applied and validated again.
+    pub fn with_overrides(&self, epochs: Option<usize>, seed: Option<u64>, device: Option<String>) -> Result<Experiment, ConfigError> {
+        let mut config = self.config.clone();
+        if let Some(e) = epochs {
+            config.training.epochs = e;
+        }
+        if let Some(s) = seed {
+            config.experiment.seed = s;
+        }
+        if device.is_some() {
+            config.device = device;
+        }
+        Experiment::new(config, &self.source)
+    }
+}
+
+fn loss_name(loss: LossKind) -> &'static str {
+    match loss {
+        LossKind::Mse => "mse",
+        LossKind::Bce => "bce",
+        LossKind::CrossEntropy => "cross_entropy",
+    }
+}

@@ -1,0 +1,140 @@
+//! Evaluation of a model on a device-resident split, and the on-device accumulation of loss terms
+//! that training shares: sums stay on the device and are read back once.
+
+use burn::prelude::*;
+use burn::tensor::Int;
+use mnist_data::{Batch, DeviceSplit, NormStats};
+use mnist_models::{LossTerms, Model, ModelOutput, Objective, correct_count};
+use serde::{Deserialize, Serialize};
+
+/// Number of accumulated quantities: total, reconstruction, kl, l2, l1, correct, squared error.
+const SLOTS: usize = 7;
+
+/// Averages over a split (or the steps of an epoch so far).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Averages {
+    /// The objective, penalties included.
+    pub loss: f64,
+    /// Reconstruction term.
+    pub reconstruction: Option<f64>,
+    /// KL term.
+    pub kl: Option<f64>,
+    /// Weighted L2 penalty.
+    pub l2: Option<f64>,
+    /// Weighted L1 penalty.
+    pub l1: Option<f64>,
+    /// Fraction correct.
+    pub accuracy: Option<f64>,
+    /// Mean squared reconstruction error, normalized units.
+    pub mse: Option<f64>,
+    /// PSNR in dB on [0, 1] grey levels.
+    pub psnr: Option<f64>,
+    /// Samples averaged over.
+    pub samples: usize,
+}
+
+/// Sums of loss terms kept on the device; `read` synchronizes once.
+#[derive(Debug, Default)]
+pub struct Accumulator {
+    sum: Option<Tensor<1>>,
+    present: [bool; SLOTS],
+    samples: usize,
+}
+
+impl Accumulator {
+    /// Adds one batch of `n` samples: its loss terms (batch means), and optionally the number of
+    /// correct predictions and the summed squared reconstruction error.
+    pub fn add(&mut self, terms: &LossTerms, correct: Option<Tensor<1, Int>>, squared_error: Option<Tensor<1>>, n: usize) {
+        let scale = n as f64;
+        let parts: [Option<Tensor<1>>; SLOTS] = [
+            Some(terms.total.clone().inner().mul_scalar(scale)),
+            terms.reconstruction.clone().map(|t| t.inner().mul_scalar(scale)),
+            terms.kl.clone().map(|t| t.inner().mul_scalar(scale)),
+            terms.l2.clone().map(|t| t.inner().mul_scalar(scale)),
+            terms.l1.clone().map(|t| t.inner().mul_scalar(scale)),
+            correct.map(|c| c.inner().float()),
+            squared_error.map(|t| t.inner()),
+        ];
+        let device = terms.total.device().inner();
+        let mut row = Vec::with_capacity(SLOTS);
+        for (i, part) in parts.into_iter().enumerate() {
+            self.present[i] |= part.is_some();
+            row.push(part.unwrap_or_else(|| Tensor::zeros([1], &device)));
+        }
+        let row = Tensor::cat(row, 0); // [SLOTS]
+        self.sum = Some(match self.sum.take() {
+            Some(sum) => sum + row,
+            None => row,
+        });
+        self.samples += n;
+    }
+
+    /// Samples added so far.
+    pub fn samples(&self) -> usize {
+        self.samples
+    }
+
+    /// Reads the sums back (one synchronization) and averages them; `stats` converts the squared
+    /// error to grey levels for PSNR. `pixels` is the number of pixels per image.
+    pub fn read(&self, stats: &NormStats, pixels: usize) -> Averages {
+        let n = self.samples.max(1) as f64;
+        let sums: Vec<f64> = match &self.sum {
+            Some(sum) => sum.to_data().try_into_vec_as::<f64>().unwrap_or_else(|_| vec![f64::NAN; SLOTS]),
+            None => vec![0.0; SLOTS],
+        };
+        let get = |i: usize| self.present[i].then(|| sums[i] / n);
+        let mse = self.present[6].then(|| sums[6] / (n * pixels as f64));
+        let unit_scale = (stats.scale / 255.0) as f64;
+        Averages {
+            loss: sums[0] / n,
+            reconstruction: get(1),
+            kl: get(2),
+            l2: get(3),
+            l1: get(4),
+            accuracy: get(5),
+            mse,
+            psnr: mse.map(|m| 10.0 * (1.0 / (m * unit_scale * unit_scale)).log10()),
+            samples: self.samples,
+        }
+    }
+}
+
+/// What one batch yields: its loss terms, correct predictions (classifiers), the summed squared
+/// reconstruction error (autoencoders) and, on request, the fraction of non-zero latent units.
+#[derive(Debug)]
+pub struct BatchTerms {
+    /// Loss terms (batch means), still attached to the graph when training.
+    pub terms: LossTerms,
+    /// Correct predictions in the batch.
+    pub correct: Option<Tensor<1, Int>>,
+    /// Summed squared reconstruction error of the batch.
+    pub squared_error: Option<Tensor<1>>,
+    /// Fraction of latent activations that are non-zero (hidden-unit sparsity).
+    pub sparsity: Option<Tensor<1>>,
+}
+
+/// Runs `model` on `batch` and computes everything the loop and the evaluation log.
+pub fn batch_terms(model: &Model, objective: &Objective, batch: Batch, with_sparsity: bool) -> BatchTerms {
+    let output = model.forward(batch.input);
+    let (correct, squared_error, sparsity) = match &output {
+        ModelOutput::Logits(logits) => (Some(correct_count(logits.clone().inner(), batch.labels.clone().inner())), None, None),
+        ModelOutput::Autoencoder(ae) => {
+            let diff = ae.reconstruction.clone().inner() - batch.target.clone().inner();
+            let sparsity = with_sparsity.then(|| ae.latent.clone().inner().abs().greater_elem(0.0).float().mean());
+            (None, Some(diff.square().sum()), sparsity)
+        }
+    };
+    BatchTerms { terms: objective.compute(model, output, batch.target, batch.labels), correct, squared_error, sparsity }
+}
+
+/// Evaluates `model` (an inference copy, `model.valid()`) on every sample of `split`.
+pub fn evaluate(model: &Model, split: &DeviceSplit, objective: &Objective, stats: &NormStats, batch_size: usize) -> Averages {
+    let mut acc = Accumulator::default();
+    for batch in split.batches(batch_size, None) {
+        let n = batch.len();
+        let b = batch_terms(model, objective, batch, false);
+        acc.add(&b.terms, b.correct, b.squared_error, n);
+    }
+    let [c, h, w] = mnist_models::IMAGE_SHAPE;
+    acc.read(stats, c * h * w)
+}

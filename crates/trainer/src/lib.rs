@@ -1,0 +1,78 @@
+//! The trainer: config schema and validation, the one training loop, optimizers Burn lacks,
+//! checkpoints, evaluation and reports. Depends on the data and models crates, never the reverse.
+
+use std::path::PathBuf;
+
+pub mod backend;
+pub mod config;
+pub mod data;
+pub mod eval;
+pub mod evaluate;
+pub mod metrics;
+pub mod optim;
+pub mod optimizer;
+pub mod run_dir;
+pub mod steps;
+pub mod train;
+
+pub use backend::{Backend, BackendError};
+pub use config::{Config, ConfigError, Experiment};
+pub use eval::{EvalSplit, LoadedRun, load_run};
+pub use evaluate::Averages;
+pub use run_dir::{RunDir, RunError};
+pub use train::{TrainOptions, TrainOutcome, train};
+
+/// Everything that can stop `train`, `eval` and the other commands.
+#[derive(Debug, thiserror::Error)]
+pub enum TrainError {
+    /// The config file.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The data files.
+    #[error(transparent)]
+    Data(#[from] mnist_data::DataError),
+    /// The run directory and checkpoints.
+    #[error(transparent)]
+    Run(#[from] RunError),
+    /// The backend.
+    #[error(transparent)]
+    Backend(#[from] BackendError),
+    /// Weights or optimizer state that do not load.
+    #[error("cannot load {path}: {reason}")]
+    Weights {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
+    /// The loss became NaN or infinite.
+    #[error("the loss became {value} in epoch {epoch} (between steps {first_step} and {last_step}); training stopped. The last good checkpoint in {run_dir} is intact: lower the learning rate and train again with --force")]
+    NonFinite {
+        /// 1-based epoch.
+        epoch: usize,
+        /// First step of the window in which it happened.
+        first_step: usize,
+        /// Last step of that window.
+        last_step: usize,
+        /// The value read.
+        value: f64,
+        /// The run directory.
+        run_dir: PathBuf,
+    },
+    /// Ctrl-C.
+    #[error("interrupted during epoch {}; every completed epoch is checkpointed in {run_dir}: continue with `train --config ... --out {run_dir} --resume`", epoch + 1)]
+    Interrupted {
+        /// The run directory.
+        run_dir: PathBuf,
+        /// Epochs completed.
+        epoch: usize,
+    },
+    /// `--resume` with a config that differs from the run's saved one.
+    #[error("cannot resume {run_dir}: {config} differs from the config saved in the run ({run_dir}/config.toml); resume with that config, or start over with --force")]
+    ConfigMismatch {
+        /// The run directory.
+        run_dir: PathBuf,
+        /// The config given.
+        config: PathBuf,
+    },
+}

@@ -1,0 +1,326 @@
+//! The one training loop for every model: seed, data on the device, model, optimizer,
+//! `for epoch { train; validate; log; checkpoint; early-stop }`, final test evaluation.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+use burn::module::Module;
+use burn::optim::GradientsParams;
+use indicatif::{ProgressBar, ProgressStyle};
+use mnist_data::derive_seed;
+use mnist_models::{IMAGE_SHAPE, Objective, Task};
+
+use crate::backend::Backend;
+use crate::config::{Config, Experiment, Monitor};
+use crate::data::prepare;
+use crate::evaluate::{Accumulator, Averages, batch_terms, evaluate};
+use crate::metrics::MetricRow;
+use crate::run_dir::{CONFIG_FILE, Checkpoint, RunDir, RunError, RunInfo, TrainState};
+use crate::steps::StepLog;
+use crate::TrainError;
+
+/// Batch size of evaluation passes: independent of training (no layer depends on it), large for
+/// speed.
+pub const EVAL_BATCH: usize = 500;
+
+/// How `train` is run (the command line's flags).
+#[derive(Debug, Clone)]
+pub struct TrainOptions {
+    /// The run directory.
+    pub out: PathBuf,
+    /// Continue from the last checkpoint of `out`.
+    pub resume: bool,
+    /// Delete an existing run in `out` and start over.
+    pub force: bool,
+    /// Draw progress bars (on a terminal).
+    pub progress: bool,
+    /// Set by a Ctrl-C handler: the loop stops before the next step, keeping the last checkpoint.
+    pub interrupted: Arc<AtomicBool>,
+}
+
+/// What a finished training run reports.
+#[derive(Debug, Clone)]
+pub struct TrainOutcome {
+    /// The run directory.
+    pub run_dir: PathBuf,
+    /// Epochs completed.
+    pub epochs: usize,
+    /// Optimizer steps taken.
+    pub steps: usize,
+    /// Metrics of the final model on the test split.
+    pub test: Averages,
+    /// Whether early stopping ended training.
+    pub stopped_early: bool,
+    /// Wall-clock seconds of this invocation.
+    pub seconds: f64,
+}
+
+/// The objective an experiment trains.
+pub fn objective(config: &Config) -> Objective {
+    let t = &config.training;
+    Objective { loss: t.loss, beta: t.beta, l2: t.l2, l1: t.l1 }
+}
+
+fn row(epoch: usize, split: &str, a: &Averages, lr: f64, seconds: f64) -> MetricRow {
+    MetricRow {
+        epoch,
+        split: split.into(),
+        loss: a.loss,
+        reconstruction: a.reconstruction,
+        kl: a.kl,
+        l2: a.l2,
+        l1: a.l1,
+        accuracy: a.accuracy,
+        mse: a.mse,
+        psnr: a.psnr,
+        learning_rate: lr,
+        seconds,
+    }
+}
+
+/// One line of numbers for a split: `loss 0.1234 acc 0.9712` or `loss 150.2 recon 145.1 kl 5.1`.
+pub fn describe(a: &Averages) -> String {
+    let mut s = format!("loss {:.4}", a.loss);
+    if let Some(acc) = a.accuracy {
+        s += &format!(" acc {acc:.4}");
+    }
+    if let (Some(r), Some(kl)) = (a.reconstruction, a.kl) {
+        s += &format!(" recon {r:.3} kl {kl:.3}");
+    }
+    if let Some(p) = a.psnr {
+        s += &format!(" psnr {p:.2}dB");
+    }
+    s
+}
+
+fn check_finite(a: &Averages, epoch: usize, steps: (usize, usize), run: &Path) -> Result<(), TrainError> {
+    if a.loss.is_finite() {
+        Ok(())
+    } else {
+        Err(TrainError::NonFinite { epoch, first_step: steps.0, last_step: steps.1, value: a.loss, run_dir: run.to_path_buf() })
+    }
+}
+
+fn progress_bar(enabled: bool, steps: usize, epoch: usize, epochs: usize) -> ProgressBar {
+    if !enabled {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(steps as u64);
+    bar.set_style(
+        ProgressStyle::with_template("{prefix} [{bar:30.cyan/blue}] {pos}/{len} steps · {elapsed_precise} < {eta_precise} · {msg}")
+            .expect("the template is valid")
+            .progress_chars("=> "),
+    );
+    bar.set_prefix(format!("epoch {}/{}", epoch + 1, epochs));
+    bar
+}
+
+/// Opens (resume) or creates the run directory and returns it with the checkpoint to resume from.
+fn open_run(experiment: &Experiment, opts: &TrainOptions) -> Result<(RunDir, Option<(Checkpoint, RunInfo)>), TrainError> {
+    if !opts.resume {
+        let run = RunDir::create(&opts.out, opts.force)?;
+        run.write_config(&experiment.config().to_toml())?;
+        return Ok((run, None));
+    }
+    let run = RunDir::open(&opts.out)?;
+    let saved_path = run.file(CONFIG_FILE);
+    let saved = Experiment::new(Config::parse(&run.read_config()?, &saved_path)?, &saved_path)?;
+    let mut mine = experiment.config().clone();
+    mine.device = saved.config().device.clone();
+    if &mine != saved.config() {
+        return Err(TrainError::ConfigMismatch { run_dir: opts.out.clone(), config: experiment.source().to_path_buf() });
+    }
+    let info = run.read_info()?.ok_or_else(|| RunError::NothingToResume(opts.out.clone()))?;
+    let last = run.last_checkpoint()?.ok_or_else(|| RunError::NothingToResume(opts.out.clone()))?;
+    if info.finished || last.state.stopped {
+        return Err(RunError::Finished(opts.out.clone()).into());
+    }
+    Ok((run, Some((last, info))))
+}
+
+/// Trains `experiment` into `opts.out`.
+pub fn train(experiment: &Experiment, opts: &TrainOptions) -> Result<TrainOutcome, TrainError> {
+    let started = Instant::now();
+    let c = experiment.config();
+    let t = &c.training;
+    let seed = c.experiment.seed;
+    let backend = Backend::resolve(c.device.as_deref())?;
+    let device = backend.device()?;
+
+    let (run, resumed) = open_run(experiment, opts)?;
+    let _lock = run.lock()?;
+
+    device.seed(seed);
+    let mut data = prepare(experiment, &device, resumed.as_ref().map(|(_, info)| info.norm_stats))?;
+    let mut info = RunInfo {
+        norm_stats: data.stats,
+        split_sizes: [data.train.len(), data.validation.len(), data.test.len()],
+        validation_is_test: data.validation_is_test,
+        backend: backend.name().into(),
+        finished: false,
+    };
+    if resumed.is_none() {
+        run.write_info(&info)?;
+    }
+
+    let train_device = device.clone().autodiff();
+    let mut model = c.model.init(&train_device);
+    let mut optim = t.optimizer.init();
+    let mut state = TrainState {
+        epoch: 0,
+        global_step: 0,
+        best_epoch: None,
+        best_value: None,
+        stale_epochs: 0,
+        stopped: false,
+        history: Vec::new(),
+    };
+    if let Some((checkpoint, _)) = &resumed {
+        model = model.try_load_file(checkpoint.model_file()).map_err(|e| TrainError::Weights {
+            path: checkpoint.model_file(),
+            reason: e.to_string(),
+        })?;
+        optim = optim.load(checkpoint.optimizer_file()).map_err(|e| TrainError::Weights {
+            path: checkpoint.optimizer_file(),
+            reason: e.to_string(),
+        })?;
+        state = checkpoint.state.clone();
+        // metrics.csv may lag its checkpoint if the process died between the two writes.
+        run.write_metrics(&state.history)?;
+    }
+    let mut steps_log = t.per_step_log.then(|| StepLog::open(&run, state.global_step)).transpose()?;
+
+    let objective = objective(c);
+    let summary = model.summary();
+    println!(
+        "{} {}: {} ({} params) on {}, {} training / {} validation{} / {} test samples → {}",
+        if resumed.is_some() { "Resuming" } else { "Training" },
+        c.experiment.name,
+        c.model.kind(),
+        mnist_models::summary::group_thousands(summary.total_params()),
+        backend,
+        data.train.len(),
+        data.validation.len(),
+        if data.validation_is_test { " (test set)" } else { "" },
+        data.test.len(),
+        run.path().display(),
+    );
+    if let Some((checkpoint, _)) = &resumed {
+        println!("  from checkpoint {} (epoch {}, step {})", checkpoint.dir.display(), state.epoch, state.global_step);
+    }
+
+    let [ch, h, w] = IMAGE_SHAPE;
+    let pixels = ch * h * w;
+    let wants_sparsity = steps_log.is_some() && c.model.task() != Task::Classifier;
+    while state.epoch < t.epochs && !state.stopped {
+        let epoch = state.epoch;
+        // Randomness per epoch comes from (seed, epoch): a resumed run draws exactly what an
+        // uninterrupted one would (dropout masks, VAE samples, shuffling, fresh noise).
+        device.seed(derive_seed(seed, "device", epoch as u64));
+        train_device.seed(derive_seed(seed, "device", epoch as u64));
+        data.refresh_noise(experiment, epoch);
+        let lr = t.schedule.rate(t.learning_rate, epoch, t.epochs);
+        let batches = data.train.batches(t.batch_size, t.shuffle.then(|| derive_seed(seed, "shuffle", epoch as u64)));
+        let remaining = t.steps.map_or(usize::MAX, |s| s.saturating_sub(state.global_step));
+        let steps = batches.steps().min(remaining);
+        let bar = progress_bar(opts.progress, steps, epoch, t.epochs);
+        let epoch_start = Instant::now();
+        let first_step = state.global_step + 1;
+        let mut acc = Accumulator::default();
+        for (i, batch) in batches.take(steps).enumerate() {
+            if opts.interrupted.load(Ordering::SeqCst) {
+                bar.abandon();
+                return Err(TrainError::Interrupted { run_dir: run.path().to_path_buf(), epoch: state.epoch });
+            }
+            let n = batch.len();
+            let b = batch_terms(&model, &objective, batch.autodiff(), wants_sparsity);
+            if let Some(log) = steps_log.as_mut() {
+                log.push(b.terms.reconstruction.clone().unwrap_or_else(|| b.terms.total.clone()).inner(), b.sparsity);
+            }
+            let grads = GradientsParams::from_grads(b.terms.total.backward(), &model);
+            model = optim.step(lr, model, grads);
+            acc.add(&b.terms, b.correct, b.squared_error, n);
+            state.global_step += 1;
+            if (i + 1) % t.log_every == 0 || i + 1 == steps {
+                // The only host synchronization of the loop: every `log_every` steps.
+                let so_far = acc.read(&data.stats, pixels);
+                check_finite(&so_far, epoch + 1, (first_step, state.global_step), run.path())?;
+                let rate = acc.samples() as f64 / epoch_start.elapsed().as_secs_f64().max(1e-9);
+                bar.set_position((i + 1) as u64);
+                bar.set_message(format!("{} · {:.0} samples/s", describe(&so_far), rate));
+                if let Some(log) = steps_log.as_mut() {
+                    log.flush(state.global_step)?;
+                }
+            }
+        }
+        bar.finish_and_clear();
+        let train_seconds = epoch_start.elapsed().as_secs_f64();
+        let train_avg = acc.read(&data.stats, pixels);
+        check_finite(&train_avg, epoch + 1, (first_step, state.global_step), run.path())?;
+
+        let eval_start = Instant::now();
+        let val_avg = evaluate(&model.valid(), &data.validation, &objective, &data.stats, EVAL_BATCH);
+        check_finite(&val_avg, epoch + 1, (first_step, state.global_step), run.path())?;
+        let eval_seconds = eval_start.elapsed().as_secs_f64();
+
+        state.epoch = epoch + 1;
+        state.history.push(row(state.epoch, "train", &train_avg, lr, train_seconds));
+        state.history.push(row(state.epoch, "validation", &val_avg, lr, eval_seconds));
+        let (monitored, higher_is_better) = match t.early_stopping.as_ref().map(|e| e.monitor) {
+            Some(Monitor::ValAccuracy) => (val_avg.accuracy.unwrap_or(0.0), true),
+            _ => (val_avg.loss, false),
+        };
+        let min_delta = t.early_stopping.as_ref().map_or(0.0, |e| e.min_delta);
+        let improved = match state.best_value {
+            None => true,
+            Some(best) if higher_is_better => monitored > best + min_delta,
+            Some(best) => monitored < best - min_delta,
+        };
+        if improved {
+            state.best_value = Some(monitored);
+            state.best_epoch = Some(state.epoch);
+            state.stale_epochs = 0;
+        } else {
+            state.stale_epochs += 1;
+        }
+        let early = t.early_stopping.as_ref().is_some_and(|e| state.stale_epochs >= e.patience);
+        let out_of_steps = t.steps.is_some_and(|s| state.global_step >= s);
+        state.stopped = early || out_of_steps;
+
+        let (m, o) = (&model, &optim);
+        run.save_checkpoint(&state, t.keep_checkpoints, |dir| {
+            m.clone().save_file(dir.join("model.bpk")).map_err(|e| e.to_string())?;
+            o.save(dir.join("optimizer.bpk")).map_err(|e| e.to_string())
+        })?;
+        run.write_metrics(&state.history)?;
+        println!(
+            "epoch {:>3}/{}  train {}  |  val {}  |  lr {:.3e}  {:.1}s ({:.0} samples/s){}",
+            state.epoch,
+            t.epochs,
+            describe(&train_avg),
+            describe(&val_avg),
+            lr,
+            train_seconds,
+            train_avg.samples as f64 / train_seconds.max(1e-9),
+            if improved { "  *best" } else { "" },
+        );
+        if early {
+            println!("early stopping: no improvement of the monitored metric for {} epochs", state.stale_epochs);
+        }
+    }
+
+    let test = evaluate(&model.valid(), &data.test, &objective, &data.stats, EVAL_BATCH);
+    info.finished = true;
+    run.write_info(&info)?;
+    println!("test  {}", describe(&test));
+    Ok(TrainOutcome {
+        run_dir: run.path().to_path_buf(),
+        epochs: state.epoch,
+        steps: state.global_step,
+        test,
+        stopped_early: state.stopped && !t.steps.is_some_and(|s| state.global_step >= s),
+        seconds: started.elapsed().as_secs_f64(),
+    })
+}

@@ -1,0 +1,75 @@
+//! `eval`: evaluates a saved run's checkpoint on the test or validation split.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, ValueEnum};
+use mnist_trainer::{EvalSplit, load_run};
+
+/// Evaluate a trained run, rebuilding its model from the run's saved config alone.
+#[derive(Debug, Parser)]
+#[command(version, about, long_about = None)]
+struct Args {
+    /// Run directory written by `train`.
+    #[arg(long, value_name = "DIR")]
+    run: PathBuf,
+    /// `best`, `last`, or the path of a checkpoint directory.
+    #[arg(long, default_value = "last")]
+    checkpoint: String,
+    /// Split to evaluate.
+    #[arg(long, value_enum, default_value_t = SplitArg::Test)]
+    split: SplitArg,
+    /// Backend: flex, ndarray, wgpu or vulkan (default: the run's, else the best compiled).
+    #[arg(long)]
+    device: Option<String>,
+    /// Print one JSON object on stdout instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum SplitArg {
+    Test,
+    Validation,
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    mnist_cli::run_main(move || {
+        let loaded = load_run(&args.run, &args.checkpoint, args.device.as_deref())?;
+        let split = match args.split {
+            SplitArg::Test => EvalSplit::Test,
+            SplitArg::Validation => EvalSplit::Validation,
+        };
+        let data = loaded.data()?;
+        let metrics = loaded.evaluate(&data, split);
+        if args.json {
+            let mut value = serde_json::to_value(&metrics)?;
+            let obj = value.as_object_mut().expect("metrics serialize to an object");
+            obj.insert("run".into(), args.run.display().to_string().into());
+            obj.insert("checkpoint".into(), loaded.checkpoint.dir.display().to_string().into());
+            obj.insert("epoch".into(), loaded.checkpoint.state.epoch.into());
+            obj.insert("split".into(), serde_json::to_value(split)?);
+            obj.insert("model".into(), loaded.experiment.config().model.kind().into());
+            println!("{}", serde_json::to_string(&value)?);
+        } else {
+            println!(
+                "{} ({}), checkpoint {} (epoch {}), {} split, {} samples:",
+                loaded.experiment.config().experiment.name,
+                loaded.experiment.config().model.kind(),
+                loaded.checkpoint.dir.display(),
+                loaded.checkpoint.state.epoch,
+                match split {
+                    EvalSplit::Test => "test",
+                    EvalSplit::Validation => "validation",
+                },
+                metrics.samples
+            );
+            println!("  {}", mnist_trainer::train::describe(&metrics));
+            if let Some(mse) = metrics.mse {
+                println!("  mse {mse:.6}");
+            }
+        }
+        Ok(ExitCode::SUCCESS)
+    })
+}

@@ -1,0 +1,75 @@
+//! `train`: trains one experiment from a TOML config into a run directory.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::Parser;
+use mnist_trainer::{Experiment, TrainOptions, train};
+
+/// Train a model of the MNIST family from a TOML config (see configs/).
+#[derive(Debug, Parser)]
+#[command(version, about, long_about = None)]
+struct Args {
+    /// Experiment config, e.g. configs/mlp.toml.
+    #[arg(long, value_name = "PATH")]
+    config: PathBuf,
+    /// Backend: flex (CPU), ndarray, wgpu or vulkan; defaults to the config's, else the best compiled.
+    #[arg(long)]
+    device: Option<String>,
+    /// Override the number of epochs.
+    #[arg(long)]
+    epochs: Option<usize>,
+    /// Override the seed.
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Run directory (default: artifacts/<experiment name>).
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+    /// Continue the run in the run directory from its last checkpoint.
+    #[arg(long, conflicts_with = "force")]
+    resume: bool,
+    /// Delete an existing run in the run directory and start over.
+    #[arg(long)]
+    force: bool,
+    /// Validate the config, print the model summary and exit without training.
+    #[arg(long)]
+    dry_run: bool,
+    /// Never draw progress bars.
+    #[arg(long)]
+    no_progress: bool,
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    mnist_cli::run_main(move || {
+        let experiment = Experiment::load(&args.config)?.with_overrides(args.epochs, args.seed, args.device.clone())?;
+        let c = experiment.config();
+        if args.dry_run {
+            let model = c.model.init(&burn::prelude::Device::flex());
+            println!("{}: {} ({})", c.experiment.name, c.model.kind(), args.config.display());
+            println!("{}", model.summary());
+            mnist_trainer::Backend::resolve(c.device.as_deref())?;
+            return Ok(ExitCode::SUCCESS);
+        }
+        let out = args.out.clone().unwrap_or_else(|| PathBuf::from("artifacts").join(&c.experiment.name));
+        let opts = TrainOptions {
+            out: out.clone(),
+            resume: args.resume,
+            force: args.force,
+            progress: !args.no_progress && std::io::stderr().is_terminal(),
+            interrupted: mnist_cli::interrupt_flag(),
+        };
+        let outcome = train(&experiment, &opts).with_context(|| format!("training {}", args.config.display()))?;
+        println!(
+            "done: {} epochs, {} steps in {:.1}s; run directory {} (evaluate with `eval --run {}`)",
+            outcome.epochs,
+            outcome.steps,
+            outcome.seconds,
+            outcome.run_dir.display(),
+            outcome.run_dir.display()
+        );
+        Ok(ExitCode::SUCCESS)
+    })
+}

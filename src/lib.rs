@@ -1,0 +1,46 @@
+//! What the command-line tools share: error printing at the edge and the Ctrl-C flag. The tools
+//! themselves live in `src/bin/`; all the work is done by the `mnist-trainer` crate.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// Runs a command's body, printing any error as one `error: ...` line (with its causes) and
+/// turning it into a non-zero exit code; a panic becomes an error line too, never a backtrace.
+pub fn run_main(body: impl FnOnce() -> anyhow::Result<ExitCode> + std::panic::UnwindSafe) -> ExitCode {
+    std::panic::set_hook(Box::new(|info| {
+        let message = info
+            .payload()
+            .downcast_ref::<String>()
+            .cloned()
+            .or_else(|| info.payload().downcast_ref::<&str>().map(|s| s.to_string()))
+            .unwrap_or_else(|| "unknown failure".into());
+        eprintln!("error: internal failure: {message}");
+    }));
+    match std::panic::catch_unwind(body) {
+        Ok(Ok(code)) => code,
+        Ok(Err(err)) => {
+            eprintln!("error: {err:#}");
+            if let Some(mnist_trainer::TrainError::Interrupted { .. }) = err.downcast_ref() {
+                return ExitCode::from(130);
+            }
+            ExitCode::FAILURE
+        }
+        Err(_) => ExitCode::FAILURE,
+    }
+}
+
+/// A flag set by the first Ctrl-C (the loop then stops cleanly); a second Ctrl-C exits at once.
+pub fn interrupt_flag() -> Arc<AtomicBool> {
+    let flag = Arc::new(AtomicBool::new(false));
+    let seen = flag.clone();
+    // Failing to install the handler (e.g. one is already set) only loses the clean stop.
+    let _ = ctrlc::set_handler(move || {
+        if seen.swap(true, Ordering::SeqCst) {
+            eprintln!("\ninterrupted again: exiting now");
+            std::process::exit(130);
+        }
+        eprintln!("\ninterrupt: stopping before the next step (Ctrl-C again to exit at once)");
+    });
+    flag
+}
