@@ -420,3 +420,10 @@ fn keras_initialization() {
     let b = values(ae.encoder[0].linear.bias.as_ref().unwrap().val());
     assert!(b.iter().all(|v| *v == 0.0));
 }
+
+#[test]
+fn zz_print_summaries() {
+    for seed in [CNN, CONV_AE_POOLING, STRIDED_CONV_AE, VAE, CONV_VAE] {
+        println!("{}\n", parse(seed).init(&Device::flex()).summary());
+    }
+}
