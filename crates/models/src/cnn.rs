@@ -10,7 +10,9 @@ use crate::config::{
     ModelConfigError, check_dropout, check_nonzero, check_not_empty, conv_output_shape,
     pool_output_shape,
 };
-use crate::layers::{Activation, ConvBlock, ConvLayer, DenseBlock, Padding, keras_linear, max_pool};
+use crate::layers::{
+    Activation, ConvBlock, ConvLayer, DenseBlock, Padding, keras_linear, max_pool,
+};
 use crate::summary::{Summary, SummaryBuilder};
 use crate::{IMAGE_SHAPE, NUM_CLASSES};
 

@@ -192,9 +192,7 @@ impl ModelConfig {
             ModelConfig::Cnn(c) => Model::Cnn(c.init(device)),
             ModelConfig::DenseAutoencoder(c) => Model::DenseAutoencoder(c.init(device)),
             ModelConfig::ConvAutoencoder(c) => Model::ConvAutoencoder(c.init(device)),
-            ModelConfig::StridedConvAutoencoder(c) => {
-                Model::StridedConvAutoencoder(c.init(device))
-            }
+            ModelConfig::StridedConvAutoencoder(c) => Model::StridedConvAutoencoder(c.init(device)),
             ModelConfig::Vae(c) => Model::Vae(c.init(device)),
             ModelConfig::ConvVae(c) => Model::ConvVae(c.init(device)),
         })
@@ -247,7 +245,10 @@ impl ModelConfig {
 
 // Shared validation helpers: each returns the first problem found, naming the field.
 
-pub(crate) fn check_nonzero(field: impl Into<String>, value: usize) -> Result<(), ModelConfigError> {
+pub(crate) fn check_nonzero(
+    field: impl Into<String>,
+    value: usize,
+) -> Result<(), ModelConfigError> {
     if value == 0 {
         return Err(ModelConfigError::Zero {
             field: field.into(),
@@ -276,7 +277,10 @@ pub(crate) fn check_dropout(field: impl Into<String>, value: f64) -> Result<(), 
     Ok(())
 }
 
-pub(crate) fn check_dense_layers(field: &str, layers: &[DenseLayer]) -> Result<(), ModelConfigError> {
+pub(crate) fn check_dense_layers(
+    field: &str,
+    layers: &[DenseLayer],
+) -> Result<(), ModelConfigError> {
     for (i, layer) in layers.iter().enumerate() {
         check_nonzero(format!("{field}[{i}].units"), layer.units)?;
         check_dropout(format!("{field}[{i}].dropout"), layer.dropout)?;

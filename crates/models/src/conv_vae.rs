@@ -8,7 +8,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::IMAGE_SHAPE;
 use crate::config::{ModelConfigError, check_dense_layers, check_nonzero};
-use crate::layers::{Activation, ConvLayer, DenseBlock, DenseLayer, build_dense_stack, keras_linear};
+use crate::layers::{
+    Activation, ConvLayer, DenseBlock, DenseLayer, build_dense_stack, keras_linear,
+};
 use crate::model::AutoencoderOutput;
 use crate::strided_conv_ae::{
     ConvEncoder, StridedHalves, TransposedDecoder, default_output_kernel_size, sigmoid,

@@ -143,8 +143,7 @@ impl DenseAutoencoder {
 
     /// The Keras-like summary table.
     pub fn summary(&self) -> Summary {
-        let mut summary =
-            SummaryBuilder::new("dense_autoencoder", &[IMAGE_SHAPE.iter().product()]);
+        let mut summary = SummaryBuilder::new("dense_autoencoder", &[IMAGE_SHAPE.iter().product()]);
         for block in self.encoder.iter().chain(&self.decoder) {
             block.summarize(&mut summary);
         }

@@ -353,7 +353,12 @@ impl ConvTransposeBlock {
         // `k²·filters` and `k²·channels_in`; glorot only uses their sum.
         let k2 = layer.kernel_size * layer.kernel_size;
         conv.weight = KERAS_KERNEL_INIT.init_with(
-            [channels_in, layer.filters, layer.kernel_size, layer.kernel_size],
+            [
+                channels_in,
+                layer.filters,
+                layer.kernel_size,
+                layer.kernel_size,
+            ],
             Some(k2 * layer.filters),
             Some(k2 * channels_in),
             device,

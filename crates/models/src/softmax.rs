@@ -43,7 +43,8 @@ impl SoftmaxRegression {
 
     /// The Keras-like summary table.
     pub fn summary(&self) -> Summary {
-        let mut summary = SummaryBuilder::new("softmax_regression", &[IMAGE_SHAPE.iter().product()]);
+        let mut summary =
+            SummaryBuilder::new("softmax_regression", &[IMAGE_SHAPE.iter().product()]);
         summary.dense(&self.dense);
         summary.finish()
     }

@@ -7,8 +7,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::IMAGE_SHAPE;
 use crate::config::{
-    ModelConfigError, check_image_size, check_nonzero, check_not_empty,
-    conv_output_shape, conv_transpose_output_shape,
+    ModelConfigError, check_image_size, check_nonzero, check_not_empty, conv_output_shape,
+    conv_transpose_output_shape,
 };
 use crate::layers::{Activation, ConvBlock, ConvLayer, ConvTransposeBlock, DenseBlock, Padding};
 use crate::model::AutoencoderOutput;
@@ -243,7 +243,13 @@ impl StridedConvAutoencoderConfig {
             .expect("StridedConvAutoencoderConfig::init needs a validated config");
         StridedConvAutoencoder {
             encoder: halves.init_encoder(device),
-            latent: DenseBlock::new(c * h * w, self.latent_dim, self.latent_activation, 0.0, device),
+            latent: DenseBlock::new(
+                c * h * w,
+                self.latent_dim,
+                self.latent_activation,
+                0.0,
+                device,
+            ),
             decoder: halves.init_decoder(self.latent_dim, device),
         }
     }

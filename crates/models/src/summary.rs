@@ -80,7 +80,8 @@ impl fmt::Display for Summary {
             }
         }
         let line_length = widths.iter().sum::<usize>() + 1;
-        let line = |f: &mut fmt::Formatter<'_>, fill: &str| writeln!(f, "{}", fill.repeat(line_length));
+        let line =
+            |f: &mut fmt::Formatter<'_>, fill: &str| writeln!(f, "{}", fill.repeat(line_length));
         let row = |f: &mut fmt::Formatter<'_>, cells: [&str; 3]| {
             let text = format!(
                 " {:<w0$}{:<w1$}{:<w2$}",
@@ -200,7 +201,11 @@ impl SummaryBuilder {
                 padding.output_size(n, kernel, stride).unwrap_or(0)
             }
         };
-        let name = self.auto_name(if transposed { "conv2d_transpose" } else { "conv2d" });
+        let name = self.auto_name(if transposed {
+            "conv2d_transpose"
+        } else {
+            "conv2d"
+        });
         self.push(name, kind, vec![filters, size(h), size(w)], params);
     }
 

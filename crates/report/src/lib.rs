@@ -1,1 +1,32 @@
-//! Pictures and reports from run directories.
+//! Pictures and reports from run directories: every figure of the seed notebooks as a PNG, PCA,
+//! the noise sweep, TensorBoard event files, a self-contained HTML page and safetensors export.
+//!
+//! Entry points: [`generate_report`] (the `report` command), [`run_sweep`] (`sweep`) and
+//! [`export_run`] (`export`). Figures are drawn with `plotters` into RGB buffers and encoded with
+//! `image`; text uses a font embedded in the binary, so no system font is ever needed.
+
+pub mod canvas;
+pub mod error;
+pub mod export;
+pub mod figures;
+pub mod grid;
+pub mod html;
+pub mod pca;
+pub mod plot;
+pub mod report;
+pub mod runfiles;
+pub mod sweep;
+pub mod tensors;
+
+// The event-file writer lives in the trainer (the training loop writes it too); it is compiled
+// here from the same source file until the trainer exports it as `mnist_trainer::tensorboard`.
+#[path = "../../trainer/src/tensorboard.rs"]
+pub mod tensorboard;
+
+pub use canvas::Png;
+pub use error::ReportError;
+pub use export::{ExportOutcome, ExportedTensor, export_run};
+pub use figures::{Figure, Output};
+pub use pca::Pca;
+pub use report::{ReportOptions, ReportOutcome, generate_report};
+pub use sweep::{SweepNoise, SweepOptions, SweepOutcome, SweepRow, run_sweep};

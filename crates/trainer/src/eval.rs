@@ -13,7 +13,7 @@ use crate::config::{Config, Experiment};
 use crate::data::{Prepared, prepare};
 use crate::evaluate::{Averages, evaluate};
 use crate::run_dir::{CONFIG_FILE, Checkpoint, RunDir, RunInfo};
-use crate::train::{EVAL_BATCH, objective};
+use crate::train::{EVAL_BATCH, eval_seed, objective};
 
 /// Which split to evaluate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -70,10 +70,11 @@ impl LoadedRun {
 
     /// Evaluates the model on a split.
     pub fn evaluate(&self, data: &Prepared, split: EvalSplit) -> Averages {
-        let on = match split {
-            EvalSplit::Test => &data.test,
-            EvalSplit::Validation => &data.validation,
+        let (on, name) = match split {
+            EvalSplit::Test => (&data.test, "test"),
+            EvalSplit::Validation => (&data.validation, "validation"),
         };
-        evaluate(&self.model, on, &objective(self.experiment.config()), &data.stats, EVAL_BATCH)
+        let c = self.experiment.config();
+        evaluate(&self.model, on, &objective(c), &data.stats, EVAL_BATCH, eval_seed(c.experiment.seed, name))
     }
 }

@@ -127,8 +127,11 @@ pub fn batch_terms(model: &Model, objective: &Objective, batch: Batch, with_spar
     BatchTerms { terms: objective.compute(model, output, batch.target, batch.labels), correct, squared_error, sparsity }
 }
 
-/// Evaluates `model` (an inference copy, `model.valid()`) on every sample of `split`.
-pub fn evaluate(model: &Model, split: &DeviceSplit, objective: &Objective, stats: &NormStats, batch_size: usize) -> Averages {
+/// Evaluates `model` (an inference copy, `model.valid()`) on every sample of `split`. The device is
+/// seeded with `seed` first: a VAE samples its latent code even in evaluation (as Keras does), and
+/// the same seed makes `eval` reproduce the figures `train` printed.
+pub fn evaluate(model: &Model, split: &DeviceSplit, objective: &Objective, stats: &NormStats, batch_size: usize, seed: u64) -> Averages {
+    split.clean.device().seed(seed);
     let mut acc = Accumulator::default();
     for batch in split.batches(batch_size, None) {
         let n = batch.len();

@@ -57,6 +57,11 @@ pub struct TrainOutcome {
     pub seconds: f64,
 }
 
+/// The seed of evaluation passes on `split`: fixed per run, so `eval` reproduces `train`'s figures.
+pub fn eval_seed(seed: u64, split: &str) -> u64 {
+    derive_seed(seed, &format!("eval-{split}"), 0)
+}
+
 /// The objective an experiment trains.
 pub fn objective(config: &Config) -> Objective {
     let t = &config.training;
@@ -261,7 +266,7 @@ pub fn train(experiment: &Experiment, opts: &TrainOptions) -> Result<TrainOutcom
         check_finite(&train_avg, epoch + 1, (first_step, state.global_step), run.path())?;
 
         let eval_start = Instant::now();
-        let val_avg = evaluate(&model.valid(), &data.validation, &objective, &data.stats, EVAL_BATCH);
+        let val_avg = evaluate(&model.valid(), &data.validation, &objective, &data.stats, EVAL_BATCH, eval_seed(seed, "validation"));
         check_finite(&val_avg, epoch + 1, (first_step, state.global_step), run.path())?;
         let eval_seconds = eval_start.elapsed().as_secs_f64();
 
@@ -311,7 +316,7 @@ pub fn train(experiment: &Experiment, opts: &TrainOptions) -> Result<TrainOutcom
         }
     }
 
-    let test = evaluate(&model.valid(), &data.test, &objective, &data.stats, EVAL_BATCH);
+    let test = evaluate(&model.valid(), &data.test, &objective, &data.stats, EVAL_BATCH, eval_seed(seed, "test"));
     info.finished = true;
     run.write_info(&info)?;
     println!("test  {}", describe(&test));

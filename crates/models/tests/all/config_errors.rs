@@ -24,7 +24,12 @@ latent_dim = 0
 decoder = [{ filters = 32, stride = 2 }]
 "#,
     );
-    assert_eq!(err, ModelConfigError::Zero { field: "latent_dim".into() });
+    assert_eq!(
+        err,
+        ModelConfigError::Zero {
+            field: "latent_dim".into()
+        }
+    );
     assert!(message.contains("`latent_dim` = 0"), "{message}");
     let (_, message) = error("[model]\nkind = \"vae\"\nlatent_dim = 0\n");
     assert!(message.contains("`latent_dim` = 0"), "{message}");
@@ -33,10 +38,14 @@ decoder = [{ filters = 32, stride = 2 }]
 #[test]
 fn empty_and_zero_layers() {
     let (err, _) = error("[model]\nkind = \"dense_autoencoder\"\nencoder = []\n");
-    assert_eq!(err, ModelConfigError::NoLayers { field: "encoder".into() });
-    let (_, message) = error(
-        "[model]\nkind = \"dense_autoencoder\"\nencoder = [{ units = 64 }, { units = 0 }]\n",
+    assert_eq!(
+        err,
+        ModelConfigError::NoLayers {
+            field: "encoder".into()
+        }
     );
+    let (_, message) =
+        error("[model]\nkind = \"dense_autoencoder\"\nencoder = [{ units = 64 }, { units = 0 }]\n");
     assert!(message.contains("`encoder[1].units` = 0"), "{message}");
     let (_, message) = error("[model]\nkind = \"mlp\"\nhidden = [64, 0]\n");
     assert!(message.contains("`hidden[1]` = 0"), "{message}");
@@ -46,9 +55,8 @@ fn empty_and_zero_layers() {
 
 #[test]
 fn dropout_outside_unit_interval() {
-    let (_, message) = error(
-        "[model]\nkind = \"dense_autoencoder\"\nencoder = [{ units = 64, dropout = 1.0 }]\n",
-    );
+    let (_, message) =
+        error("[model]\nkind = \"dense_autoencoder\"\nencoder = [{ units = 64, dropout = 1.0 }]\n");
     assert!(message.contains("`encoder[0].dropout` = 1"), "{message}");
     let (_, message) = error("[model]\nkind = \"mlp\"\ndropout = -0.1\n");
     assert!(message.contains("`dropout` = -0.1"), "{message}");
@@ -91,7 +99,10 @@ latent_dim = 8
 decoder = [{ filters = 32, stride = 2, kernel_size = 1 }]
 "#,
     );
-    assert!(message.contains("`decoder[0].kernel_size` = 1"), "{message}");
+    assert!(
+        message.contains("`decoder[0].kernel_size` = 1"),
+        "{message}"
+    );
 }
 
 #[test]
@@ -114,8 +125,9 @@ fn unknown_fields_and_kinds_are_rejected_by_the_parser() {
     assert!(message.contains("hiden"), "{message}");
     let message = parse_error("[model]\nkind = \"perceptron\"\n");
     assert!(message.contains("perceptron"), "{message}");
-    let message =
-        parse_error("[model]\nkind = \"dense_autoencoder\"\nencoder = [{ units = 8, activaton = \"relu\" }]\n");
+    let message = parse_error(
+        "[model]\nkind = \"dense_autoencoder\"\nencoder = [{ units = 8, activaton = \"relu\" }]\n",
+    );
     assert!(message.contains("activaton"), "{message}");
     let message = parse_error(
         "[model]\nkind = \"dense_autoencoder\"\nencoder = [{ units = 8, activation = \"gelu\" }]\n",

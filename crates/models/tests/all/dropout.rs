@@ -36,7 +36,10 @@ fn dropout_is_active_in_training_and_off_in_evaluation() {
             if t == 0.0 {
                 dropped += 1;
             } else {
-                assert!((t - 2.0 * v).abs() <= 1e-5 * v.max(1.0), "kept {t} vs clean {v}");
+                assert!(
+                    (t - 2.0 * v).abs() <= 1e-5 * v.max(1.0),
+                    "kept {t} vs clean {v}"
+                );
             }
         } else {
             assert_eq!(t, 0.0);
@@ -44,7 +47,10 @@ fn dropout_is_active_in_training_and_off_in_evaluation() {
     }
     let rate = dropped as f64 / active as f64;
     assert!(active > 100, "{active} active units");
-    assert!((0.35..0.65).contains(&rate), "dropped {rate} of the active units");
+    assert!(
+        (0.35..0.65).contains(&rate),
+        "dropped {rate} of the active units"
+    );
     // A fresh mask every pass.
     assert_ne!(train_a, train_b);
 }

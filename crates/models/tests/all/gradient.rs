@@ -63,5 +63,8 @@ fn hidden_225_gradients_match_hand_derived_backprop() {
     assert_close(&burn_db, &values(de_db), 1e-4, "dE/db");
     // Not a vacuous comparison: some hidden units are active and some are not.
     let active_units = burn_db.iter().filter(|g| **g != 0.0).count();
-    assert!(active_units > 0 && active_units < 225, "{active_units} active units");
+    assert!(
+        active_units > 0 && active_units < 225,
+        "{active_units} active units"
+    );
 }

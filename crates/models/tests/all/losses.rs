@@ -68,7 +68,12 @@ fn bce_is_minimal_at_the_grey_level() {
     let device = Device::flex();
     let t = 0.3f32;
     let logit = (t / (1.0 - t)).ln();
-    let at = |x: f32| scalar(bce_with_logits(image4([x; 4], &device), image4([t; 4], &device)));
+    let at = |x: f32| {
+        scalar(bce_with_logits(
+            image4([x; 4], &device),
+            image4([t; 4], &device),
+        ))
+    };
     assert!(at(logit) < at(logit + 0.1));
     assert!(at(logit) < at(logit - 0.1));
 }
@@ -78,8 +83,7 @@ fn kl_of_a_known_gaussian() {
     let device = Device::flex();
     // Sample 1: N((1, 0), diag(1, 4)); sample 2: N(0, I) (KL 0).
     let mean = Tensor::<1>::from_floats([1.0, 0.0, 0.0, 0.0], &device).reshape([2, 2]);
-    let log_var =
-        Tensor::<1>::from_floats([0.0, 4f32.ln(), 0.0, 0.0], &device).reshape([2, 2]);
+    let log_var = Tensor::<1>::from_floats([0.0, 4f32.ln(), 0.0, 0.0], &device).reshape([2, 2]);
     // KL = ½ Σ (σ² + μ² - 1 - ln σ²) = ½(1 + 1 - 1 - 0) + ½(4 - 1 - ln 4) = 1.306853;
     // batch mean (1.306853 + 0) / 2.
     let kl = scalar(kl_divergence(mean, log_var));
@@ -180,7 +184,12 @@ fn autoencoder_objective_is_a_mean_with_penalties() {
     let l2 = 0.01
         * (sum_of_squares(ae.encoder[0].linear.weight.val())
             + sum_of_squares(ae.output.weight.val()));
-    let l1 = 0.001 * values(out.latent).iter().map(|v| v.abs() as f64).sum::<f64>() / 2.0;
+    let l1 = 0.001
+        * values(out.latent)
+            .iter()
+            .map(|v| v.abs() as f64)
+            .sum::<f64>()
+        / 2.0;
 
     assert!((scalar(terms.reconstruction.unwrap()) as f64 - reconstruction).abs() < 1e-6);
     assert!((scalar(terms.l2.unwrap()) as f64 - l2).abs() < 1e-4 * l2);
@@ -200,7 +209,10 @@ fn kernel_l2_skips_biases() {
     let expected =
         sum_of_squares(ae.encoder[0].linear.weight.val()) + sum_of_squares(ae.output.weight.val());
     let got = scalar(model.kernel_l2()) as f64;
-    assert!((got - expected).abs() < 1e-4 * expected, "{got} vs {expected}");
+    assert!(
+        (got - expected).abs() < 1e-4 * expected,
+        "{got} vs {expected}"
+    );
     // Convolution kernels count too (4-D weights).
     let cnn = parse(crate::seeds::CNN).init(&device);
     assert!(scalar(cnn.kernel_l2()) > 0.0);
@@ -213,7 +225,10 @@ fn classifier_objective_is_cross_entropy() {
     let x = images(&device);
     let labels = Tensor::<1, Int>::from_ints([3, 7], &device);
     let output = model.forward(x.clone());
-    let expected = scalar(cross_entropy(output.logits().unwrap().clone(), labels.clone()));
+    let expected = scalar(cross_entropy(
+        output.logits().unwrap().clone(),
+        labels.clone(),
+    ));
     let terms = Objective::new(LossKind::CrossEntropy).compute(&model, output, x, labels);
     assert!((scalar(terms.total) - expected).abs() < 1e-6);
     assert!(terms.reconstruction.is_none() && terms.kl.is_none());

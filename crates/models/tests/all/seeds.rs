@@ -18,8 +18,16 @@ fn check(toml_text: &str, expected_params: usize) -> (ModelConfig, Model) {
 
     let summary = model.summary();
     let text = summary.to_string();
-    assert_eq!(summary.total_params(), expected_params, "summary total\n{text}");
-    assert_eq!(model.num_params(), expected_params, "Burn's parameter count\n{text}");
+    assert_eq!(
+        summary.total_params(),
+        expected_params,
+        "summary total\n{text}"
+    );
+    assert_eq!(
+        model.num_params(),
+        expected_params,
+        "Burn's parameter count\n{text}"
+    );
     let total_line = format!(
         "Total params: {}",
         mnist_models::summary::group_thousands(expected_params)
@@ -216,7 +224,10 @@ fn mlp_500_300() {
 fn cnn() {
     let (_, model) = check(CNN, 281_674);
     let rows = model.summary().rows;
-    let shapes: Vec<_> = rows.iter().map(|r| (r.kind.as_str(), r.output_shape.clone())).collect();
+    let shapes: Vec<_> = rows
+        .iter()
+        .map(|r| (r.kind.as_str(), r.output_shape.clone()))
+        .collect();
     assert_eq!(
         shapes,
         [
@@ -277,7 +288,12 @@ fn deep_autoencoder_with_dropout() {
         + dense(256, 512)
         + dense(512, 784);
     let (_, model) = check(DEEP_AE_DROPOUT, expected);
-    let kinds: Vec<_> = model.summary().rows.iter().map(|r| r.kind.clone()).collect();
+    let kinds: Vec<_> = model
+        .summary()
+        .rows
+        .iter()
+        .map(|r| r.kind.clone())
+        .collect();
     assert_eq!(
         kinds,
         [
@@ -310,7 +326,12 @@ fn conv_denoising_autoencoder_pooling() {
 #[test]
 fn strided_conv_autoencoder() {
     let (_, model) = check(STRIDED_CONV_AE, 178_001);
-    let shapes: Vec<_> = model.summary().rows.iter().map(|r| r.output_shape.clone()).collect();
+    let shapes: Vec<_> = model
+        .summary()
+        .rows
+        .iter()
+        .map(|r| r.output_shape.clone())
+        .collect();
     assert_eq!(
         shapes,
         [
@@ -419,11 +440,21 @@ fn keras_initialization() {
     assert!(w.iter().any(|v| v.abs() > 0.9 * limit));
     let b = values(ae.encoder[0].linear.bias.as_ref().unwrap().val());
     assert!(b.iter().all(|v| *v == 0.0));
-}
 
-#[test]
-fn zz_print_summaries() {
-    for seed in [CNN, CONV_AE_POOLING, STRIDED_CONV_AE, VAE, CONV_VAE] {
-        println!("{}\n", parse(seed).init(&Device::flex()).summary());
-    }
+    // Convolutions: fans are k²·channels. Burn's default bound for this first conv would be
+    // 1/3, above glorot's sqrt(6 / (9 + 288)) ≈ 0.142.
+    let model = parse(STRIDED_CONV_AE).init(&device);
+    let Model::StridedConvAutoencoder(ae) = &model else {
+        panic!("wrong model")
+    };
+    let limit = (6.0f32 / (9.0 + 9.0 * 32.0)).sqrt();
+    let w = values(ae.encoder.conv[0].conv.weight.val());
+    assert!(w.iter().all(|v| v.abs() <= limit));
+    // Transposed 64 → 64: glorot bound sqrt(6 / (9·64 + 9·64)) ≈ 0.072, Burn's default ≈ 0.042.
+    let limit = (6.0f32 / (2.0 * 9.0 * 64.0)).sqrt();
+    let w = values(ae.decoder.conv[0].conv.weight.val());
+    assert!(w.iter().all(|v| v.abs() <= limit));
+    assert!(w.iter().any(|v| v.abs() > 0.9 * limit));
+    let b = values(ae.decoder.conv[0].conv.bias.as_ref().unwrap().val());
+    assert!(b.iter().all(|v| *v == 0.0));
 }

@@ -1,0 +1,125 @@
+//! An RGB pixel buffer that figures are drawn into (plotters for text and charts, direct pixel
+//! copies for digit tiles) and its PNG encoding, with the embedded font registered once.
+
+use std::path::Path;
+use std::sync::Once;
+
+use image::ImageEncoder;
+use image::codecs::png::PngEncoder;
+use plotters::coord::Shift;
+use plotters::prelude::*;
+
+use crate::error::ReportError;
+
+/// The font of every figure: Hack (a DejaVu derivative), shipped inside the
+/// `epaint_default_fonts` crate, so figures render the same on a machine with no fonts.
+const FONT: &[u8] = epaint_default_fonts::HACK_REGULAR;
+
+/// Registers the embedded font under every family name plotters asks for.
+pub fn ensure_fonts() {
+    static REGISTER: Once = Once::new();
+    REGISTER.call_once(|| {
+        for family in ["sans-serif", "serif", "monospace"] {
+            for style in [FontStyle::Normal, FontStyle::Bold, FontStyle::Italic, FontStyle::Oblique] {
+                // The font is a valid TrueType file compiled into the binary; failure is a bug.
+                if plotters::style::register_font(family, style, FONT).is_err() {
+                    panic!("the embedded font does not parse");
+                }
+            }
+        }
+    });
+}
+
+/// An encoded PNG and its size.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Png {
+    /// Width in pixels.
+    pub width: u32,
+    /// Height in pixels.
+    pub height: u32,
+    /// The PNG file's bytes.
+    pub bytes: Vec<u8>,
+}
+
+impl Png {
+    /// Writes the PNG to `path`.
+    pub fn write(&self, path: &Path) -> Result<(), ReportError> {
+        std::fs::write(path, &self.bytes).map_err(ReportError::io("write", path))
+    }
+}
+
+/// A white RGB image to draw on.
+#[derive(Debug, Clone)]
+pub struct Canvas {
+    width: u32,
+    height: u32,
+    rgb: Vec<u8>,
+}
+
+/// What a drawing closure returns: plotters' errors, boxed.
+pub type DrawResult = Result<(), Box<dyn std::error::Error>>;
+
+impl Canvas {
+    /// A white canvas of `width × height` pixels.
+    pub fn new(width: u32, height: u32) -> Canvas {
+        Canvas { width, height, rgb: vec![255; width as usize * height as usize * 3] }
+    }
+
+    /// Width in pixels.
+    pub fn width(&self) -> u32 {
+        self.width
+    }
+
+    /// Height in pixels.
+    pub fn height(&self) -> u32 {
+        self.height
+    }
+
+    /// Sets one pixel; outside the canvas it is ignored.
+    pub fn put(&mut self, x: i64, y: i64, rgb: [u8; 3]) {
+        if x < 0 || y < 0 || x >= self.width as i64 || y >= self.height as i64 {
+            return;
+        }
+        let at = (y as usize * self.width as usize + x as usize) * 3;
+        self.rgb[at..at + 3].copy_from_slice(&rgb);
+    }
+
+    /// Copies a grey image (values in [0, 1], 0 = black) with its top-left corner at `(x, y)`,
+    /// each source pixel becoming a `scale × scale` block.
+    pub fn blit_grey(&mut self, x: i64, y: i64, image: &crate::grid::GreyImage, scale: usize) {
+        for (row, line) in image.pixels.chunks(image.width).enumerate() {
+            for (col, &v) in line.iter().enumerate() {
+                let g = grey_byte(v);
+                for dy in 0..scale {
+                    for dx in 0..scale {
+                        self.put(x + (col * scale + dx) as i64, y + (row * scale + dy) as i64, [g, g, g]);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Draws with plotters on the whole canvas; `figure` names the figure in errors.
+    pub fn draw(&mut self, figure: &str, f: impl FnOnce(&DrawingArea<BitMapBackend<'_>, Shift>) -> DrawResult) -> Result<(), ReportError> {
+        ensure_fonts();
+        let fail = |reason: String| ReportError::Draw { figure: figure.to_string(), reason };
+        let root = BitMapBackend::with_buffer(&mut self.rgb, (self.width, self.height)).into_drawing_area();
+        f(&root).map_err(|e| fail(e.to_string()))?;
+        root.present().map_err(|e| fail(e.to_string()))?;
+        Ok(())
+    }
+
+    /// Encodes the canvas as a PNG.
+    pub fn into_png(self) -> Png {
+        let mut bytes = Vec::new();
+        PngEncoder::new(&mut bytes)
+            .write_image(&self.rgb, self.width, self.height, image::ExtendedColorType::Rgb8)
+            .expect("encoding an RGB buffer of the right size into memory cannot fail");
+        Png { width: self.width, height: self.height, bytes }
+    }
+}
+
+/// A grey level in [0, 1] as a byte (values outside are clipped, NaN is black).
+pub fn grey_byte(v: f32) -> u8 {
+    if v.is_nan() { 0 } else { (v.clamp(0.0, 1.0) * 255.0).round() as u8 }
+}

@@ -1,0 +1,169 @@
+//! End-to-end tests of `train` and `eval` as a newcomer runs them: every seed config validates with
+//! the Keras parameter count, the smoke config trains, `eval` reproduces the final test metric,
+//! runs are never overwritten silently, and a killed run resumes to the same result.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{bin, root, run, snapshot, write_config};
+
+/// Each seed config and the total Keras printed for it (the models issue's table).
+const SEED_TOTALS: &[(&str, &str)] = &[
+    ("softmax.toml", "7,850"),
+    ("mlp.toml", "55,050"),
+    ("mlp_500_300_l2_1e-4.toml", "545,810"),
+    ("mlp_500_300_l2_1e-3.toml", "545,810"),
+    ("mlp_500_300_l2_1e-2.toml", "545,810"),
+    ("cnn.toml", "281,674"),
+    ("linear_ae_2.toml", "3,922"),
+    ("linear_ae_64.toml", "101,200"),
+    ("single_layer_ae.toml", "50,992"),
+    ("deep_denoising_ae.toml", "293,072"),
+    ("denoising_ae.toml", "226,416"),
+    ("hidden225_ae.toml", "353,809"),
+    ("conv_ae.toml", "4,385"),
+    ("conv_denoising_ae.toml", "28,353"),
+    ("strided_conv_dae.toml", "178,001"),
+    ("vae.toml", "807,700"),
+];
+
+#[test]
+fn every_config_validates_and_seed_totals_match_keras() {
+    let mut seen = 0;
+    for entry in std::fs::read_dir(root().join("configs")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "toml") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.starts_with('#'), "{} must open with a comment saying how to run it", path.display());
+        let rel = format!("configs/{}", path.file_name().unwrap().to_string_lossy());
+        let (code, stdout, stderr) = run("train", &["--config", &rel, "--dry-run"]);
+        assert_eq!(code, 0, "{rel}: {stderr}");
+        let last = stdout.lines().last().unwrap_or_default();
+        assert!(last.starts_with("Total params: "), "{rel}: {stdout}");
+        if let Some((_, total)) = SEED_TOTALS.iter().find(|(f, _)| rel == format!("configs/{f}")) {
+            assert_eq!(last, format!("Total params: {total}"), "{rel}");
+        }
+        seen += 1;
+    }
+    assert!(seen >= SEED_TOTALS.len(), "only {seen} configs found");
+}
+
+fn test_line_accuracy(stdout: &str) -> (f64, f64) {
+    let line = stdout.lines().find(|l| l.starts_with("test ")).expect("train prints a test line");
+    let words: Vec<&str> = line.split_whitespace().collect();
+    let loss = words[words.iter().position(|w| *w == "loss").unwrap() + 1].parse().unwrap();
+    let acc = words[words.iter().position(|w| *w == "acc").unwrap() + 1].parse().unwrap();
+    (loss, acc)
+}
+
+#[test]
+fn smoke_trains_end_to_end_and_eval_reproduces_the_test_metric() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("smoke");
+    let out_s = out.display().to_string();
+    let (code, stdout, stderr) = run("train", &["--config", "configs/smoke.toml", "--out", &out_s]);
+    assert_eq!(code, 0, "{stderr}");
+    for f in ["config.toml", "run.json", "metrics.csv", "checkpoints/epoch-0001/model.bpk", "checkpoints/epoch-0002/state.json"] {
+        assert!(out.join(f).is_file(), "{f} missing");
+    }
+    assert!(!out.join("train.lock").exists(), "the lock is released");
+    let metrics = std::fs::read_to_string(out.join("metrics.csv")).unwrap();
+    assert_eq!(metrics.lines().count(), 1 + 2 * 2, "{metrics}");
+    let (loss, acc) = test_line_accuracy(&stdout);
+    assert!(acc > 0.5, "a trained MLP beats chance: {acc}");
+
+    let (code, json, stderr) = run("eval", &["--run", &out_s, "--json"]);
+    assert_eq!(code, 0, "{stderr}");
+    let v: serde_json::Value = serde_json::from_str(json.trim()).expect("one JSON object");
+    assert!((v["accuracy"].as_f64().unwrap() - acc).abs() < 5e-5, "{json} vs {acc}");
+    assert!((v["loss"].as_f64().unwrap() - loss).abs() < 5e-5, "{json} vs {loss}");
+    assert_eq!(v["samples"], 500);
+
+    let (code, text, _) = run("eval", &["--run", &out_s, "--checkpoint", "best", "--split", "validation"]);
+    assert_eq!(code, 0);
+    assert!(text.contains("validation split, 200 samples"), "{text}");
+}
+
+#[test]
+fn an_existing_run_is_never_overwritten_silently() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    let out_s = out.display().to_string();
+    assert_eq!(run("train", &["--config", "configs/smoke.toml", "--out", &out_s, "--epochs", "1"]).0, 0);
+    let before = snapshot(&out);
+    let (code, _, stderr) = run("train", &["--config", "configs/smoke.toml", "--out", &out_s]);
+    assert_ne!(code, 0);
+    assert!(stderr.contains("already exists") && stderr.contains("--resume") && stderr.contains("--force"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(snapshot(&out), before, "nothing changed");
+    // --resume of a finished run is refused too, and --force starts over.
+    let (code, _, stderr) = run("train", &["--config", "configs/smoke.toml", "--out", &out_s, "--epochs", "1", "--resume"]);
+    assert_ne!(code, 0);
+    assert!(stderr.contains("already finished"), "{stderr}");
+    assert_eq!(snapshot(&out), before);
+    assert_eq!(run("train", &["--config", "configs/smoke.toml", "--out", &out_s, "--force"]).0, 0);
+    assert!(out.join("checkpoints/epoch-0002").is_dir());
+}
+
+/// A run long enough (about a second per epoch) to be killed in the middle.
+const RESUMABLE: &str = r#"# resumable test run
+[experiment]
+name = "resumable"
+seed = 11
+
+[data]
+set = "mnist"
+dir = "data/mnist"
+validation_fraction = 0.1
+train_limit = 12000
+test_limit = 1000
+
+[model]
+kind = "mlp"
+hidden = [256, 128]
+dropout = 0.2
+
+[training]
+epochs = 4
+batch_size = 16
+loss = "cross_entropy"
+learning_rate = 0.05
+optimizer = { kind = "sgd", momentum = 0.9 }
+"#;
+
+#[test]
+fn a_run_killed_mid_epoch_resumes_to_the_same_metrics() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), "resumable.toml", RESUMABLE);
+    let whole = dir.path().join("whole").display().to_string();
+    let (code, _, stderr) = run("train", &["--config", &config, "--out", &whole]);
+    assert_eq!(code, 0, "{stderr}");
+
+    let killed = dir.path().join("killed");
+    let killed_s = killed.display().to_string();
+    let mut child = bin("train").args(["--config", &config, "--out", &killed_s]).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null()).spawn().unwrap();
+    let start = Instant::now();
+    while !killed.join("checkpoints/epoch-0001").exists() {
+        assert!(start.elapsed() < Duration::from_secs(120), "no checkpoint appeared");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    std::thread::sleep(Duration::from_millis(300)); // into epoch 2
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    let interrupted = std::fs::read_to_string(killed.join("metrics.csv")).unwrap();
+    assert!(!interrupted.contains("\n4,"), "the run was killed before its end:\n{interrupted}");
+
+    let (code, stdout, stderr) = run("train", &["--config", &config, "--out", &killed_s, "--resume"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("Resuming"), "{stdout}");
+    let strip = |text: String| -> Vec<String> {
+        // Drop the timing column; every other figure must be identical.
+        text.lines().map(|l| l.rsplit_once(',').unwrap().0.to_string()).collect()
+    };
+    let a = strip(std::fs::read_to_string(dir.path().join("whole/metrics.csv")).unwrap());
+    let b = strip(std::fs::read_to_string(killed.join("metrics.csv")).unwrap());
+    assert_eq!(a, b);
+}
