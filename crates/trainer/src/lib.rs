@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 pub mod backend;
+pub mod bench;
 pub mod config;
 pub mod data;
 pub mod eval;
@@ -46,7 +47,7 @@ pub enum TrainError {
         reason: String,
     },
     /// The loss became NaN or infinite.
-    #[error("the loss became {value} in epoch {epoch} (between steps {first_step} and {last_step}); training stopped. The last good checkpoint in {run_dir} is intact: lower the learning rate and train again with --force")]
+    #[error("{}", non_finite_message(*.value, *.epoch, *.first_step, *.last_step, .run_dir))]
     NonFinite {
         /// 1-based epoch.
         epoch: usize,
@@ -60,7 +61,7 @@ pub enum TrainError {
         run_dir: PathBuf,
     },
     /// Ctrl-C.
-    #[error("interrupted during epoch {}; every completed epoch is checkpointed in {run_dir}: continue with `train --config ... --out {run_dir} --resume`", epoch + 1)]
+    #[error("{}", interrupted_message(.run_dir, *.epoch))]
     Interrupted {
         /// The run directory.
         run_dir: PathBuf,
@@ -75,4 +76,27 @@ pub enum TrainError {
         /// The config given.
         config: PathBuf,
     },
+}
+
+fn non_finite_message(value: f64, epoch: usize, first_step: usize, last_step: usize, run_dir: &std::path::Path) -> String {
+    let kept = if epoch > 1 {
+        format!("the checkpoint of epoch {} in {} is intact", epoch - 1, run_dir.display())
+    } else {
+        "no epoch had completed, so there is no checkpoint".to_string()
+    };
+    format!(
+        "the loss became {value} in epoch {epoch} (between steps {first_step} and {last_step}); training stopped and {kept}: lower the learning rate and train again with --force"
+    )
+}
+
+fn interrupted_message(run_dir: &std::path::Path, completed: usize) -> String {
+    let dir = run_dir.display();
+    if completed == 0 {
+        format!("interrupted during epoch 1, before any epoch completed: there is nothing to resume; start again with `train --config ... --out {dir} --force`")
+    } else {
+        format!(
+            "interrupted during epoch {}; the {completed} completed epoch(s) are checkpointed in {dir}: continue with `train --config ... --out {dir} --resume`",
+            completed + 1
+        )
+    }
 }

@@ -7,17 +7,17 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use burn::module::Module;
-use burn::optim::GradientsParams;
+use burn::optim::{GradientsParams, ModuleOptimizer};
 use indicatif::{ProgressBar, ProgressStyle};
-use mnist_data::derive_seed;
-use mnist_models::{IMAGE_SHAPE, Objective, Task};
+use mnist_data::{Batch, derive_seed};
+use mnist_models::{IMAGE_SHAPE, Model, Objective, Task};
 
 use crate::backend::Backend;
 use crate::config::{Config, Experiment, Monitor};
 use crate::data::prepare;
-use crate::evaluate::{Accumulator, Averages, batch_terms, evaluate};
+use crate::evaluate::{Accumulator, Averages, BatchTerms, batch_terms, evaluate};
 use crate::metrics::MetricRow;
-use crate::run_dir::{CONFIG_FILE, Checkpoint, RunDir, RunError, RunInfo, TrainState};
+use crate::run_dir::{CONFIG_FILE, Checkpoint, RunDir, RunError, RunInfo, RunLock, TrainState};
 use crate::steps::StepLog;
 use crate::TrainError;
 
@@ -122,14 +122,40 @@ fn progress_bar(enabled: bool, steps: usize, epoch: usize, epochs: usize) -> Pro
     bar
 }
 
-/// Opens (resume) or creates the run directory and returns it with the checkpoint to resume from.
-fn open_run(experiment: &Experiment, opts: &TrainOptions) -> Result<(RunDir, Option<(Checkpoint, RunInfo)>), TrainError> {
+/// One optimizer step on `batch` (forward, loss, backward, update); returns the updated model and
+/// the batch's terms, still on the device. The training loop and `bench` share it.
+pub fn train_step(
+    model: Model,
+    optim: &mut ModuleOptimizer,
+    objective: &Objective,
+    batch: Batch,
+    lr: f64,
+    with_sparsity: bool,
+) -> (Model, BatchTerms) {
+    let b = batch_terms(&model, objective, batch.autodiff(), with_sparsity);
+    let grads = GradientsParams::from_grads(b.terms.total.backward(), &model);
+    (optim.step(lr, model, grads), b)
+}
+
+/// The run `--resume` continues: its directory (locked) and the checkpoint and facts to start from.
+struct Resumed {
+    run: RunDir,
+    lock: RunLock,
+    checkpoint: Checkpoint,
+    info: RunInfo,
+}
+
+/// For `--resume`, opens and locks the run directory and returns what to continue from; for a new
+/// run, only checks that the directory may be created: nothing is written (or, with `--force`,
+/// deleted) until the data and the model have been checked too.
+fn open_run(experiment: &Experiment, opts: &TrainOptions) -> Result<Option<Resumed>, TrainError> {
     if !opts.resume {
-        let run = RunDir::create(&opts.out, opts.force)?;
-        run.write_config(&experiment.config().to_toml())?;
-        return Ok((run, None));
+        RunDir::check_create(&opts.out, opts.force)?;
+        return Ok(None);
     }
     let run = RunDir::open(&opts.out)?;
+    // Locked before anything is read, so a run in progress is reported as such.
+    let lock = run.lock()?;
     let saved_path = run.file(CONFIG_FILE);
     let saved = Experiment::new(Config::parse(&run.read_config()?, &saved_path)?, &saved_path)?;
     let mut mine = experiment.config().clone();
@@ -142,7 +168,7 @@ fn open_run(experiment: &Experiment, opts: &TrainOptions) -> Result<(RunDir, Opt
     if info.finished || last.state.stopped {
         return Err(RunError::Finished(opts.out.clone()).into());
     }
-    Ok((run, Some((last, info))))
+    Ok(Some(Resumed { run, lock, checkpoint: last, info }))
 }
 
 /// Trains `experiment` into `opts.out`.
@@ -154,11 +180,24 @@ pub fn train(experiment: &Experiment, opts: &TrainOptions) -> Result<TrainOutcom
     let backend = Backend::resolve(c.device.as_deref())?;
     let device = backend.device()?;
 
-    let (run, resumed) = open_run(experiment, opts)?;
-    let _lock = run.lock()?;
-
+    let resumed = open_run(experiment, opts)?;
     device.seed(seed);
-    let mut data = prepare(experiment, &device, resumed.as_ref().map(|(_, info)| info.norm_stats))?;
+    let mut data = prepare(experiment, &device, resumed.as_ref().map(|r| r.info.norm_stats))?;
+    experiment.check_split(data.train.len())?;
+    let train_device = device.clone().autodiff();
+    let mut model = c.model.init(&train_device);
+    // Parameters are allocated lazily: refuse a model that cannot fit before the allocator aborts.
+    backend.check_memory(&model.summary(), t.batch_size, data.train.len() + data.validation.len() + data.test.len())?;
+    // Only now, with config, data and model checked, is the run directory created (or replaced).
+    let (run, _lock, resumed) = match resumed {
+        Some(Resumed { run, lock, checkpoint, info }) => (run, lock, Some((checkpoint, info))),
+        None => {
+            let run = RunDir::create(&opts.out, opts.force)?;
+            let lock = run.lock()?;
+            run.write_config(&experiment.config().to_toml())?;
+            (run, lock, None)
+        }
+    };
     let mut info = RunInfo {
         norm_stats: data.stats,
         split_sizes: [data.train.len(), data.validation.len(), data.test.len()],
@@ -170,8 +209,6 @@ pub fn train(experiment: &Experiment, opts: &TrainOptions) -> Result<TrainOutcom
         run.write_info(&info)?;
     }
 
-    let train_device = device.clone().autodiff();
-    let mut model = c.model.init(&train_device);
     let mut optim = t.optimizer.init();
     let mut state = TrainState {
         epoch: 0,
@@ -181,17 +218,15 @@ pub fn train(experiment: &Experiment, opts: &TrainOptions) -> Result<TrainOutcom
         stale_epochs: 0,
         stopped: false,
         history: Vec::new(),
+        model: Some(c.model.clone()),
     };
     if let Some((checkpoint, _)) = &resumed {
-        model = model.try_load_file(checkpoint.model_file()).map_err(|e| TrainError::Weights {
-            path: checkpoint.model_file(),
-            reason: e.to_string(),
-        })?;
+        model = crate::eval::load_weights(model, checkpoint, &c.model, run.path())?;
         optim = optim.load(checkpoint.optimizer_file()).map_err(|e| TrainError::Weights {
             path: checkpoint.optimizer_file(),
             reason: e.to_string(),
         })?;
-        state = checkpoint.state.clone();
+        state = TrainState { model: Some(c.model.clone()), ..checkpoint.state.clone() };
         // metrics.csv may lag its checkpoint if the process died between the two writes.
         run.write_metrics(&state.history)?;
     }
@@ -240,12 +275,11 @@ pub fn train(experiment: &Experiment, opts: &TrainOptions) -> Result<TrainOutcom
                 return Err(TrainError::Interrupted { run_dir: run.path().to_path_buf(), epoch: state.epoch });
             }
             let n = batch.len();
-            let b = batch_terms(&model, &objective, batch.autodiff(), wants_sparsity);
+            let b;
+            (model, b) = train_step(model, &mut optim, &objective, batch, lr, wants_sparsity);
             if let Some(log) = steps_log.as_mut() {
                 log.push(b.terms.reconstruction.clone().unwrap_or_else(|| b.terms.total.clone()).inner(), b.sparsity);
             }
-            let grads = GradientsParams::from_grads(b.terms.total.backward(), &model);
-            model = optim.step(lr, model, grads);
             acc.add(&b.terms, b.correct, b.squared_error, n);
             state.global_step += 1;
             if (i + 1) % t.log_every == 0 || i + 1 == steps {

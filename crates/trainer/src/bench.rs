@@ -1,0 +1,104 @@
+//! Training-throughput benchmark of one experiment: warm-up steps, then a fixed number of timed
+//! optimizer steps with the config's batch size on real MNIST batches already on the device.
+
+use std::time::Instant;
+
+use mnist_data::derive_seed;
+use serde::Serialize;
+
+use crate::TrainError;
+use crate::backend::Backend;
+use crate::config::Experiment;
+use crate::data::prepare;
+use crate::train::{objective, train_step};
+
+/// One benchmark line.
+#[derive(Debug, Clone, Serialize)]
+pub struct BenchResult {
+    /// The config's name (its file stem).
+    pub model: String,
+    /// The model kind.
+    pub kind: String,
+    /// Backend name.
+    pub device: String,
+    /// The device as Burn describes it (adapter on GPUs).
+    pub adapter: String,
+    /// Samples per step.
+    pub batch_size: usize,
+    /// Timed steps.
+    pub steps: usize,
+    /// Training samples per second, steady state.
+    pub samples_per_s: f64,
+    /// Milliseconds per step, steady state.
+    pub ms_per_step: f64,
+    /// Peak resident memory of the process so far, MiB (Linux; 0 elsewhere).
+    pub peak_rss_mb: f64,
+}
+
+/// Peak resident set size of this process in MiB, from `/proc/self/status` (`VmHWM`).
+pub fn peak_rss_mb() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1).and_then(|kb| kb.parse::<f64>().ok()))
+        })
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+/// Trains `experiment`'s model for `warmup` untimed and `steps` timed steps on `backend`.
+pub fn bench(name: &str, experiment: &Experiment, backend: Backend, warmup: usize, steps: usize) -> Result<BenchResult, TrainError> {
+    let c = experiment.config();
+    let t = &c.training;
+    let device = backend.device()?;
+    device.seed(c.experiment.seed);
+    let data = prepare(experiment, &device, None)?;
+    let mut model = c.model.init(&device.clone().autodiff());
+    let mut optim = t.optimizer.init();
+    let objective = objective(c);
+    let mut batches = data.train.batches(t.batch_size, Some(derive_seed(c.experiment.seed, "bench", 0)));
+    let mut next_batch = || {
+        batches.next().unwrap_or_else(|| {
+            // Epoch boundary: start over (the permutation upload is part of real training too).
+            batches = data.train.batches(t.batch_size, Some(derive_seed(c.experiment.seed, "bench", 1)));
+            batches.next().expect("the training split is not empty")
+        })
+    };
+    let mut last = None;
+    for _ in 0..warmup {
+        let b;
+        (model, b) = train_step(model, &mut optim, &objective, next_batch(), t.learning_rate, false);
+        last = Some(b.terms.total);
+    }
+    if let Some(loss) = last.take() {
+        let _: f32 = loss.into_scalar();
+    }
+    let _ = device.sync();
+    let start = Instant::now();
+    let mut samples = 0;
+    for _ in 0..steps {
+        let batch = next_batch();
+        samples += batch.len();
+        let b;
+        (model, b) = train_step(model, &mut optim, &objective, batch, t.learning_rate, false);
+        last = Some(b.terms.total);
+    }
+    // Reading the last loss and syncing waits for every queued kernel.
+    if let Some(loss) = last {
+        let _: f32 = loss.into_scalar();
+    }
+    let _ = device.sync();
+    let seconds = start.elapsed().as_secs_f64().max(1e-9);
+    Ok(BenchResult {
+        model: name.to_string(),
+        kind: c.model.kind().to_string(),
+        device: backend.name().to_string(),
+        adapter: format!("{device:?}"),
+        batch_size: t.batch_size,
+        steps,
+        samples_per_s: samples as f64 / seconds,
+        ms_per_step: seconds * 1000.0 / steps.max(1) as f64,
+        peak_rss_mb: peak_rss_mb(),
+    })
+}
