@@ -15,12 +15,13 @@ pub fn run_main(body: impl FnOnce() -> anyhow::Result<ExitCode> + std::panic::Un
             .cloned()
             .or_else(|| info.payload().downcast_ref::<&str>().map(|s| s.to_string()))
             .unwrap_or_else(|| "unknown failure".into());
+        let message = message.lines().map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join("; ");
         eprintln!("error: internal failure: {message}");
     }));
     match std::panic::catch_unwind(body) {
         Ok(Ok(code)) => code,
         Ok(Err(err)) => {
-            eprintln!("error: {err:#}");
+            eprintln!("error: {}", one_line(&err));
             if let Some(mnist_trainer::TrainError::Interrupted { .. }) = err.downcast_ref() {
                 return ExitCode::from(130);
             }
@@ -28,6 +29,24 @@ pub fn run_main(body: impl FnOnce() -> anyhow::Result<ExitCode> + std::panic::Un
         }
         Err(_) => ExitCode::FAILURE,
     }
+}
+
+/// The error and its causes on one line: `context: error: cause`. A cause whose text the message
+/// before it already ends with (our error types print their source themselves) is not repeated,
+/// and line breaks inside messages (TOML, wgpu) are folded so the error stays one line.
+pub fn one_line(err: &anyhow::Error) -> String {
+    let mut line = String::new();
+    for cause in err.chain() {
+        let text = cause.to_string().lines().map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join("; ");
+        if text.is_empty() || line.ends_with(&text) {
+            continue;
+        }
+        if !line.is_empty() {
+            line.push_str(": ");
+        }
+        line.push_str(&text);
+    }
+    line
 }
 
 /// A flag set by the first Ctrl-C (the loop then stops cleanly); a second Ctrl-C exits at once.

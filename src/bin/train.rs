@@ -19,10 +19,10 @@ struct Args {
     #[arg(long)]
     device: Option<String>,
     /// Override the number of epochs.
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     epochs: Option<usize>,
     /// Override the seed.
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     seed: Option<u64>,
     /// Run directory (default: artifacts/<experiment name>).
     #[arg(long, value_name = "DIR")]
@@ -44,6 +44,13 @@ struct Args {
 fn main() -> ExitCode {
     let args = Args::parse();
     mnist_cli::run_main(move || {
+        // Flags are checked as flags, before the config (whose errors name the file).
+        if let Some(device) = &args.device {
+            device.parse::<mnist_trainer::Backend>().context("--device")?;
+        }
+        if args.epochs == Some(0) {
+            anyhow::bail!("--epochs 0: expected at least 1");
+        }
         let experiment = Experiment::load(&args.config)?.with_overrides(args.epochs, args.seed, args.device.clone())?;
         let c = experiment.config();
         if args.dry_run {
@@ -54,6 +61,9 @@ fn main() -> ExitCode {
             return Ok(ExitCode::SUCCESS);
         }
         let out = args.out.clone().unwrap_or_else(|| PathBuf::from("artifacts").join(&c.experiment.name));
+        if out.as_os_str().is_empty() {
+            anyhow::bail!("--out is empty; expected the path of a run directory");
+        }
         let opts = TrainOptions {
             out: out.clone(),
             resume: args.resume,

@@ -76,6 +76,12 @@ pub enum DataError {
         /// What was expected instead.
         expected: String,
     },
+    /// A split without a single sample.
+    #[error("{path} holds no samples; expected at least one image")]
+    Empty {
+        /// The image file.
+        path: PathBuf,
+    },
     /// A label outside 0..=9.
     #[error("{path}: label {value} at index {index} is outside 0..=9")]
     BadLabel {

@@ -24,6 +24,9 @@ pub struct IdxImages {
     pub pixels: Vec<u8>,
 }
 
+/// Largest decompressed size accepted from a gzip file.
+const MAX_DECOMPRESSED: u64 = 1 << 30;
+
 /// Reads a whole file, decompressing it when it starts with the gzip magic bytes.
 pub fn read_maybe_gzip(path: &Path) -> Result<Vec<u8>, DataError> {
     let raw = std::fs::read(path).map_err(|source| match source.kind() {
@@ -32,9 +35,18 @@ pub fn read_maybe_gzip(path: &Path) -> Result<Vec<u8>, DataError> {
     })?;
     if raw.starts_with(&[0x1f, 0x8b]) {
         let mut out = Vec::with_capacity(raw.len() * 8);
+        // A cap well above any MNIST-style file (47 MB for MNIST's training images), so a corrupt
+        // or hostile file cannot exhaust the memory.
         flate2::read::GzDecoder::new(raw.as_slice())
+            .take(MAX_DECOMPRESSED + 1)
             .read_to_end(&mut out)
             .map_err(|source| DataError::Gzip { path: path.to_path_buf(), source })?;
+        if out.len() as u64 > MAX_DECOMPRESSED {
+            return Err(DataError::Gzip {
+                path: path.to_path_buf(),
+                source: std::io::Error::other(format!("it decompresses to more than {} MiB", MAX_DECOMPRESSED >> 20)),
+            });
+        }
         Ok(out)
     } else {
         Ok(raw)
@@ -62,9 +74,10 @@ fn header(path: &Path, bytes: &[u8], magic: u32, what: &'static str) -> Result<V
             u32::from_be_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]]) as usize
         })
         .collect();
-    let expected = header_len + dims.iter().product::<usize>();
-    if bytes.len() != expected {
-        return Err(DataError::Truncated { path: path.to_path_buf(), expected, found: bytes.len() });
+    // Checked: a corrupt header can promise more bytes than `usize` holds.
+    let expected = dims.iter().try_fold(1usize, |n, &d| n.checked_mul(d)).and_then(|n| n.checked_add(header_len));
+    if expected != Some(bytes.len()) {
+        return Err(DataError::Truncated { path: path.to_path_buf(), expected: expected.unwrap_or(usize::MAX), found: bytes.len() });
     }
     Ok(dims)
 }

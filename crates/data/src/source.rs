@@ -104,11 +104,23 @@ impl DataSource {
 
     /// Reads both splits, verifying checksums first for a named set.
     pub fn load(&self) -> Result<Dataset, DataError> {
+        if self.dir.exists() && !self.dir.is_dir() {
+            return Err(DataError::Io {
+                path: self.dir.clone(),
+                source: std::io::Error::new(std::io::ErrorKind::NotADirectory, "it is a file; expected a directory holding the four IDX files"),
+            });
+        }
         if !self.dir.is_dir() {
             return Err(DataError::MissingDirectory { path: self.dir.clone() });
         }
         let paths = FILE_NAMES.map(|name| self.dir.join(name));
         if let Some(missing) = paths.iter().find(|p| !p.is_file()) {
+            if missing.exists() {
+                return Err(DataError::Io {
+                    path: missing.clone(),
+                    source: std::io::Error::other("it is not a regular file; expected an IDX file, gzip-compressed or raw"),
+                });
+            }
             return Err(DataError::MissingFile { path: missing.clone() });
         }
         if let Some(set) = self.verify {

@@ -31,13 +31,27 @@ pub enum BackendError {
     #[error("unknown device {0:?}: expected one of flex, ndarray, wgpu, vulkan")]
     Unknown(String),
     /// Named, but this build does not contain it.
-    #[error("device {name:?} is not compiled into this build; rebuild with `--features {name}` (e.g. `cargo build --release --features {name}`)")]
+    #[error("device {name:?} is not compiled into this build; rebuild with `--features {name}` (e.g. `cargo build --release --features {name}`), or run on the CPU with `--device flex`")]
     NotCompiled {
         /// The backend.
         name: &'static str,
     },
+    /// The model and batch cannot fit in this machine's memory.
+    #[error("the model ({params} parameters, batch size {batch}) needs about {needed_mib} MiB on device {name:?}, but this machine has {available_mib} MiB available; use a smaller model or batch size")]
+    TooLarge {
+        /// The backend.
+        name: &'static str,
+        /// Parameters of the model.
+        params: usize,
+        /// Training batch size.
+        batch: usize,
+        /// Estimated need.
+        needed_mib: u64,
+        /// Available memory.
+        available_mib: u64,
+    },
     /// Compiled in, but no usable adapter on this machine.
-    #[error("device {name:?} is compiled in but unusable on this machine: {reason}")]
+    #[error("device {name:?} is compiled in but unusable on this machine (no usable GPU adapter): {reason}; run on the CPU with `--device flex`")]
     Unavailable {
         /// The backend.
         name: &'static str,
@@ -121,9 +135,46 @@ impl Backend {
     }
 }
 
+impl Backend {
+    /// Refuses, on the CPU backends, a model whose parameters, optimizer state and activations
+    /// (for `batch` training samples, or an evaluation batch) plus `samples` images cannot fit in
+    /// the memory this machine has available: the allocator would otherwise abort the process in
+    /// the middle of the run. The estimate is a lower bound; GPU memory is not checked.
+    pub fn check_memory(self, summary: &mnist_models::summary::Summary, batch: usize, samples: usize) -> Result<(), BackendError> {
+        if !matches!(self, Backend::Flex | Backend::Ndarray) {
+            return Ok(());
+        }
+        let Some(available) = available_memory() else { return Ok(()) };
+        let params = summary.total_params() as u128;
+        let activations: u128 = summary.rows.iter().map(|r| r.output_shape.iter().map(|&d| d as u128).product::<u128>()).sum();
+        let rows = batch.max(crate::train::EVAL_BATCH) as u128;
+        // 4 bytes a float: weights, gradients and two optimizer moments; activations and their
+        // gradients; the images of every split.
+        let needed = 4 * (4 * params + 2 * rows * activations + samples as u128 * 784);
+        if needed > available as u128 {
+            return Err(BackendError::TooLarge {
+                name: self.name(),
+                params: summary.total_params(),
+                batch,
+                needed_mib: u64::try_from(needed >> 20).unwrap_or(u64::MAX),
+                available_mib: available >> 20,
+            });
+        }
+        Ok(())
+    }
+}
+
+/// `MemAvailable` of `/proc/meminfo`, in bytes (`None` where it cannot be read).
+fn available_memory() -> Option<u64> {
+    let text = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = text.lines().find(|l| l.starts_with("MemAvailable:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib.saturating_mul(1024))
+}
+
 /// Creates a GPU device and runs one tiny operation on it, turning the panic wgpu raises when no
-/// adapter exists into an error.
-#[cfg(any(feature = "wgpu", feature = "vulkan"))]
+/// adapter exists into an error. Compiled (and unit-tested) in every build, used by GPU builds.
+#[cfg_attr(not(any(feature = "wgpu", feature = "vulkan")), allow(dead_code))]
 fn gpu_device(backend: Backend, make: impl Fn() -> Device + std::panic::UnwindSafe) -> Result<Device, BackendError> {
     let hook = std::panic::take_hook();
     std::panic::set_hook(Box::new(|_| {}));
@@ -155,6 +206,17 @@ mod tests {
         assert!(matches!("cuda".parse::<Backend>(), Err(BackendError::Unknown(_))));
         assert_eq!(Backend::resolve(Some("flex")).unwrap(), Backend::Flex);
         assert!(Backend::Flex.device().is_ok());
+    }
+
+    #[test]
+    fn a_gpu_backend_without_a_gpu_is_an_error_not_a_panic() {
+        // What wgpu does on a machine without an adapter: it panics while creating the device.
+        let err = gpu_device(Backend::Wgpu, || panic!("No possible adapter available for backend.\nFalling back")).unwrap_err();
+        let text = err.to_string();
+        assert!(matches!(err, BackendError::Unavailable { name: "wgpu", .. }), "{text}");
+        assert!(text.contains("No possible adapter") && text.contains("--device flex"), "{text}");
+        // A device that works passes the probe.
+        assert!(gpu_device(Backend::Flex, Device::flex).is_ok());
     }
 
     #[test]

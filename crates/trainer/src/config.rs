@@ -47,7 +47,9 @@ fn default_seed() -> u64 {
 #[serde(default, deny_unknown_fields)]
 pub struct DataSection {
     /// A named set (`mnist`, `fashion-mnist`) whose files are verified by sha256; `None` with `dir`
-    /// set reads any directory holding the four standard file names.
+    /// set reads any directory holding the four standard file names. Left out of a `[data]` table,
+    /// it is `None` (not the struct default), so `dir = ".."` alone reads a custom directory.
+    #[serde(default)]
     pub set: Option<NamedSet>,
     /// Directory of the four IDX files; defaults to `data/<set>`.
     pub dir: Option<PathBuf>,
@@ -296,9 +298,33 @@ impl Config {
             return Err(ConfigError::Empty { path: path.to_path_buf() });
         }
         toml::from_str(text).map_err(|e| {
-            let (line, column) = e.span().map(|s| line_col(text, s.start)).unwrap_or((1, 1));
+            let mut start = e.span().map_or(0, |s| s.start);
+            // Inside a table tagged by `kind` ([model], optimizers, noise) serde reports unknown
+            // fields at the table: point at the key's own line when it is found there.
+            if let (Some(span), Some(key)) = (e.span(), e.message().strip_prefix("unknown field `").and_then(|m| m.split('`').next())) {
+                let body = text.get(span.clone()).unwrap_or_default();
+                let mut offset = 0;
+                for l in body.split_inclusive('\n') {
+                    let trimmed = l.trim_start();
+                    if trimmed.strip_prefix(key).is_some_and(|rest| rest.trim_start().starts_with('=')) {
+                        start = span.start + offset + (l.len() - trimmed.len());
+                        break;
+                    }
+                    offset += l.len();
+                }
+            }
+            let (line, column) = if e.span().is_some() { line_col(text, start) } else { (1, 1) };
             // serde's messages already list the valid choices ("unknown variant `x`, expected one of ...").
-            let message = e.message().trim().to_string();
+            // TOML's own messages span lines ("invalid array\nexpected `]`"): keep the error one line.
+            let mut message = e.message().lines().map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join(", ");
+            // serde does not say which key a wrong type belongs to: name it from the text.
+            let schema = ["invalid type", "invalid value", "invalid length", "missing field", "unknown variant", "number too large"];
+            if e.span().is_some()
+                && schema.iter().any(|p| message.starts_with(p))
+                && let Some(key) = key_at(text, start)
+            {
+                message = format!("{key}: {message}");
+            }
             ConfigError::Parse { path: path.to_path_buf(), line, column, message }
         })
     }
@@ -307,6 +333,27 @@ impl Config {
     pub fn to_toml(&self) -> String {
         toml::to_string_pretty(self).expect("a Config always serializes to TOML")
     }
+}
+
+/// The key written on the line of `offset` (`training.epochs`), or the table whose header is on it
+/// (`[training]`); `None` for a line that is neither (a value continued over several lines).
+fn key_at(text: &str, offset: usize) -> Option<String> {
+    let offset = offset.min(text.len());
+    let line_start = text.get(..offset)?.rfind('\n').map_or(0, |i| i + 1);
+    let line = text.get(line_start..)?.lines().next().unwrap_or_default().trim();
+    if line.starts_with('[') {
+        let name = line.trim_start_matches('[').split(']').next()?.trim();
+        return (!name.is_empty()).then(|| format!("[{name}]"));
+    }
+    let key = line.split('=').next()?.trim().trim_matches('"');
+    if key.is_empty() || key.len() == line.len() || !key.chars().all(|c| c.is_alphanumeric() || "_-.".contains(c)) {
+        return None;
+    }
+    let table = text.get(..line_start)?.lines().rev().map(str::trim).find(|l| l.starts_with('['));
+    Some(match table.and_then(|t| t.trim_start_matches('[').split(']').next()) {
+        Some(t) if !t.trim().is_empty() => format!("{}.{key}", t.trim()),
+        _ => key.to_string(),
+    })
 }
 
 fn line_col(text: &str, offset: usize) -> (usize, usize) {
@@ -322,7 +369,32 @@ impl Experiment {
         if path.is_dir() {
             return Err(ConfigError::IsDirectory { path: path.to_path_buf() });
         }
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.to_path_buf(), source })?;
+        // Capped: `--config /dev/zero` (or any huge file) must not exhaust the memory.
+        const MAX_BYTES: u64 = 1 << 20;
+        let mut bytes = Vec::new();
+        std::fs::File::open(path)
+            .and_then(|f| std::io::Read::read_to_end(&mut std::io::Read::take(f, MAX_BYTES + 1), &mut bytes))
+            .map_err(|source| ConfigError::Read { path: path.to_path_buf(), source })?;
+        if bytes.len() as u64 > MAX_BYTES {
+            return Err(ConfigError::Read {
+                path: path.to_path_buf(),
+                source: std::io::Error::other("it is larger than 1 MiB; expected a small TOML file such as configs/mlp.toml"),
+            });
+        }
+        let text = match String::from_utf8(bytes) {
+            Ok(text) => text,
+            Err(e) => {
+                let valid = e.utf8_error().valid_up_to();
+                let bad = e.as_bytes()[valid];
+                let (line, column) = line_col(std::str::from_utf8(&e.as_bytes()[..valid]).unwrap_or_default(), valid);
+                return Err(ConfigError::Parse {
+                    path: path.to_path_buf(),
+                    line,
+                    column,
+                    message: format!("byte 0x{bad:02x} is not UTF-8 text; expected a TOML text file"),
+                });
+            }
+        };
         Experiment::new(Config::parse(&text, path)?, path)
     }
 
@@ -371,7 +443,15 @@ impl Experiment {
             }
             _ => {}
         }
+        if let Some(device) = &c.device
+            && device.parse::<crate::backend::Backend>().is_err()
+        {
+            return Err(invalid("device", format!("= {device:?} is not a backend: expected one of {}", crate::backend::BACKENDS.join(", "))));
+        }
         if let Some(es) = &t.early_stopping {
+            if !(es.min_delta.is_finite() && es.min_delta >= 0.0) {
+                return Err(invalid("training.early_stopping.min_delta", format!("= {} must be a finite number >= 0", es.min_delta)));
+            }
             if es.patience == 0 {
                 return Err(invalid("training.early_stopping.patience", "= 0 must be at least 1".into()));
             }
@@ -393,7 +473,14 @@ impl Experiment {
         }
         for (field, noise) in [("data.train_noise", &d.train_noise), ("data.eval_noise", &d.eval_noise)] {
             if let Some(n) = noise {
-                n.validate().map_err(|e| invalid(field, e.to_string()))?;
+                n.validate().map_err(|e| match e {
+                    // `noise.level` → `data.train_noise.level`
+                    mnist_data::DataError::InvalidSetting { field: key, value, expected } => {
+                        let key = key.strip_prefix("noise.").unwrap_or(key);
+                        invalid(&format!("{field}.{key}"), format!("= {value} is invalid: expected {expected}"))
+                    }
+                    other => invalid(field, other.to_string()),
+                })?;
             }
         }
 
@@ -427,6 +514,19 @@ impl Experiment {
             return Err(invalid("training.per_step_log", "logs reconstruction error and hidden sparsity, which only autoencoders have".into()));
         }
         Ok(Experiment { config, source: source.to_path_buf() })
+    }
+
+    /// Checks what only the loaded data can tell: the training split is not smaller than a batch.
+    pub fn check_split(&self, train_samples: usize) -> Result<(), ConfigError> {
+        let batch = self.config.training.batch_size;
+        if batch > train_samples {
+            return Err(ConfigError::Invalid {
+                path: self.source.clone(),
+                field: "training.batch_size".into(),
+                message: format!("= {batch} is larger than the training split ({train_samples} samples); use at most {train_samples}"),
+            });
+        }
+        Ok(())
     }
 
     /// The validated config.

@@ -66,6 +66,12 @@ pub fn prepare(experiment: &Experiment, device: &Device, stats: Option<NormStats
     };
     let full_train = limit(data.train, d.train_limit);
     let test = limit(data.test, d.test_limit);
+    // An empty split would train zero steps and average over zero samples (a NaN loss).
+    for (split, file) in [(&full_train, 0), (&test, 2)] {
+        if split.is_empty() {
+            return Err(DataError::Empty { path: d.source().dir.join(mnist_data::FILE_NAMES[file]) });
+        }
+    }
     let seed = c.experiment.seed;
     let (train, validation) = match d.validation_fraction {
         Some(f) => {

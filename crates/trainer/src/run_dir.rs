@@ -39,14 +39,20 @@ pub enum RunError {
     /// Not a run directory.
     #[error("{0} is not a run directory (no config.toml in it); expected a directory written by `train`")]
     NotARun(PathBuf),
+    /// A file where a run directory was expected.
+    #[error("{0} is a file, not a directory; expected a run directory (or a path where one can be created)")]
+    NotADirectory(PathBuf),
+    /// A run directory without `run.json`: training never got past loading its data.
+    #[error("{0} has no run.json: its training never started (or the file was deleted); train it with `train --config ... --out {0} --force`")]
+    NeverStarted(PathBuf),
     /// There is nothing to resume.
-    #[error("cannot resume {0}: it has no checkpoint yet (train it without --resume, with --force to start over)")]
+    #[error("cannot resume {0}: it has no checkpoint yet (no epoch completed), so there is nothing to resume; start it over with --force instead of --resume")]
     NothingToResume(PathBuf),
     /// The run is complete.
     #[error("cannot resume {0}: the run already finished; use `eval --run {0}`, or train again with --force")]
     Finished(PathBuf),
     /// Another trainer holds the lock.
-    #[error("run directory {path} is in use by another `train` process (pid {pid}); wait for it, or delete {path}/train.lock if that process is gone")]
+    #[error("run directory {path} is in use by another `train` process (pid {pid}); wait for it to finish or stop it (its lock on {path}/train.lock ends when it exits, even if it crashes)")]
     Locked {
         /// The run directory.
         path: PathBuf,
@@ -107,6 +113,10 @@ pub struct TrainState {
     pub stopped: bool,
     /// Every metric row up to this checkpoint.
     pub history: Vec<MetricRow>,
+    /// The `[model]` the weights belong to, so loading them into another model kind or size says
+    /// which model they are from (absent in checkpoints written before it was recorded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<mnist_models::ModelConfig>,
 }
 
 /// A checkpoint on disk.
@@ -138,6 +148,8 @@ pub struct RunDir {
 
 /// Writes `bytes` to `path` through a temporary file and a rename, so readers never see half a file.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), RunError> {
+    // `NamedTempFile` is created in the same directory (same filesystem, so the rename is atomic)
+    // under a name starting with `.tmp`, which no reader looks at.
     let dir = path.parent().unwrap_or(Path::new("."));
     let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(io("create a temporary file in", dir))?;
     tmp.write_all(bytes).map_err(io("write", path))?;
@@ -158,6 +170,9 @@ fn json<T: Serialize>(value: &T) -> Vec<u8> {
 impl RunDir {
     /// Opens an existing run directory (for `eval`, `report`, `--resume`).
     pub fn open(path: &Path) -> Result<RunDir, RunError> {
+        if path.is_file() {
+            return Err(RunError::NotADirectory(path.to_path_buf()));
+        }
         if !path.join(CONFIG_FILE).is_file() {
             if !path.exists() {
                 return Err(RunError::Io {
@@ -173,22 +188,40 @@ impl RunDir {
 
     /// Creates a fresh run directory; an existing one is refused unless `force` (which deletes it).
     pub fn create(path: &Path, force: bool) -> Result<RunDir, RunError> {
-        if path.exists() {
-            let is_empty_dir = path.is_dir() && std::fs::read_dir(path).map_err(io("read", path))?.next().is_none();
-            if !is_empty_dir {
-                if !force {
-                    return Err(RunError::Exists(path.to_path_buf()));
-                }
-                if path.join(CONFIG_FILE).is_file() || path.join(CHECKPOINTS).is_dir() {
-                    std::fs::remove_dir_all(path).map_err(io("delete", path))?;
-                } else {
-                    // Refuse to wipe a directory that is not a run (a typo in --out must not delete data).
-                    return Err(RunError::NotARun(path.to_path_buf()));
-                }
-            }
+        RunDir::check_create(path, force)?;
+        // Past the check, a non-empty directory is a run that `force` allows to delete.
+        if path.is_dir() && std::fs::read_dir(path).map_err(io("read", path))?.next().is_some() {
+            std::fs::remove_dir_all(path).map_err(io("delete", path))?;
         }
         std::fs::create_dir_all(path.join(CHECKPOINTS)).map_err(io("create", path))?;
         Ok(RunDir { path: path.to_path_buf() })
+    }
+
+    /// What [`RunDir::create`] would refuse, checked without touching anything: a file in the way,
+    /// an existing run without `force`, or a run another `train` process holds (never deleted,
+    /// even with `force`).
+    pub fn check_create(path: &Path, force: bool) -> Result<(), RunError> {
+        if !path.exists() {
+            return Ok(());
+        }
+        if !path.is_dir() {
+            return Err(RunError::NotADirectory(path.to_path_buf()));
+        }
+        if let Some(pid) = lock_holder(&path.join(LOCK_FILE)) {
+            return Err(RunError::Locked { path: path.to_path_buf(), pid });
+        }
+        let is_empty = std::fs::read_dir(path).map_err(io("read", path))?.next().is_none();
+        if is_empty {
+            return Ok(());
+        }
+        if !force {
+            return Err(RunError::Exists(path.to_path_buf()));
+        }
+        if !(path.join(CONFIG_FILE).is_file() || path.join(CHECKPOINTS).is_dir()) {
+            // Refuse to wipe a directory that is not a run (a typo in --out must not delete data).
+            return Err(RunError::NotARun(path.to_path_buf()));
+        }
+        Ok(())
     }
 
     /// The directory.
@@ -223,7 +256,15 @@ impl RunDir {
         if !path.exists() {
             return Ok(None);
         }
-        read_json(&path).map(Some)
+        let info: RunInfo = read_json(&path)?;
+        let s = info.norm_stats;
+        if !(s.offset.is_finite() && s.scale.is_finite() && s.scale > 0.0) {
+            return Err(RunError::Corrupt {
+                path,
+                reason: format!("norm_stats offset {} and scale {}: expected finite numbers, scale > 0", s.offset, s.scale),
+            });
+        }
+        Ok(Some(info))
     }
 
     /// Rewrites `metrics.csv` from the whole history (atomically).
@@ -231,27 +272,36 @@ impl RunDir {
         write_atomic(&self.file(METRICS_FILE), &crate::metrics::to_csv(rows))
     }
 
-    /// Takes the training lock; a lock left by a process that no longer exists is taken over.
+    /// Takes the training lock: an advisory lock (`flock`) on `train.lock`, which the kernel
+    /// releases when the holder exits in any way (crash, SIGKILL, power loss), so a lock file left
+    /// behind never blocks a later run. The file holds the holder's pid, for the message.
     pub fn lock(&self) -> Result<RunLock, RunError> {
         let path = self.file(LOCK_FILE);
-        for _ in 0..2 {
-            match std::fs::OpenOptions::new().write(true).create_new(true).open(&path) {
-                Ok(mut f) => {
-                    write!(f, "{}", std::process::id()).map_err(io("write", &path))?;
-                    return Ok(RunLock { path });
+        for _ in 0..10 {
+            let mut file = std::fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create(true)
+                .truncate(false)
+                .open(&path)
+                .map_err(io("create", &path))?;
+            match file.try_lock() {
+                Ok(()) => {}
+                Err(std::fs::TryLockError::WouldBlock) => {
+                    let pid = std::fs::read_to_string(&path).ok().and_then(|s| s.trim().parse::<u32>().ok()).unwrap_or(0);
+                    return Err(RunError::Locked { path: self.path.clone(), pid });
                 }
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                    let holder = std::fs::read_to_string(&path).ok().and_then(|s| s.trim().parse::<u32>().ok());
-                    match holder {
-                        Some(pid) if process_alive(pid) && pid != std::process::id() => {
-                            return Err(RunError::Locked { path: self.path.clone(), pid });
-                        }
-                        // Stale (crashed holder) or unreadable: remove and retry once.
-                        _ => std::fs::remove_file(&path).map_err(io("remove stale lock", &path))?,
-                    }
-                }
-                Err(e) => return Err(io("create", &path)(e)),
+                Err(std::fs::TryLockError::Error(e)) => return Err(io("lock", &path)(e)),
             }
+            // The holder before us removes the file as it releases the lock: if the path no longer
+            // names the file we locked, our lock guards nothing; open the path again.
+            if !same_file(&file, &path) {
+                continue;
+            }
+            file.set_len(0).map_err(io("write", &path))?;
+            write!(file, "{}", std::process::id()).map_err(io("write", &path))?;
+            file.flush().map_err(io("write", &path))?;
+            return Ok(RunLock { path, _file: file });
         }
         Err(RunError::Locked { path: self.path.clone(), pid: 0 })
     }
@@ -260,8 +310,8 @@ impl RunDir {
         self.path.join(CHECKPOINTS)
     }
 
-    /// Every complete checkpoint, oldest first. Temporary directories of interrupted writes are
-    /// ignored (and cleaned up by the next save).
+    /// Every complete checkpoint, oldest first. Temporary (`.tmp-*`) and doomed (`.trash-*`)
+    /// directories of interrupted writes and deletions are ignored (and cleaned up by the next save).
     pub fn checkpoints(&self) -> Result<Vec<Checkpoint>, RunError> {
         let dir = self.checkpoints_dir();
         if !dir.is_dir() {
@@ -294,7 +344,13 @@ impl RunDir {
         let Some(best) = all.last().and_then(|c| c.state.best_epoch) else {
             return Ok(all.last().cloned());
         };
-        Ok(all.into_iter().find(|c| c.state.epoch == best))
+        match all.into_iter().find(|c| c.state.epoch == best) {
+            Some(c) => Ok(Some(c)),
+            None => Err(RunError::BadCheckpoint {
+                path: self.checkpoints_dir().join(format!("epoch-{best:04}")),
+                reason: format!("the last checkpoint's state.json names epoch {best} as the best, but its checkpoint is missing; use --checkpoint last"),
+            }),
+        }
     }
 
     /// Writes a checkpoint directory atomically: files go into a temporary directory that is
@@ -309,15 +365,20 @@ impl RunDir {
         let name = format!("epoch-{:04}", state.epoch);
         let final_dir = root.join(&name);
         let tmp_dir = root.join(format!(".tmp-{name}"));
-        if tmp_dir.exists() {
-            std::fs::remove_dir_all(&tmp_dir).map_err(io("remove", &tmp_dir))?;
+        // Leftovers of a process killed while writing or deleting a checkpoint.
+        for entry in std::fs::read_dir(&root).map_err(io("read", &root))?.flatten() {
+            let leftover = entry.file_name().to_string_lossy().starts_with(".trash-") || entry.path() == tmp_dir;
+            if leftover {
+                std::fs::remove_dir_all(entry.path()).map_err(io("remove", &entry.path()))?;
+            }
         }
         std::fs::create_dir_all(&tmp_dir).map_err(io("create", &tmp_dir))?;
         write_weights(&tmp_dir).map_err(|reason| RunError::BadCheckpoint { path: tmp_dir.clone(), reason })?;
         write_atomic(&tmp_dir.join("state.json"), &json(state))?;
+        test_pause_in_checkpoint_write();
         if final_dir.exists() {
             // Re-saving an epoch (resume after a crash mid-epoch): replace it.
-            std::fs::remove_dir_all(&final_dir).map_err(io("remove", &final_dir))?;
+            remove_checkpoint_dir(&final_dir)?;
         }
         std::fs::rename(&tmp_dir, &final_dir).map_err(io("rename", &tmp_dir))?;
         sync_dir(&root);
@@ -331,7 +392,7 @@ impl RunDir {
         let excess = all.len().saturating_sub(keep.max(1));
         for c in all.into_iter().take(excess) {
             if Some(c.state.epoch) != best {
-                std::fs::remove_dir_all(&c.dir).map_err(io("remove", &c.dir))?;
+                remove_checkpoint_dir(&c.dir)?;
             }
         }
         Ok(())
@@ -361,6 +422,31 @@ impl RunDir {
     }
 }
 
+/// Deletes a checkpoint directory without ever leaving half of one under its `epoch-NNNN` name
+/// (a process killed inside `remove_dir_all` would): it is renamed to `.trash-epoch-NNNN` first.
+fn remove_checkpoint_dir(dir: &Path) -> Result<(), RunError> {
+    let name = dir.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+    let trash = dir.with_file_name(format!(".trash-{name}"));
+    if trash.exists() {
+        std::fs::remove_dir_all(&trash).map_err(io("remove", &trash))?;
+    }
+    std::fs::rename(dir, &trash).map_err(io("rename", dir))?;
+    if let Some(parent) = dir.parent() {
+        sync_dir(parent);
+    }
+    std::fs::remove_dir_all(&trash).map_err(io("remove", &trash))
+}
+
+/// Test hook, for the kill-during-checkpoint test only: when the environment variable
+/// `MNIST_BURN_TEST_PAUSE_IN_CHECKPOINT_WRITE_MS` holds a number, every checkpoint save sleeps
+/// that many milliseconds after its files are written and before the directory is renamed into
+/// place, so a test can kill the process in the middle of a checkpoint write deterministically.
+fn test_pause_in_checkpoint_write() {
+    if let Some(ms) = std::env::var("MNIST_BURN_TEST_PAUSE_IN_CHECKPOINT_WRITE_MS").ok().and_then(|v| v.parse::<u64>().ok()) {
+        std::thread::sleep(std::time::Duration::from_millis(ms));
+    }
+}
+
 fn sync_dir(dir: &Path) {
     // Best effort: makes the rename durable on filesystems that need it; failure is harmless.
     if let Ok(f) = std::fs::File::open(dir) {
@@ -368,14 +454,33 @@ fn sync_dir(dir: &Path) {
     }
 }
 
-fn process_alive(pid: u32) -> bool {
-    Path::new(&format!("/proc/{pid}")).exists()
+/// The pid of the live `train` process holding the lock at `path`, if one does.
+fn lock_holder(path: &Path) -> Option<u32> {
+    let file = std::fs::File::open(path).ok()?;
+    match file.try_lock() {
+        // Nobody holds it (the file may be a crashed run's leftover): unlocked again on drop.
+        Ok(()) => None,
+        Err(std::fs::TryLockError::WouldBlock) => {
+            Some(std::fs::read_to_string(path).ok().and_then(|s| s.trim().parse::<u32>().ok()).unwrap_or(0))
+        }
+        Err(std::fs::TryLockError::Error(_)) => None,
+    }
 }
 
-/// Held while training; removes the lock file when dropped.
+/// Whether `path` still names the open `file` (same device and inode).
+fn same_file(file: &std::fs::File, path: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (file.metadata(), std::fs::metadata(path)) {
+        (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+        _ => false,
+    }
+}
+
+/// Held while training; removes the lock file, then releases the lock (by closing it), when dropped.
 #[derive(Debug)]
 pub struct RunLock {
     path: PathBuf,
+    _file: std::fs::File,
 }
 
 impl Drop for RunLock {

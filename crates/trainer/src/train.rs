@@ -285,7 +285,9 @@ pub fn train(experiment: &Experiment, opts: &TrainOptions) -> Result<TrainOutcom
             if (i + 1) % t.log_every == 0 || i + 1 == steps {
                 // The only host synchronization of the loop: every `log_every` steps.
                 let so_far = acc.read(&data.stats, pixels);
-                check_finite(&so_far, epoch + 1, (first_step, state.global_step), run.path())?;
+                // The average is finite until a non-finite step enters it: name that check window.
+                let window_start = state.global_step - i % t.log_every;
+                check_finite(&so_far, epoch + 1, (window_start, state.global_step), run.path())?;
                 let rate = acc.samples() as f64 / epoch_start.elapsed().as_secs_f64().max(1e-9);
                 bar.set_position((i + 1) as u64);
                 bar.set_message(format!("{} · {:.0} samples/s", describe(&so_far), rate));

@@ -1,0 +1,1079 @@
+//! Reliability of `train` and `eval` (issue 7): every broken config, data file, checkpoint, run
+//! directory and command line is refused with one `error: ...` line that names the problem and a
+//! non-zero exit code, never a panic, and leaves what earlier runs wrote untouched; a loss that
+//! turns non-finite stops the run; Ctrl-C and SIGKILL leave a run that resumes to exactly the
+//! metrics of an uninterrupted one.
+//!
+//! Bad inputs are built in temporary directories: a tiny synthetic raw-IDX data set (fast to
+//! train on), corrupted copies of it and of `data/mnist`, and corrupted copies of a finished run.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use common::{bin, run, snapshot, write_config};
+
+// ---------------------------------------------------------------------------------------------
+// Fixtures
+
+const FILES: [&str; 4] = ["train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"];
+
+/// A raw IDX image file (magic 2051) of `count` synthetic `rows x cols` images: image `i` shows a
+/// bar whose position encodes its label `i % 10`.
+fn idx_images(count: usize, rows: usize, cols: usize) -> Vec<u8> {
+    let mut out = vec![0, 0, 8, 3];
+    for d in [count, rows, cols] {
+        out.extend_from_slice(&(d as u32).to_be_bytes());
+    }
+    for i in 0..count {
+        let label = i % 10;
+        for r in 0..rows {
+            for c in 0..cols {
+                let bar = c * 10 / cols.max(1) == label;
+                let noise = ((i * 31 + r * 7 + c * 13) % 17) as u8;
+                out.push(if bar { 200 + noise } else { noise });
+            }
+        }
+    }
+    out
+}
+
+/// A raw IDX label file (magic 2049) of `count` labels `i % 10`.
+fn idx_labels(count: usize) -> Vec<u8> {
+    let mut out = vec![0, 0, 8, 1];
+    out.extend_from_slice(&(count as u32).to_be_bytes());
+    out.extend((0..count).map(|i| (i % 10) as u8));
+    out
+}
+
+/// Writes a valid tiny data set (300 training, 100 test images of 28x28) under the standard names.
+fn tiny_set(dir: &Path) -> PathBuf {
+    std::fs::create_dir_all(dir).unwrap();
+    std::fs::write(dir.join(FILES[0]), idx_images(300, 28, 28)).unwrap();
+    std::fs::write(dir.join(FILES[1]), idx_labels(300)).unwrap();
+    std::fs::write(dir.join(FILES[2]), idx_images(100, 28, 28)).unwrap();
+    std::fs::write(dir.join(FILES[3]), idx_labels(100)).unwrap();
+    dir.to_path_buf()
+}
+
+/// A valid config training a small MLP for 2 epochs on the data set in `data_dir` (no `set`, so
+/// the files are not checked against MNIST's checksums).
+fn tiny_config(data_dir: &Path) -> String {
+    format!(
+        r#"[experiment]
+name = "tiny"
+seed = 5
+
+[data]
+dir = "{}"
+train_limit = 300
+test_limit = 100
+
+[model]
+kind = "mlp"
+hidden = [16]
+
+[training]
+epochs = 2
+batch_size = 50
+loss = "cross_entropy"
+learning_rate = 0.1
+optimizer = {{ kind = "sgd" }}
+"#,
+        data_dir.display()
+    )
+}
+
+/// `text` with `from` replaced by `to`; `from` must occur (a typo must not make a case vacuous).
+fn edit(text: &str, from: &str, to: &str) -> String {
+    assert!(text.contains(from), "{from:?} is not in the config:\n{text}");
+    text.replacen(from, to, 1)
+}
+
+fn s(p: &Path) -> String {
+    p.display().to_string()
+}
+
+/// A scratch directory with the tiny data set and a finished run of the tiny config in `run/`.
+struct Scratch {
+    dir: tempfile::TempDir,
+}
+
+impl Scratch {
+    fn new() -> Scratch {
+        let dir = tempfile::tempdir().unwrap();
+        tiny_set(&dir.path().join("data"));
+        let scratch = Scratch { dir };
+        let config = scratch.config("tiny.toml", &scratch.base());
+        let out = scratch.run_dir();
+        let (code, _, stderr) = run("train", &["--config", &config, "--out", &s(&out)]);
+        assert_eq!(code, 0, "the tiny run trains: {stderr}");
+        scratch
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    fn data(&self) -> PathBuf {
+        self.path("data")
+    }
+
+    fn run_dir(&self) -> PathBuf {
+        self.path("run")
+    }
+
+    fn base(&self) -> String {
+        tiny_config(&self.data())
+    }
+
+    fn config(&self, name: &str, text: &str) -> String {
+        write_config(self.dir.path(), name, text)
+    }
+
+    /// A copy of the finished run under `name`.
+    fn copy_run(&self, name: &str) -> PathBuf {
+        let to = self.path(name);
+        copy_dir(&self.run_dir(), &to);
+        to
+    }
+
+    /// A copy of the finished run under `name`, marked unfinished, as a run killed after its
+    /// last checkpoint and before its final `run.json` is: `--resume` accepts it.
+    fn unfinished_run(&self, name: &str) -> PathBuf {
+        let to = self.copy_run(name);
+        let info = std::fs::read_to_string(to.join("run.json")).unwrap();
+        std::fs::write(to.join("run.json"), edit(&info, "\"finished\": true", "\"finished\": false")).unwrap();
+        to
+    }
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        if entry.path().is_dir() {
+            copy_dir(&entry.path(), &to.join(entry.file_name()));
+        } else {
+            std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Assertions
+
+/// Asserts a clean refusal: a non-zero exit code that is not a panic's (101) or an abort's,
+/// nothing about a panic or a backtrace, stderr a single `error: ...` line (clap's usage errors
+/// may add usage lines after theirs), and every `needle` in it.
+#[track_caller]
+fn refused(case: &str, (code, _stdout, stderr): &(i32, String, String), needles: &[&str]) {
+    assert!(*code != 0 && *code != 101 && *code != -1, "{case}: exit code {code}, stderr:\n{stderr}");
+    for bad in ["panicked", "stack backtrace", "RUST_BACKTRACE", "internal failure", "memory allocation"] {
+        assert!(!stderr.contains(bad), "{case}: stderr mentions {bad:?}:\n{stderr}");
+    }
+    let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert!(lines.first().is_some_and(|l| l.starts_with("error: ")), "{case}: stderr does not start with `error: `:\n{stderr}");
+    // clap's usage errors (exit code 2) add a usage hint after their `error:` line.
+    if *code == 2 {
+        assert_eq!(lines.iter().filter(|l| l.starts_with("error")).count(), 1, "{case}: more than one error:\n{stderr}");
+    } else {
+        assert_eq!(lines.len(), 1, "{case}: the error is not one line:\n{stderr}");
+    }
+    for needle in needles {
+        assert!(stderr.contains(needle), "{case}: stderr does not name {needle:?}:\n{stderr}");
+    }
+}
+
+fn train(args: &[&str]) -> (i32, String, String) {
+    run("train", args)
+}
+
+fn eval(args: &[&str]) -> (i32, String, String) {
+    run("eval", args)
+}
+
+/// `metrics.csv` without its timing column: what must be identical between two runs.
+fn metrics_without_seconds(run_dir: &Path) -> Vec<String> {
+    let text = std::fs::read_to_string(run_dir.join("metrics.csv")).unwrap();
+    text.lines().map(|l| l.rsplit_once(',').unwrap().0.to_string()).collect()
+}
+
+/// Every checkpoint's `state.json` parses and its weights are there, and `metrics.csv` parses
+/// with a whole number of epochs; returns the epochs of the checkpoints.
+#[track_caller]
+fn assert_readable(run_dir: &Path) -> Vec<u64> {
+    let mut epochs = Vec::new();
+    for entry in std::fs::read_dir(run_dir.join("checkpoints")).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().to_string();
+        if !name.starts_with("epoch-") {
+            assert!(name.starts_with(".tmp-") || name.starts_with(".trash-"), "unexpected {name}");
+            continue;
+        }
+        let state: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path.join("state.json")).unwrap())
+            .unwrap_or_else(|e| panic!("{name}/state.json does not parse: {e}"));
+        epochs.push(state["epoch"].as_u64().unwrap());
+        for f in ["model.bpk", "optimizer.bpk"] {
+            assert!(std::fs::metadata(path.join(f)).unwrap().len() > 0, "{name}/{f} is empty");
+        }
+    }
+    if let Ok(text) = std::fs::read_to_string(run_dir.join("metrics.csv")) {
+        let mut lines = text.lines();
+        assert!(lines.next().unwrap().starts_with("epoch,split,loss"), "{text}");
+        let rows: Vec<&str> = lines.collect();
+        assert!(rows.len().is_multiple_of(2), "metrics.csv holds half an epoch:\n{text}");
+        for row in rows {
+            assert_eq!(row.split(',').count(), 12, "a cut metrics row: {row}");
+            row.split(',').next().unwrap().parse::<u64>().unwrap();
+        }
+    }
+    epochs.sort();
+    epochs
+}
+
+// ---------------------------------------------------------------------------------------------
+// Config
+
+/// Runs a bad config twice: into a fresh directory (which must not appear) and with `--force`
+/// into the finished run (which must not change).
+#[track_caller]
+fn config_refused(sc: &Scratch, case: &str, text: &str, needles: &[&str]) {
+    let config = sc.config(&format!("{case}.toml"), text);
+    let before = snapshot(&sc.run_dir());
+    let fresh = sc.path(&format!("out-{case}"));
+    let out = train(&["--config", &config, "--out", &s(&fresh)]);
+    let mut needles = needles.to_vec();
+    needles.push(&config);
+    refused(case, &out, &needles);
+    assert!(!fresh.exists(), "{case}: a run directory was created");
+    let out = train(&["--config", &config, "--out", &s(&sc.run_dir()), "--force"]);
+    refused(&format!("{case} --force"), &out, &needles);
+    assert_eq!(snapshot(&sc.run_dir()), before, "{case}: --force changed the previous run");
+}
+
+#[test]
+fn config_syntax_errors_name_the_file_line_and_column() {
+    let sc = Scratch::new();
+    let base = sc.base();
+    config_refused(&sc, "unterminated_string", &edit(&base, "kind = \"mlp\"", "kind = \"mlp"), &["line 11", "column"]);
+    config_refused(&sc, "unclosed_array", &edit(&base, "hidden = [16]", "hidden = [16"), &["line 14", "expected `]`"]);
+    config_refused(&sc, "duplicate_key", &edit(&base, "epochs = 2", "epochs = 2\nepochs = 3"), &["duplicate key", "epochs"]);
+    config_refused(&sc, "garbage", "\u{1}\u{2} this is not TOML {{{", &["line 1"]);
+    config_refused(&sc, "array_of_tables", &edit(&base, "[model]", "[[model]]"), &["[model]", "line 10"]);
+}
+
+#[test]
+fn config_unknown_keys_wrong_types_and_missing_keys_are_named() {
+    let sc = Scratch::new();
+    let base = sc.base();
+    config_refused(&sc, "unknown_key", &edit(&base, "hidden = [16]", "hidden = [16]\nhiden = 3"), &["unknown field `hiden`", "line 13", "`hidden`"]);
+    config_refused(&sc, "unknown_section", &format!("{base}\n[extra]\nx = 1\n"), &["unknown field `extra`"]);
+    config_refused(&sc, "string_for_number", &edit(&base, "epochs = 2", "epochs = \"two\""), &["training.epochs", "expected usize", "line 15"]);
+    config_refused(&sc, "float_for_integer", &edit(&base, "epochs = 2", "epochs = 1e9"), &["expected usize", "line 15"]);
+    config_refused(&sc, "negative_batch", &edit(&base, "batch_size = 50", "batch_size = -1"), &["training.batch_size", "-1", "expected usize", "line 16"]);
+    config_refused(&sc, "huge_integer", &edit(&base, "epochs = 2", "epochs = 99999999999999999999999"), &["line 15", "too large"]);
+    config_refused(&sc, "number_for_string", &edit(&base, "kind = \"mlp\"", "kind = 5"), &["model.kind", "`5`", "line 11"]);
+    config_refused(&sc, "string_for_array", &edit(&base, "hidden = [16]", "hidden = \"16\""), &["\"16\"", "expected a sequence"]);
+    config_refused(&sc, "missing_batch_size", &edit(&base, "batch_size = 50\n", ""), &["[training]", "missing field `batch_size`"]);
+    config_refused(&sc, "missing_model_kind", &edit(&base, "kind = \"mlp\"\n", ""), &["[model]", "missing field `kind`"]);
+    config_refused(&sc, "missing_experiment", &edit(&base, "[experiment]\nname = \"tiny\"\nseed = 5\n", ""), &["missing field `experiment`"]);
+    config_refused(&sc, "missing_training", &base[..base.find("[training]").unwrap()], &["missing field `training`"]);
+}
+
+#[test]
+fn an_empty_missing_directory_or_binary_config_is_refused() {
+    let sc = Scratch::new();
+    config_refused(&sc, "empty", "", &["is empty"]);
+    config_refused(&sc, "blank", "\n  \n", &["is empty"]);
+    let before = snapshot(&sc.run_dir());
+    let dir = sc.path("a_directory.toml");
+    std::fs::create_dir(&dir).unwrap();
+    refused("directory", &train(&["--config", &s(&dir), "--out", &s(&sc.run_dir()), "--force"]), &[&s(&dir), "is a directory"]);
+    let missing = sc.path("missing.toml");
+    refused("missing", &train(&["--config", &s(&missing)]), &[&s(&missing), "No such file"]);
+    refused("endless", &train(&["--config", "/dev/zero", "--out", &s(&sc.run_dir()), "--force"]), &["/dev/zero", "larger than 1 MiB"]);
+    let binary = sc.path("binary.toml");
+    std::fs::write(&binary, b"[experiment]\nname = \"\xff\xfe\"\n").unwrap();
+    refused("not UTF-8", &train(&["--config", &s(&binary), "--out", &s(&sc.run_dir()), "--force"]), &[&s(&binary), "line 2", "0xff", "UTF-8"]);
+    assert_eq!(snapshot(&sc.run_dir()), before);
+}
+
+#[test]
+fn config_values_out_of_range_are_refused_with_the_field_and_the_range() {
+    let sc = Scratch::new();
+    let base = sc.base();
+    let ae = edit(
+        &edit(&base, "kind = \"mlp\"\nhidden = [16]", "kind = \"dense_autoencoder\"\nencoder = [{ units = 8 }]\noutput_activation = \"sigmoid\""),
+        "cross_entropy",
+        "mse",
+    );
+    let vae = edit(&edit(&base, "kind = \"mlp\"\nhidden = [16]", "kind = \"vae\"\nlatent_dim = 0"), "cross_entropy", "mse");
+    let data = |extra: &str| edit(&base, "train_limit = 300", &format!("{extra}\ntrain_limit = 300"));
+    let training = |from: &str, to: &str| edit(&base, from, to);
+    let cases: Vec<(&str, String, Vec<&str>)> = vec![
+        ("lr_zero", training("learning_rate = 0.1", "learning_rate = 0.0"), vec!["training.learning_rate", "> 0"]),
+        ("lr_negative", training("learning_rate = 0.1", "learning_rate = -0.5"), vec!["training.learning_rate", "-0.5"]),
+        ("lr_nan", training("learning_rate = 0.1", "learning_rate = nan"), vec!["training.learning_rate", "NaN", "finite"]),
+        ("lr_inf", training("learning_rate = 0.1", "learning_rate = inf"), vec!["training.learning_rate", "inf", "finite"]),
+        ("batch_zero", training("batch_size = 50", "batch_size = 0"), vec!["training.batch_size", "at least 1"]),
+        ("epochs_zero", training("epochs = 2", "epochs = 0"), vec!["training.epochs", "at least 1"]),
+        ("latent_zero", vae, vec!["latent_dim", "at least 1"]),
+        ("units_zero", edit(&ae, "units = 8", "units = 0"), vec!["encoder[0].units", "at least 1"]),
+        ("hidden_zero", training("hidden = [16]", "hidden = [0]"), vec!["hidden[0]", "at least 1"]),
+        ("dropout_one", training("hidden = [16]", "hidden = [16]\ndropout = 1.0"), vec!["dropout", "[0, 1)"]),
+        ("dropout_negative", training("hidden = [16]", "hidden = [16]\ndropout = -0.1"), vec!["dropout", "-0.1", "[0, 1)"]),
+        ("dropout_nan", training("hidden = [16]", "hidden = [16]\ndropout = nan"), vec!["dropout", "[0, 1)"]),
+        ("noise_above_one", data("train_noise = { kind = \"salt_and_pepper\", level = 1.5 }"), vec!["data.train_noise.level", "1.5", "[0, 1]"]),
+        ("noise_negative", data("eval_noise = { kind = \"salt_and_pepper\", level = -0.2 }"), vec!["data.eval_noise.level", "-0.2", "[0, 1]"]),
+        ("noise_std_negative", data("train_noise = { kind = \"gaussian\", std = -1.0 }"), vec!["data.train_noise.std", "-1"]),
+        ("validation_zero", data("validation_fraction = 0.0"), vec!["data.validation_fraction", "between 0 and 1"]),
+        ("validation_one", data("validation_fraction = 1.0"), vec!["data.validation_fraction", "between 0 and 1"]),
+        ("validation_above_one", data("validation_fraction = 1.5"), vec!["data.validation_fraction", "1.5"]),
+        ("validation_negative", data("validation_fraction = -0.1"), vec!["data.validation_fraction", "-0.1"]),
+        ("validation_too_small", data("validation_fraction = 0.0001"), vec!["data.validation_fraction", "at least one sample"]),
+        ("train_limit_zero", training("train_limit = 300", "train_limit = 0"), vec!["train_limit", "at least 1"]),
+        ("l2_negative", training("epochs = 2", "epochs = 2\nl2 = -1.0"), vec!["training.l2", ">= 0"]),
+        ("gamma_negative", training("epochs = 2", "epochs = 2\nschedule = { kind = \"exponential\", gamma = -1.0 }"), vec!["training.schedule.gamma"]),
+        ("momentum_above_one", training("{ kind = \"sgd\" }", "{ kind = \"sgd\", momentum = 1.5 }"), vec!["training.optimizer.momentum"]),
+        ("patience_zero", training("epochs = 2", "epochs = 2\nearly_stopping = { patience = 0 }"), vec!["training.early_stopping.patience"]),
+        ("name_with_slash", training("name = \"tiny\"", "name = \"../escape\""), vec!["experiment.name", "../escape"]),
+        ("batch_larger_than_split", training("batch_size = 50", "batch_size = 301"), vec!["training.batch_size", "301", "300 samples"]),
+        (
+            "batch_larger_than_train_after_validation",
+            edit(&data("validation_fraction = 0.5"), "batch_size = 50", "batch_size = 200"),
+            vec!["training.batch_size", "150 samples"],
+        ),
+    ];
+    for (case, text, needles) in cases {
+        config_refused(&sc, case, &text, &needles);
+    }
+}
+
+#[test]
+fn incompatible_choices_and_unknown_kinds_are_refused_with_the_reason() {
+    let sc = Scratch::new();
+    let base = sc.base();
+    let ae = |activation: &str, loss: &str| {
+        edit(
+            &edit(&base, "kind = \"mlp\"\nhidden = [16]", &format!("kind = \"dense_autoencoder\"\nencoder = [{{ units = 8 }}]\noutput_activation = \"{activation}\"")),
+            "\"cross_entropy\"",
+            &format!("\"{loss}\""),
+        )
+    };
+    let standardized = |text: String| edit(&text, "train_limit = 300", "normalization = \"standardize\"\ntrain_limit = 300");
+    config_refused(&sc, "bce_standardized", &standardized(ae("sigmoid", "bce")), &["training.loss", "bce", "standardize"]);
+    config_refused(&sc, "bce_without_sigmoid", &ae("linear", "bce"), &["training.loss", "sigmoid"]);
+    config_refused(&sc, "cross_entropy_autoencoder", &ae("sigmoid", "cross_entropy"), &["training.loss", "cross_entropy", "autoencoder"]);
+    config_refused(&sc, "mse_classifier", &edit(&base, "\"cross_entropy\"", "\"mse\""), &["training.loss", "classifier"]);
+    config_refused(&sc, "beta_classifier", &edit(&base, "epochs = 2", "epochs = 2\nbeta = 4.0"), &["training.beta", "variational"]);
+    config_refused(
+        &sc,
+        "accuracy_autoencoder",
+        &edit(&ae("sigmoid", "mse"), "epochs = 2", "epochs = 2\nearly_stopping = { monitor = \"val_accuracy\", patience = 2 }"),
+        &["training.early_stopping.monitor", "classifier"],
+    );
+    config_refused(
+        &sc,
+        "unknown_kind",
+        &edit(&base, "kind = \"mlp\"", "kind = \"transformer\""),
+        &["unknown variant `transformer`", "softmax_regression", "mlp", "cnn", "dense_autoencoder", "conv_autoencoder", "strided_conv_autoencoder", "vae", "conv_vae"],
+    );
+    config_refused(&sc, "unknown_optimizer", &edit(&base, "{ kind = \"sgd\" }", "{ kind = \"lbfgs\" }"), &["lbfgs", "adam"]);
+    config_refused(&sc, "unknown_normalization", &edit(&base, "train_limit = 300", "normalization = \"zscore\"\ntrain_limit = 300"), &["zscore", "standardize"]);
+    config_refused(&sc, "unknown_set", &edit(&base, "train_limit = 300", "set = \"cifar\"\ntrain_limit = 300"), &["cifar", "fashion-mnist"]);
+    config_refused(&sc, "unknown_device", &format!("device = \"tpu\"\n{base}"), &["device", "tpu", "flex"]);
+    config_refused(&sc, "model_too_large_for_memory", &edit(&base, "hidden = [16]", "hidden = [200000, 200000]"), &["parameters", "MiB", "smaller model"]);
+}
+
+/// Byte-level mutations of a valid config (truncations, flipped bytes, deleted, doubled and
+/// rewritten lines): each either validates or is refused cleanly, never with a panic.
+#[test]
+fn mutated_configs_never_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = tiny_config(&dir.path().join("data")).into_bytes();
+    let lines: Vec<&[u8]> = base.split(|&b| b == b'\n').collect();
+    let values: [&[u8]; 10] = [b"-1", b"0", b"1e309", b"nan", b"18446744073709551616", b"\"\"", b"[]", b"{}", b"true", b"[[1], \"a\"]"];
+    let mut rng = 0x2545_f491_4f6c_dd1d_u64;
+    let mut next = move |n: usize| {
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        (rng % n as u64) as usize
+    };
+    for i in 0..120 {
+        let mutated: Vec<u8> = match i % 5 {
+            0 => base[..next(base.len())].to_vec(),
+            1 => {
+                let mut b = base.clone();
+                let at = next(b.len());
+                b[at] = [b'=', b'[', b'"', b'\n', 0xff, b'x', b'}', b'#'][next(8)];
+                b
+            }
+            2 => {
+                let skip = next(lines.len());
+                lines.iter().enumerate().filter(|(j, _)| *j != skip).map(|(_, l)| l.to_vec()).collect::<Vec<_>>().join(&b'\n')
+            }
+            3 => {
+                let twice = next(lines.len());
+                lines.iter().enumerate().flat_map(|(j, l)| if j == twice { vec![l.to_vec(), l.to_vec()] } else { vec![l.to_vec()] }).collect::<Vec<_>>().join(&b'\n')
+            }
+            _ => {
+                let with_value: Vec<usize> = (0..lines.len()).filter(|&j| lines[j].contains(&b'=')).collect();
+                let j = with_value[next(with_value.len())];
+                let key = lines[j].split(|&b| b == b'=').next().unwrap().to_vec();
+                lines
+                    .iter()
+                    .enumerate()
+                    .map(|(k, l)| if k == j { [key.as_slice(), b"= ", values[next(values.len())]].concat() } else { l.to_vec() })
+                    .collect::<Vec<_>>()
+                    .join(&b'\n')
+            }
+        };
+        let path = dir.path().join(format!("mutant-{i}.toml"));
+        std::fs::write(&path, &mutated).unwrap();
+        let out = train(&["--config", &s(&path), "--dry-run"]);
+        if out.0 != 0 {
+            refused(&format!("mutant {i}:\n{}\n", String::from_utf8_lossy(&mutated)), &out, &[]);
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Data
+
+/// A copy of the tiny data set under `name` with `change` applied, and a config reading it.
+fn broken_data(sc: &Scratch, name: &str, change: impl FnOnce(&Path)) -> (PathBuf, String) {
+    let dir = tiny_set(&sc.path(name));
+    change(&dir);
+    let config = sc.config(&format!("{name}.toml"), &tiny_config(&dir));
+    (dir, config)
+}
+
+#[track_caller]
+fn data_refused(sc: &Scratch, name: &str, change: impl FnOnce(&Path), needles: &[&str]) {
+    let (dir, config) = broken_data(sc, name, change);
+    let data_before = if dir.is_dir() { snapshot(&dir) } else { Vec::new() };
+    let run_before = snapshot(&sc.run_dir());
+    let fresh = sc.path(&format!("out-{name}"));
+    refused(name, &train(&["--config", &config, "--out", &s(&fresh)]), needles);
+    assert!(!fresh.exists(), "{name}: a run directory was created");
+    refused(name, &train(&["--config", &config, "--out", &s(&sc.run_dir()), "--force"]), needles);
+    assert_eq!(snapshot(&sc.run_dir()), run_before, "{name}: --force changed the previous run");
+    if dir.is_dir() {
+        assert_eq!(snapshot(&dir), data_before, "{name}: the data changed");
+    }
+}
+
+#[test]
+fn missing_truncated_and_foreign_data_files_are_named() {
+    let sc = Scratch::new();
+    let real = common::root().join("data/mnist");
+    data_refused(&sc, "no_dir", |d| std::fs::remove_dir_all(d).unwrap(), &["no_dir", "does not exist"]);
+    data_refused(&sc, "no_file", |d| std::fs::remove_file(d.join(FILES[3])).unwrap(), &[FILES[3], "does not exist"]);
+    data_refused(&sc, "file_is_dir", |d| {
+        std::fs::remove_file(d.join(FILES[1])).unwrap();
+        std::fs::create_dir(d.join(FILES[1])).unwrap();
+    }, &[FILES[1], "not a regular file"]);
+    data_refused(&sc, "dir_is_file", |d| {
+        std::fs::remove_dir_all(d).unwrap();
+        std::fs::write(d, "not a directory").unwrap();
+    }, &["dir_is_file", "expected a directory"]);
+    data_refused(&sc, "truncated_gzip", |d| {
+        let gz = std::fs::read(real.join(FILES[3])).unwrap();
+        std::fs::write(d.join(FILES[3]), &gz[..gz.len() / 2]).unwrap();
+    }, &[FILES[3], "gzip", "truncated"]);
+    data_refused(&sc, "gzip_header_only", |d| std::fs::write(d.join(FILES[1]), [0x1f, 0x8b]).unwrap(), &[FILES[1], "gzip"]);
+    data_refused(&sc, "not_idx", |d| std::fs::write(d.join(FILES[0]), "<html>404 Not Found</html>").unwrap(), &[FILES[0], "neither gzip nor IDX"]);
+    data_refused(&sc, "empty_file", |d| std::fs::write(d.join(FILES[2]), b"").unwrap(), &[FILES[2], "neither gzip nor IDX"]);
+    data_refused(&sc, "labels_as_images", |d| std::fs::copy(d.join(FILES[1]), d.join(FILES[0])).map(drop).unwrap(), &[FILES[0], "magic number 2049", "2051"]);
+    data_refused(&sc, "images_as_labels", |d| std::fs::copy(d.join(FILES[2]), d.join(FILES[3])).map(drop).unwrap(), &[FILES[3], "magic number 2051", "2049"]);
+    data_refused(&sc, "truncated_raw", |d| {
+        let bytes = std::fs::read(d.join(FILES[0])).unwrap();
+        std::fs::write(d.join(FILES[0]), &bytes[..bytes.len() - 1000]).unwrap();
+    }, &[FILES[0], "truncated"]);
+    data_refused(&sc, "truncated_header", |d| std::fs::write(d.join(FILES[0]), [0, 0, 8, 3, 0, 0]).unwrap(), &[FILES[0], "truncated"]);
+    data_refused(&sc, "header_overflow", |d| {
+        let mut bytes = vec![0, 0, 8, 3];
+        bytes.extend([0xff; 12]);
+        std::fs::write(d.join(FILES[0]), bytes).unwrap();
+    }, &[FILES[0], "truncated"]);
+    data_refused(&sc, "count_mismatch", |d| std::fs::write(d.join(FILES[1]), idx_labels(299)).unwrap(), &[FILES[0], "300 images", FILES[1], "299 labels"]);
+    data_refused(&sc, "image_size", |d| {
+        std::fs::write(d.join(FILES[0]), idx_images(300, 20, 20)).unwrap();
+        std::fs::write(d.join(FILES[2]), idx_images(100, 20, 20)).unwrap();
+    }, &[FILES[0], "20x20", "28x28"]);
+    data_refused(&sc, "test_size_differs", |d| std::fs::write(d.join(FILES[2]), idx_images(100, 28, 27)).unwrap(), &[FILES[2], "28x27", "28x28"]);
+    data_refused(&sc, "bad_label", |d| {
+        let mut labels = idx_labels(300);
+        labels[8 + 17] = 11;
+        std::fs::write(d.join(FILES[1]), labels).unwrap();
+    }, &[FILES[1], "label 11", "index 17"]);
+    data_refused(&sc, "no_test_samples", |d| {
+        std::fs::write(d.join(FILES[2]), idx_images(0, 28, 28)).unwrap();
+        std::fs::write(d.join(FILES[3]), idx_labels(0)).unwrap();
+    }, &[FILES[2], "no samples"]);
+}
+
+#[test]
+fn a_named_set_whose_files_differ_from_the_published_ones_is_refused() {
+    let sc = Scratch::new();
+    let dir = tiny_set(&sc.path("fake-mnist"));
+    let text = edit(&tiny_config(&dir), "train_limit", "set = \"mnist\"\ntrain_limit");
+    let config = sc.config("checksum.toml", &text);
+    let before = snapshot(&sc.run_dir());
+    let out = train(&["--config", &config, "--out", &s(&sc.run_dir()), "--force"]);
+    refused("checksum", &out, &[FILES[0], "does not match the published mnist file", "sha256", "440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609"]);
+    assert_eq!(snapshot(&sc.run_dir()), before);
+}
+
+#[test]
+fn eval_of_a_run_whose_data_broke_names_the_file() {
+    let sc = Scratch::new();
+    std::fs::write(sc.data().join(FILES[2]), b"gone").unwrap();
+    let before = snapshot(&sc.run_dir());
+    refused("eval, data broke", &eval(&["--run", &s(&sc.run_dir())]), &[FILES[2], "neither gzip nor IDX"]);
+    assert_eq!(snapshot(&sc.run_dir()), before);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Checkpoints and run directories
+
+/// Runs `eval` on a broken copy of the finished run, and `train --resume` on a broken unfinished
+/// copy: both refuse, naming `needles`, and change nothing.
+#[track_caller]
+fn run_refused(sc: &Scratch, name: &str, change: impl Fn(&Path), needles: &[&str], also_resume: bool) {
+    let finished = sc.copy_run(&format!("{name}-eval"));
+    change(&finished);
+    let before = snapshot(&finished);
+    refused(&format!("eval {name}"), &eval(&["--run", &s(&finished)]), needles);
+    assert_eq!(snapshot(&finished), before, "eval {name} changed the run");
+    if also_resume {
+        let unfinished = sc.unfinished_run(&format!("{name}-resume"));
+        change(&unfinished);
+        let before = snapshot(&unfinished);
+        let config = sc.config("resume.toml", &sc.base());
+        refused(&format!("resume {name}"), &train(&["--config", &config, "--out", &s(&unfinished), "--resume"]), needles);
+        assert_eq!(snapshot(&unfinished), before, "train --resume {name} changed the run");
+    }
+}
+
+fn last_checkpoint(run: &Path) -> PathBuf {
+    run.join("checkpoints/epoch-0002")
+}
+
+fn truncate(path: &Path, len: usize) {
+    let bytes = std::fs::read(path).unwrap();
+    std::fs::write(path, &bytes[..len.min(bytes.len())]).unwrap();
+}
+
+#[test]
+fn missing_or_truncated_checkpoints_are_named() {
+    let sc = Scratch::new();
+    let model = |r: &Path| last_checkpoint(r).join("model.bpk");
+    let state = |r: &Path| last_checkpoint(r).join("state.json");
+    run_refused(&sc, "model_missing", |r| std::fs::remove_file(model(r)).unwrap(), &["epoch-0002/model.bpk", "does not exist"], true);
+    run_refused(&sc, "model_empty", |r| truncate(&model(r), 0), &["epoch-0002/model.bpk", "truncated"], true);
+    run_refused(&sc, "model_half", |r| truncate(&model(r), std::fs::metadata(model(r)).unwrap().len() as usize / 2), &["epoch-0002/model.bpk", "truncated"], true);
+    run_refused(&sc, "model_garbage", |r| std::fs::write(model(r), vec![0x5a; 4096]).unwrap(), &["epoch-0002/model.bpk", "not a Burn weight file"], true);
+    let unfinished = sc.unfinished_run("optimizer_garbage-resume");
+    std::fs::write(last_checkpoint(&unfinished).join("optimizer.bpk"), b"nope").unwrap();
+    let before = snapshot(&unfinished);
+    let config = sc.config("resume.toml", &sc.base());
+    refused("resume optimizer", &train(&["--config", &config, "--out", &s(&unfinished), "--resume"]), &["epoch-0002/optimizer.bpk"]);
+    assert_eq!(snapshot(&unfinished), before);
+    run_refused(&sc, "state_truncated", |r| truncate(&state(r), 20), &["epoch-0002/state.json", "corrupt"], true);
+    run_refused(&sc, "state_empty", |r| truncate(&state(r), 0), &["epoch-0002/state.json", "corrupt"], true);
+    run_refused(&sc, "state_wrong_type", |r| std::fs::write(state(r), "{\"epoch\": \"two\"}").unwrap(), &["epoch-0002/state.json", "corrupt"], true);
+    run_refused(&sc, "state_missing", |r| std::fs::remove_file(state(r)).unwrap(), &["epoch-0002/state.json"], true);
+    run_refused(&sc, "no_checkpoints", |r| std::fs::remove_dir_all(r.join("checkpoints")).unwrap(), &["no checkpoint"], true);
+    run_refused(&sc, "checkpoints_is_a_file", |r| {
+        std::fs::remove_dir_all(r.join("checkpoints")).unwrap();
+        std::fs::write(r.join("checkpoints"), b"x").unwrap();
+    }, &["no checkpoint"], true);
+}
+
+#[test]
+fn a_best_checkpoint_that_is_gone_is_named() {
+    let sc = Scratch::new();
+    let r = sc.copy_run("best-gone");
+    // The last checkpoint names epoch 1 as the best, whose checkpoint is gone.
+    let state_path = last_checkpoint(&r).join("state.json");
+    let mut state: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&state_path).unwrap()).unwrap();
+    state["best_epoch"] = 1.into();
+    std::fs::write(&state_path, serde_json::to_string_pretty(&state).unwrap()).unwrap();
+    std::fs::remove_dir_all(r.join("checkpoints/epoch-0001")).unwrap();
+    let before = snapshot(&r);
+    refused("best gone", &eval(&["--run", &s(&r), "--checkpoint", "best"]), &["epoch-0001", "best", "--checkpoint last"]);
+    assert_eq!(eval(&["--run", &s(&r), "--checkpoint", "last"]).0, 0);
+    assert_eq!(snapshot(&r), before);
+}
+
+#[test]
+fn checkpoint_paths_that_are_not_checkpoints_are_refused() {
+    let sc = Scratch::new();
+    let before = snapshot(&sc.run_dir());
+    let run = s(&sc.run_dir());
+    refused("nonsense", &eval(&["--run", &run, "--checkpoint", "nonsense"]), &["nonsense", "not a checkpoint directory", "best, last"]);
+    let file = sc.path("notes.txt");
+    std::fs::write(&file, "hello").unwrap();
+    refused("a file", &eval(&["--run", &run, "--checkpoint", &s(&file)]), &["notes.txt", "not a checkpoint directory"]);
+    refused("the run itself", &eval(&["--run", &run, "--checkpoint", &run]), &["not a checkpoint directory"]);
+    let ok = eval(&["--run", &run, "--checkpoint", &s(&sc.run_dir().join("checkpoints/epoch-0001/model.bpk"))]);
+    assert_eq!(ok.0, 0, "a model file names its checkpoint: {}", ok.2);
+    assert_eq!(snapshot(&sc.run_dir()), before);
+}
+
+#[test]
+fn a_checkpoint_of_another_model_kind_or_size_says_which() {
+    let sc = Scratch::new();
+    // Another kind: a softmax regression run's checkpoint, given to eval of the MLP run.
+    let softmax = sc.path("softmax");
+    let text = edit(&sc.base(), "kind = \"mlp\"\nhidden = [16]", "kind = \"softmax_regression\"");
+    let config = sc.config("softmax.toml", &text);
+    assert_eq!(train(&["--config", &config, "--out", &s(&softmax)]).0, 0);
+    let before = (snapshot(&sc.run_dir()), snapshot(&softmax));
+    let foreign = s(&softmax.join("checkpoints/epoch-0002"));
+    refused("another kind", &eval(&["--run", &s(&sc.run_dir()), "--checkpoint", &foreign]), &["softmax_regression model", "mlp model (", "hidden = [16]"]);
+    // Another size: the run's saved config edited from 16 to 32 hidden units.
+    run_refused(&sc, "edited_size", |r| {
+        let config = std::fs::read_to_string(r.join("config.toml")).unwrap();
+        std::fs::write(r.join("config.toml"), edit(&config, "hidden = [16]", "hidden = [32]")).unwrap();
+    }, &["epoch-0002/model.bpk", "hidden = [16]", "hidden = [32]"], false);
+    // --resume of a run whose last checkpoint was copied in from another model.
+    let unfinished = sc.unfinished_run("foreign-resume");
+    copy_dir(&softmax.join("checkpoints/epoch-0002"), &unfinished.join("checkpoints/epoch-0009"));
+    let before_resume = snapshot(&unfinished);
+    let config = sc.config("resume.toml", &sc.base());
+    refused("resume foreign", &train(&["--config", &config, "--out", &s(&unfinished), "--resume"]), &["epoch-0009/model.bpk", "softmax_regression model", "mlp model"]);
+    assert_eq!(snapshot(&unfinished), before_resume);
+    assert_eq!((snapshot(&sc.run_dir()), snapshot(&softmax)), before);
+}
+
+#[test]
+fn run_directories_with_broken_or_missing_files_are_named() {
+    let sc = Scratch::new();
+    let config = |r: &Path| r.join("config.toml");
+    run_refused(&sc, "config_garbage", |r| std::fs::write(config(r), "garbage = [").unwrap(), &["config.toml", "line "], true);
+    run_refused(&sc, "config_invalid", |r| {
+        let text = std::fs::read_to_string(config(r)).unwrap();
+        std::fs::write(config(r), edit(&text, "learning_rate = 0.1", "learning_rate = -0.1")).unwrap();
+    }, &["config.toml", "training.learning_rate", "-0.1"], false);
+    run_refused(&sc, "config_unknown_kind", |r| {
+        let text = std::fs::read_to_string(config(r)).unwrap();
+        std::fs::write(config(r), edit(&text, "kind = \"mlp\"", "kind = \"perceptron\"")).unwrap();
+    }, &["config.toml", "perceptron", "softmax_regression"], false);
+    run_refused(&sc, "config_empty", |r| std::fs::write(config(r), "").unwrap(), &["config.toml", "is empty"], true);
+    run_refused(&sc, "config_binary", |r| std::fs::write(config(r), [0xde, 0xad, 0xbe, 0xef]).unwrap(), &["config.toml", "UTF-8"], true);
+    run_refused(&sc, "config_missing", |r| std::fs::remove_file(config(r)).unwrap(), &["not a run directory"], true);
+    run_refused(&sc, "run_json_missing", |r| std::fs::remove_file(r.join("run.json")).unwrap(), &["run.json"], false);
+    run_refused(&sc, "run_json_corrupt", |r| truncate(&r.join("run.json"), 30), &["run.json", "corrupt"], true);
+    run_refused(&sc, "run_json_nonsense", |r| {
+        let text = std::fs::read_to_string(r.join("run.json")).unwrap();
+        std::fs::write(r.join("run.json"), edit(&text, "\"scale\": 255.0", "\"scale\": 0.0")).unwrap();
+    }, &["run.json", "scale"], false);
+
+    // A run whose saved config was edited differs from the config given to --resume.
+    let unfinished = sc.unfinished_run("edited-resume");
+    let text = std::fs::read_to_string(config(&unfinished)).unwrap();
+    std::fs::write(config(&unfinished), edit(&text, "learning_rate = 0.1", "learning_rate = 0.2")).unwrap();
+    let before = snapshot(&unfinished);
+    let given = sc.config("resume.toml", &sc.base());
+    refused("edited config", &train(&["--config", &given, "--out", &s(&unfinished), "--resume"]), &["differs from the config saved in the run"]);
+    assert_eq!(snapshot(&unfinished), before);
+
+    // metrics.csv is derived data: eval does not need it, --resume writes it again.
+    let no_metrics = sc.copy_run("no-metrics");
+    std::fs::remove_file(no_metrics.join("metrics.csv")).unwrap();
+    assert_eq!(eval(&["--run", &s(&no_metrics)]).0, 0);
+    let unfinished = sc.unfinished_run("no-metrics-resume");
+    std::fs::remove_file(unfinished.join("metrics.csv")).unwrap();
+    let (code, _, stderr) = train(&["--config", &given, "--out", &s(&unfinished), "--resume"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(metrics_without_seconds(&unfinished), metrics_without_seconds(&sc.run_dir()));
+}
+
+#[test]
+fn missing_runs_and_resume_of_finished_or_never_started_runs_are_refused() {
+    let sc = Scratch::new();
+    let config = sc.config("tiny.toml", &sc.base());
+    let missing = sc.path("no-such-run");
+    refused("eval missing", &eval(&["--run", &s(&missing)]), &["no-such-run", "no such directory"]);
+    refused("resume missing", &train(&["--config", &config, "--out", &s(&missing), "--resume"]), &["no-such-run", "no such directory"]);
+    assert!(!missing.exists());
+    let empty = sc.path("empty-dir");
+    std::fs::create_dir(&empty).unwrap();
+    refused("eval not a run", &eval(&["--run", &s(&empty)]), &["empty-dir", "not a run directory"]);
+    let file = sc.path("a-file");
+    std::fs::write(&file, "x").unwrap();
+    refused("eval a file", &eval(&["--run", &s(&file)]), &["a-file", "not a directory"]);
+
+    let before = snapshot(&sc.run_dir());
+    refused("resume finished", &train(&["--config", &config, "--out", &s(&sc.run_dir()), "--resume"]), &["already finished", "eval --run"]);
+    assert_eq!(snapshot(&sc.run_dir()), before);
+
+    // Never started: the directory and config of a run, nothing else.
+    let never = sc.path("never");
+    std::fs::create_dir_all(never.join("checkpoints")).unwrap();
+    std::fs::copy(sc.run_dir().join("config.toml"), never.join("config.toml")).unwrap();
+    let before = snapshot(&never);
+    refused("resume never started", &train(&["--config", &config, "--out", &s(&never), "--resume"]), &["never", "no checkpoint yet", "--force"]);
+    refused("eval never started", &eval(&["--run", &s(&never)]), &["never", "run.json", "never started"]);
+    assert_eq!(snapshot(&never), before);
+}
+
+#[test]
+fn out_paths_that_are_files_or_foreign_directories_are_left_alone() {
+    let sc = Scratch::new();
+    let config = sc.config("tiny.toml", &sc.base());
+    let file = sc.path("precious.txt");
+    std::fs::write(&file, "do not delete").unwrap();
+    for flags in [&[][..], &["--force"][..], &["--resume"][..]] {
+        let mut args = vec!["--config", &config, "--out"];
+        let f = s(&file);
+        args.push(&f);
+        args.extend_from_slice(flags);
+        refused(&format!("--out file {flags:?}"), &train(&args), &["precious.txt", "not a directory"]);
+    }
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "do not delete");
+    let foreign = sc.path("photos");
+    std::fs::create_dir(&foreign).unwrap();
+    std::fs::write(foreign.join("cat.jpg"), "meow").unwrap();
+    let before = snapshot(&foreign);
+    refused("foreign dir", &train(&["--config", &config, "--out", &s(&foreign)]), &["photos", "already exists"]);
+    refused("foreign dir --force", &train(&["--config", &config, "--out", &s(&foreign), "--force"]), &["photos", "not a run directory"]);
+    assert_eq!(snapshot(&foreign), before);
+    refused("empty --out", &train(&["--config", &config, "--out", ""]), &["--out"]);
+}
+
+#[test]
+fn a_read_only_location_is_reported_not_panicked_on() {
+    use std::os::unix::fs::PermissionsExt;
+    let sc = Scratch::new();
+    let locked = sc.path("read-only");
+    std::fs::create_dir(&locked).unwrap();
+    std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o555)).unwrap();
+    if std::fs::write(locked.join("probe"), "x").is_ok() {
+        // Running as root: permissions do not apply, nothing to test.
+        std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o755)).unwrap();
+        return;
+    }
+    let config = sc.config("tiny.toml", &sc.base());
+    refused("read-only parent", &train(&["--config", &config, "--out", &s(&locked.join("run"))]), &["read-only", "Permission denied"]);
+    std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Command line
+
+#[test]
+fn command_line_mistakes_are_refused() {
+    let sc = Scratch::new();
+    let config = sc.config("tiny.toml", &sc.base());
+    let run_dir = s(&sc.run_dir());
+    let before = snapshot(&sc.run_dir());
+    refused("unknown flag", &train(&["--config", &config, "--learning-rate", "3"]), &["--learning-rate"]);
+    refused("missing --config", &train(&[]), &["--config"]);
+    refused("--config without value", &train(&["--config"]), &["--config"]);
+    refused("--resume and --force", &train(&["--config", &config, "--resume", "--force"]), &["--resume", "--force"]);
+    refused("--epochs -1", &train(&["--config", &config, "--epochs", "-1"]), &["--epochs", "-1"]);
+    refused("--epochs x", &train(&["--config", &config, "--epochs", "x"]), &["--epochs"]);
+    refused("--epochs 0", &train(&["--config", &config, "--epochs", "0"]), &["--epochs 0", "at least 1"]);
+    refused("eval unknown flag", &eval(&["--run", &run_dir, "--fast"]), &["--fast"]);
+    refused("eval missing --run", &eval(&[]), &["--run"]);
+    refused("eval --split", &eval(&["--run", &run_dir, "--split", "train"]), &["train", "test", "validation"]);
+    assert_eq!(snapshot(&sc.run_dir()), before);
+}
+
+#[test]
+fn devices_missing_from_the_build_name_the_cargo_feature() {
+    let sc = Scratch::new();
+    let config = sc.config("tiny.toml", &sc.base());
+    let run_dir = s(&sc.run_dir());
+    let before = snapshot(&sc.run_dir());
+    refused("unknown device", &train(&["--config", &config, "--device", "tpu"]), &["tpu", "flex, ndarray, wgpu, vulkan"]);
+    refused("eval unknown device", &eval(&["--run", &run_dir, "--device", "tpu"]), &["tpu", "flex"]);
+    // The default build holds `flex` only; a GPU backend must say how to get it.
+    let wgpu_compiled = train(&["--config", &config, "--device", "wgpu", "--dry-run"]).0 == 0;
+    if !wgpu_compiled {
+        for device in ["wgpu", "vulkan", "ndarray"] {
+            let feature = format!("--features {device}");
+            refused(device, &train(&["--config", &config, "--out", &run_dir, "--force", "--device", device]), &[device, "not compiled", &feature]);
+            refused(device, &eval(&["--run", &run_dir, "--device", device]), &[device, &feature]);
+            let text = format!("device = \"{device}\"\n{}", sc.base());
+            let in_config = sc.config(&format!("{device}.toml"), &text);
+            refused(device, &train(&["--config", &in_config, "--out", &run_dir, "--force"]), &[device, &feature]);
+        }
+    }
+    assert_eq!(snapshot(&sc.run_dir()), before);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Numerics
+
+/// Parses `... in epoch N (between steps A and B) ...`.
+fn epoch_and_steps(stderr: &str) -> (u64, u64, u64) {
+    let word_after = |w: &str| -> u64 {
+        let at = stderr.find(w).unwrap_or_else(|| panic!("no {w:?} in {stderr}")) + w.len();
+        stderr[at..].trim_start().split(|c: char| !c.is_ascii_digit()).next().unwrap().parse().unwrap()
+    };
+    (word_after("in epoch "), word_after("between steps "), word_after(" and "))
+}
+
+#[test]
+fn a_loss_that_explodes_stops_the_run_and_keeps_the_last_good_checkpoint() {
+    let sc = Scratch::new();
+    // The learning rate is multiplied by 10^5 every epoch: fine in epoch 1, NaN or infinite soon.
+    let text = edit(
+        &edit(&edit(&sc.base(), "epochs = 2", "epochs = 6\nlog_every = 2\nschedule = { kind = \"exponential\", gamma = 1e5 }"), "learning_rate = 0.1", "learning_rate = 0.01"),
+        "train_limit = 300",
+        "normalization = \"standardize\"\ntrain_limit = 300",
+    );
+    let config = sc.config("explodes.toml", &text);
+    let out = sc.path("explodes");
+    let result = train(&["--config", &config, "--out", &s(&out)]);
+    refused("non-finite loss", &result, &["the loss became", "in epoch", "between steps", "lower the learning rate"]);
+    let (epoch, first, last) = epoch_and_steps(&result.2);
+    assert!(epoch >= 2, "the loss exploded in epoch 1; the test needs a later epoch: {}", result.2);
+    // 6 steps an epoch: the steps named lie in that epoch.
+    assert!((epoch - 1) * 6 < first && first <= last && last <= epoch * 6, "{}", result.2);
+    assert!(result.2.contains(&format!("checkpoint of epoch {} ", epoch - 1)), "{}", result.2);
+    let epochs = assert_readable(&out);
+    assert_eq!(epochs.last(), Some(&(epoch - 1)), "the last checkpoint is that of the epoch before");
+    let metrics = std::fs::read_to_string(out.join("metrics.csv")).unwrap();
+    assert_eq!(metrics.lines().count() as u64, 1 + 2 * (epoch - 1), "{metrics}");
+    // The good checkpoint holds the weights that produced its recorded validation loss.
+    let (code, json, stderr) = eval(&["--run", &s(&out), "--checkpoint", "last", "--json"]);
+    assert_eq!(code, 0, "{stderr}");
+    let v: serde_json::Value = serde_json::from_str(json.trim()).unwrap();
+    let recorded: f64 = metrics.lines().last().unwrap().split(',').nth(2).unwrap().parse().unwrap();
+    let evaluated = v["loss"].as_f64().unwrap();
+    assert!(evaluated.is_finite() && ((evaluated - recorded) / recorded).abs() < 1e-4, "{evaluated} vs {recorded}");
+    let info = std::fs::read_to_string(out.join("run.json")).unwrap();
+    assert!(info.contains("\"finished\": false"), "{info}");
+    assert!(!out.join("train.lock").exists());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Interruption: Ctrl-C, SIGKILL, and two trainers on one run
+
+/// Long enough (a few tenths of a second an epoch) to be interrupted in the middle of an epoch.
+const RESUMABLE: &str = r#"[experiment]
+name = "resumable"
+seed = 23
+
+[data]
+set = "mnist"
+dir = "data/mnist"
+validation_fraction = 0.1
+train_limit = 6000
+test_limit = 500
+
+[model]
+kind = "mlp"
+hidden = [128]
+dropout = 0.2
+
+[training]
+epochs = 4
+batch_size = 16
+loss = "cross_entropy"
+learning_rate = 0.05
+optimizer = { kind = "sgd", momentum = 0.9 }
+keep_checkpoints = 2
+"#;
+
+/// The config file of [`RESUMABLE`] and the metrics of its uninterrupted run, computed once.
+fn reference() -> (&'static PathBuf, &'static Vec<String>) {
+    static REFERENCE: OnceLock<(tempfile::TempDir, PathBuf, Vec<String>)> = OnceLock::new();
+    let (_, config, metrics) = REFERENCE.get_or_init(|| {
+        let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+        let config = PathBuf::from(write_config(dir.path(), "resumable.toml", RESUMABLE));
+        let out = dir.path().join("whole");
+        let (code, _, stderr) = train(&["--config", &s(&config), "--out", &s(&out)]);
+        assert_eq!(code, 0, "{stderr}");
+        let metrics = metrics_without_seconds(&out);
+        assert_eq!(metrics.len(), 1 + 2 * 4);
+        (dir, config, metrics)
+    });
+    (config, metrics)
+}
+
+fn spawn_train(config: &Path, out: &Path, extra: &[&str], env: &[(&str, &str)]) -> Child {
+    let mut cmd = bin("train");
+    cmd.args(["--config", &s(config), "--out", &s(out)]).args(extra).stdout(Stdio::null()).stderr(Stdio::piped());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.spawn().unwrap()
+}
+
+/// Waits until `path` exists (or the child exits, or two minutes pass).
+fn wait_for(path: &Path, child: &mut Child) -> bool {
+    let start = Instant::now();
+    while !path.exists() {
+        if child.try_wait().unwrap().is_some() || start.elapsed() > Duration::from_secs(120) {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    true
+}
+
+fn sigkill(child: &mut Child) {
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
+
+fn finish_with_resume(config: &Path, out: &Path) {
+    let (code, stdout, stderr) = train(&["--config", &s(config), "--out", &s(out), "--resume"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("Resuming"), "{stdout}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+#[test]
+fn ctrl_c_stops_cleanly_and_resume_reaches_the_uninterrupted_metrics() {
+    let (config, whole) = reference();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("interrupted");
+    let mut child = spawn_train(config, &out, &[], &[]);
+    assert!(wait_for(&out.join("checkpoints/epoch-0001/state.json"), &mut child), "no checkpoint appeared");
+    std::thread::sleep(Duration::from_millis(60));
+    let sent = std::process::Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    assert!(sent.success());
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr).to_string();
+    assert_eq!(output.status.code(), Some(130), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    let error: Vec<&str> = stderr.lines().filter(|l| l.starts_with("error: ")).collect();
+    assert_eq!(error.len(), 1, "{stderr}");
+    assert!(error[0].contains("interrupted during epoch") && error[0].contains("--resume") && error[0].contains(&s(&out)), "{stderr}");
+    assert!(!out.join("train.lock").exists(), "the lock is released");
+    let epochs = assert_readable(&out);
+    assert!(!epochs.is_empty() && *epochs.last().unwrap() < 4, "{epochs:?}");
+    let partial = metrics_without_seconds(&out);
+    assert_eq!(partial[..], whole[..partial.len()], "the completed epochs match the uninterrupted run");
+    finish_with_resume(config, &out);
+    assert_eq!(&metrics_without_seconds(&out), whole);
+}
+
+#[test]
+fn ctrl_c_before_the_first_checkpoint_says_there_is_nothing_to_resume() {
+    let (config, _) = reference();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("early");
+    let mut child = spawn_train(config, &out, &[], &[]);
+    assert!(wait_for(&out.join("run.json"), &mut child), "the run did not start");
+    let sent = std::process::Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    assert!(sent.success());
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr).to_string();
+    assert_eq!(output.status.code(), Some(130), "{stderr}");
+    assert!(stderr.contains("before any epoch completed") && stderr.contains("--force"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(!out.join("train.lock").exists());
+}
+
+#[test]
+fn sigkill_mid_epoch_and_mid_checkpoint_write_loses_nothing_and_resume_matches() {
+    let (config, whole) = reference();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("killed");
+    // Test hook: every checkpoint write pauses 1.5 s between writing its files and renaming its
+    // directory into place, so a kill can land inside it.
+    let pause = [("MNIST_BURN_TEST_PAUSE_IN_CHECKPOINT_WRITE_MS", "1500")];
+
+    // 1. Killed inside the first checkpoint write: nothing to resume, the half-written checkpoint
+    //    is invisible.
+    let mut child = spawn_train(config, &out, &[], &pause);
+    assert!(wait_for(&out.join("checkpoints/.tmp-epoch-0001/state.json"), &mut child), "no checkpoint write seen");
+    sigkill(&mut child);
+    assert!(assert_readable(&out).is_empty());
+    assert!(out.join("train.lock").exists(), "SIGKILL leaves the lock file behind");
+    let refused_resume = train(&["--config", &s(config), "--out", &s(&out), "--resume"]);
+    refused("resume with no checkpoint", &refused_resume, &["no checkpoint yet"]);
+    let (code, _, stderr) = train(&["--config", &s(config), "--out", &s(&out), "--force"]);
+    // Restarted from scratch (the stale lock is no obstacle), then killed below at other points.
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(&metrics_without_seconds(&out), whole);
+
+    // 2. Killed mid-epoch, in the middle of epoch 2 (again from scratch).
+    let out = dir.path().join("killed-2");
+    let mut child = spawn_train(config, &out, &[], &[]);
+    assert!(wait_for(&out.join("checkpoints/epoch-0001/state.json"), &mut child));
+    std::thread::sleep(Duration::from_millis(80));
+    sigkill(&mut child);
+    let epochs = assert_readable(&out);
+    assert_eq!(epochs, vec![1], "killed in epoch 2");
+    let metrics_before = std::fs::read(out.join("metrics.csv")).unwrap();
+
+    // 3. Resumed, then killed while writing the checkpoint of epoch 3 (after epoch 2's).
+    let mut child = spawn_train(config, &out, &["--resume"], &pause);
+    assert!(wait_for(&out.join("checkpoints/.tmp-epoch-0003/state.json"), &mut child), "no write of epoch 3 seen");
+    sigkill(&mut child);
+    assert_eq!(assert_readable(&out), vec![1, 2]);
+    assert!(std::fs::read(out.join("metrics.csv")).unwrap().starts_with(&metrics_before[..metrics_before.len() - 1]));
+
+    // 4. Resumed, then killed at a few moments after it starts (loading, training, checkpoint
+    //    writes, pruning), each time leaving readable checkpoints and metrics.
+    for delay_ms in [700, 1300, 1900] {
+        let mut child = spawn_train(config, &out, &["--resume"], &[]);
+        std::thread::sleep(Duration::from_millis(delay_ms));
+        if child.try_wait().unwrap().is_some() {
+            break; // finished already
+        }
+        sigkill(&mut child);
+        assert!(!assert_readable(&out).is_empty());
+    }
+    let info = std::fs::read_to_string(out.join("run.json")).unwrap();
+    if info.contains("\"finished\": false") {
+        finish_with_resume(config, &out);
+    }
+    assert_eq!(&metrics_without_seconds(&out), whole, "the resumed run ends with the uninterrupted run's metrics");
+    let (code, _, stderr) = eval(&["--run", &s(&out)]);
+    assert_eq!(code, 0, "{stderr}");
+}
+
+#[test]
+fn a_second_trainer_on_a_run_in_use_is_refused_and_a_crashed_runs_lock_is_not_stuck() {
+    let (config, whole) = reference();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("busy");
+    let mut first = spawn_train(config, &out, &[], &[]);
+    assert!(wait_for(&out.join("checkpoints/epoch-0001/state.json"), &mut first), "no checkpoint appeared");
+    let pid = first.id().to_string();
+    for flags in [&[][..], &["--resume"][..], &["--force"][..]] {
+        let mut args = vec!["--config".to_string(), s(config), "--out".into(), s(&out)];
+        args.extend(flags.iter().map(|f| f.to_string()));
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        refused(&format!("second trainer {flags:?}"), &train(&args), &["in use by another `train` process", &pid]);
+        assert!(out.join("config.toml").is_file() && out.join("checkpoints/epoch-0001").is_dir(), "the second trainer deleted the run");
+    }
+    // The first one crashes: its lock file stays, but locks nobody out.
+    sigkill(&mut first);
+    assert!(out.join("train.lock").exists());
+    assert_readable(&out);
+    finish_with_resume(config, &out);
+    assert!(!out.join("train.lock").exists());
+    assert_eq!(&metrics_without_seconds(&out), whole);
+}
+
+#[test]
+fn a_lock_file_left_with_a_dead_or_reused_pid_does_not_block() {
+    let sc = Scratch::new();
+    let unfinished = sc.unfinished_run("stale");
+    // pid 1 is alive (init): a pid check alone would refuse forever.
+    std::fs::write(unfinished.join("train.lock"), "1").unwrap();
+    let config = sc.config("tiny.toml", &sc.base());
+    let (code, _, stderr) = train(&["--config", &config, "--out", &s(&unfinished), "--resume"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(!unfinished.join("train.lock").exists());
+    let garbage = sc.copy_run("garbage-lock");
+    std::fs::write(garbage.join("train.lock"), "not a pid").unwrap();
+    let (code, _, stderr) = train(&["--config", &config, "--out", &s(&garbage), "--force"]);
+    assert_eq!(code, 0, "{stderr}");
+}
