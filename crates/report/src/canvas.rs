@@ -11,18 +11,25 @@ use plotters::prelude::*;
 
 use crate::error::ReportError;
 
-/// The font of every figure: Hack (a DejaVu derivative), shipped inside the
-/// `epaint_default_fonts` crate, so figures render the same on a machine with no fonts.
-const FONT: &[u8] = epaint_default_fonts::HACK_REGULAR;
+/// The fonts of every figure, shipped inside the `epaint_default_fonts` crate (egui's), so
+/// figures render the same on a machine with no fonts installed: Ubuntu for text, Hack (a
+/// DejaVu Sans Mono derivative) where plotters asks for a monospace face.
+const SANS: &[u8] = epaint_default_fonts::UBUNTU_LIGHT;
+const MONO: &[u8] = epaint_default_fonts::HACK_REGULAR;
 
-/// Registers the embedded font under every family name plotters asks for.
+/// Registers the embedded fonts under every family name plotters asks for.
 pub fn ensure_fonts() {
     static REGISTER: Once = Once::new();
     REGISTER.call_once(|| {
-        for family in ["sans-serif", "serif", "monospace"] {
-            for style in [FontStyle::Normal, FontStyle::Bold, FontStyle::Italic, FontStyle::Oblique] {
-                // The font is a valid TrueType file compiled into the binary; failure is a bug.
-                if plotters::style::register_font(family, style, FONT).is_err() {
+        for (family, font) in [("sans-serif", SANS), ("serif", SANS), ("monospace", MONO)] {
+            for style in [
+                FontStyle::Normal,
+                FontStyle::Bold,
+                FontStyle::Italic,
+                FontStyle::Oblique,
+            ] {
+                // The fonts are valid TrueType files compiled into the binary; failure is a bug.
+                if plotters::style::register_font(family, style, font).is_err() {
                     panic!("the embedded font does not parse");
                 }
             }
@@ -62,7 +69,11 @@ pub type DrawResult = Result<(), Box<dyn std::error::Error>>;
 impl Canvas {
     /// A white canvas of `width × height` pixels.
     pub fn new(width: u32, height: u32) -> Canvas {
-        Canvas { width, height, rgb: vec![255; width as usize * height as usize * 3] }
+        Canvas {
+            width,
+            height,
+            rgb: vec![255; width as usize * height as usize * 3],
+        }
     }
 
     /// Width in pixels.
@@ -92,7 +103,11 @@ impl Canvas {
                 let g = grey_byte(v);
                 for dy in 0..scale {
                     for dx in 0..scale {
-                        self.put(x + (col * scale + dx) as i64, y + (row * scale + dy) as i64, [g, g, g]);
+                        self.put(
+                            x + (col * scale + dx) as i64,
+                            y + (row * scale + dy) as i64,
+                            [g, g, g],
+                        );
                     }
                 }
             }
@@ -100,10 +115,18 @@ impl Canvas {
     }
 
     /// Draws with plotters on the whole canvas; `figure` names the figure in errors.
-    pub fn draw(&mut self, figure: &str, f: impl FnOnce(&DrawingArea<BitMapBackend<'_>, Shift>) -> DrawResult) -> Result<(), ReportError> {
+    pub fn draw(
+        &mut self,
+        figure: &str,
+        f: impl FnOnce(&DrawingArea<BitMapBackend<'_>, Shift>) -> DrawResult,
+    ) -> Result<(), ReportError> {
         ensure_fonts();
-        let fail = |reason: String| ReportError::Draw { figure: figure.to_string(), reason };
-        let root = BitMapBackend::with_buffer(&mut self.rgb, (self.width, self.height)).into_drawing_area();
+        let fail = |reason: String| ReportError::Draw {
+            figure: figure.to_string(),
+            reason,
+        };
+        let root = BitMapBackend::with_buffer(&mut self.rgb, (self.width, self.height))
+            .into_drawing_area();
         f(&root).map_err(|e| fail(e.to_string()))?;
         root.present().map_err(|e| fail(e.to_string()))?;
         Ok(())
@@ -113,13 +136,26 @@ impl Canvas {
     pub fn into_png(self) -> Png {
         let mut bytes = Vec::new();
         PngEncoder::new(&mut bytes)
-            .write_image(&self.rgb, self.width, self.height, image::ExtendedColorType::Rgb8)
+            .write_image(
+                &self.rgb,
+                self.width,
+                self.height,
+                image::ExtendedColorType::Rgb8,
+            )
             .expect("encoding an RGB buffer of the right size into memory cannot fail");
-        Png { width: self.width, height: self.height, bytes }
+        Png {
+            width: self.width,
+            height: self.height,
+            bytes,
+        }
     }
 }
 
 /// A grey level in [0, 1] as a byte (values outside are clipped, NaN is black).
 pub fn grey_byte(v: f32) -> u8 {
-    if v.is_nan() { 0 } else { (v.clamp(0.0, 1.0) * 255.0).round() as u8 }
+    if v.is_nan() {
+        0
+    } else {
+        (v.clamp(0.0, 1.0) * 255.0).round() as u8
+    }
 }

@@ -70,8 +70,15 @@ pub enum ReportError {
 
 impl ReportError {
     /// An I/O error on `path` while doing `action`.
-    pub fn io(action: &'static str, path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> ReportError {
+    pub fn io(
+        action: &'static str,
+        path: impl Into<PathBuf>,
+    ) -> impl FnOnce(std::io::Error) -> ReportError {
         let path = path.into();
-        move |source| ReportError::Io { action, path, source }
+        move |source| ReportError::Io {
+            action,
+            path,
+            source,
+        }
     }
 }

@@ -5,6 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use burn::store::{BurnToPyTorchAdapter, ModuleSnapshot, SafetensorsStore};
+use mnist_models::Model;
 use mnist_trainer::load_run;
 use serde::Serialize;
 
@@ -52,17 +53,34 @@ pub fn sidecar_path(out: &Path) -> PathBuf {
 
 /// Reads the tensor names, shapes and types from a safetensors file's header.
 pub fn read_header(path: &Path) -> Result<Vec<ExportedTensor>, ReportError> {
-    let corrupt = |reason: String| ReportError::Corrupt { path: path.to_path_buf(), reason };
+    let corrupt = |reason: String| ReportError::Corrupt {
+        path: path.to_path_buf(),
+        reason,
+    };
     let bytes = std::fs::read(path).map_err(ReportError::io("read", path))?;
-    let len = bytes.get(..8).map(|b| u64::from_le_bytes(b.try_into().expect("8 bytes"))).ok_or_else(|| corrupt("shorter than its 8-byte header length".into()))?;
-    let header = usize::try_from(len).ok().and_then(|len| bytes.get(8..8 + len)).ok_or_else(|| corrupt("header length beyond the end of the file".into()))?;
-    let header: serde_json::Map<String, serde_json::Value> = serde_json::from_slice(header).map_err(|e| corrupt(format!("header is not JSON: {e}")))?;
+    let len = bytes
+        .get(..8)
+        .map(|b| u64::from_le_bytes(b.try_into().expect("8 bytes")))
+        .ok_or_else(|| corrupt("shorter than its 8-byte header length".into()))?;
+    let header = usize::try_from(len)
+        .ok()
+        .and_then(|len| bytes.get(8..8 + len))
+        .ok_or_else(|| corrupt("header length beyond the end of the file".into()))?;
+    let header: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_slice(header).map_err(|e| corrupt(format!("header is not JSON: {e}")))?;
     let mut tensors = Vec::new();
     for (name, info) in header {
         if name == "__metadata__" {
             continue;
         }
-        let shape = info["shape"].as_array().map(|a| a.iter().filter_map(|d| d.as_u64().map(|d| d as usize)).collect()).unwrap_or_default();
+        let shape = info["shape"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|d| d.as_u64().map(|d| d as usize))
+                    .collect()
+            })
+            .unwrap_or_default();
         let dtype = info["dtype"].as_str().unwrap_or("?").to_string();
         tensors.push(ExportedTensor { name, shape, dtype });
     }
@@ -70,25 +88,48 @@ pub fn read_header(path: &Path) -> Result<Vec<ExportedTensor>, ReportError> {
     Ok(tensors)
 }
 
+/// Writes `model`'s parameters to `out` (overwritten) in PyTorch's layout and returns the
+/// tensors written. `kind` (the model's `kind`) goes into the file's metadata.
+pub fn save_safetensors(
+    model: &Model,
+    kind: &str,
+    out: &Path,
+) -> Result<Vec<ExportedTensor>, ReportError> {
+    let mut store = SafetensorsStore::from_file(out)
+        .with_to_adapter(BurnToPyTorchAdapter)
+        .skip_enum_variants(true)
+        .overwrite(true)
+        .metadata("model_kind", kind)
+        .metadata("layout", "pytorch");
+    model
+        .save_into(&mut store)
+        .map_err(|e| ReportError::Export {
+            path: out.to_path_buf(),
+            reason: e.to_string(),
+        })?;
+    read_header(out)
+}
+
 /// Exports the weights of `checkpoint` of the run in `run_dir` to `out` (overwritten), and the
 /// config and tensor list to `out` with the extension `.json`.
-pub fn export_run(run_dir: &Path, checkpoint: &str, out: &Path, device: Option<&str>) -> Result<ExportOutcome, ReportError> {
+pub fn export_run(
+    run_dir: &Path,
+    checkpoint: &str,
+    out: &Path,
+    device: Option<&str>,
+) -> Result<ExportOutcome, ReportError> {
     let loaded = load_run(run_dir, checkpoint, device)?;
     let config = loaded.experiment.config();
     if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent).map_err(ReportError::io("create", parent))?;
     }
-    let mut store = SafetensorsStore::from_file(out)
-        .with_to_adapter(BurnToPyTorchAdapter)
-        .skip_enum_variants(true)
-        .overwrite(true)
-        .metadata("model_kind", config.model.kind())
-        .metadata("layout", "pytorch");
-    loaded.model.save_into(&mut store).map_err(|e| ReportError::Export { path: out.to_path_buf(), reason: e.to_string() })?;
-    let tensors = read_header(out)?;
+    let tensors = save_safetensors(&loaded.model, config.model.kind(), out)?;
     let json = sidecar_path(out);
     let sidecar = Sidecar {
-        weights: out.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+        weights: out
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default(),
         model_kind: config.model.kind(),
         layout: "PyTorch: dense (Linear) weights [out_features, in_features], Conv2d weights [out_channels, in_channels, kh, kw], ConvTranspose2d weights [in_channels, out_channels, kh, kw]; see EXPORT.md",
         checkpoint: loaded.checkpoint.dir.display().to_string(),
@@ -97,7 +138,14 @@ pub fn export_run(run_dir: &Path, checkpoint: &str, out: &Path, device: Option<&
         config,
         tensors: &tensors,
     };
-    let text = serde_json::to_vec_pretty(&sidecar).map_err(|e| ReportError::Export { path: json.clone(), reason: e.to_string() })?;
+    let text = serde_json::to_vec_pretty(&sidecar).map_err(|e| ReportError::Export {
+        path: json.clone(),
+        reason: e.to_string(),
+    })?;
     std::fs::write(&json, text).map_err(ReportError::io("write", &json))?;
-    Ok(ExportOutcome { path: out.to_path_buf(), json, tensors })
+    Ok(ExportOutcome {
+        path: out.to_path_buf(),
+        json,
+        tensors,
+    })
 }

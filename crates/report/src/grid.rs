@@ -36,7 +36,11 @@ impl GreyImage {
     /// A 28×28 tile from 784 grey levels.
     pub fn digit(pixels: Vec<f32>) -> GreyImage {
         debug_assert_eq!(pixels.len(), PIXELS);
-        GreyImage { width: SIDE, height: SIDE, pixels }
+        GreyImage {
+            width: SIDE,
+            height: SIDE,
+            pixels,
+        }
     }
 }
 
@@ -44,7 +48,11 @@ impl GreyImage {
 /// components: their sign and scale are arbitrary, their pattern is what matters). A constant
 /// tile becomes mid-grey.
 pub fn stretch(values: &[f32]) -> Vec<f32> {
-    let (lo, hi) = values.iter().fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), &v| (lo.min(v), hi.max(v)));
+    let (lo, hi) = values
+        .iter()
+        .fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), &v| {
+            (lo.min(v), hi.max(v))
+        });
     if hi <= lo || !(hi - lo).is_finite() {
         return vec![0.5; values.len()];
     }
@@ -62,7 +70,10 @@ pub fn figure_size(cols: usize, rows: usize, scale: usize, labelled: bool) -> (u
     let tile = (SIDE * scale) as u32;
     let span = |n: usize| n as u32 * tile + n.saturating_sub(1) as u32 * GAP;
     let label = if labelled { LABEL_WIDTH } else { 0 };
-    (2 * MARGIN + label + span(cols), 2 * MARGIN + TITLE_HEIGHT + span(rows))
+    (
+        2 * MARGIN + label + span(cols),
+        2 * MARGIN + TITLE_HEIGHT + span(rows),
+    )
 }
 
 /// One labelled row of tiles (grey levels in [0, 1], 784 each).
@@ -77,12 +88,20 @@ pub struct TileRow {
 impl TileRow {
     /// A row of `tiles` labelled `label`.
     pub fn new(label: impl Into<String>, tiles: Vec<Vec<f32>>) -> TileRow {
-        TileRow { label: label.into(), tiles }
+        TileRow {
+            label: label.into(),
+            tiles,
+        }
     }
 }
 
 /// Draws labelled rows of tiles under `title`; the figure is as wide as the longest row.
-pub fn rows_figure(file: &str, title: &str, rows: &[TileRow], scale: usize) -> Result<Png, ReportError> {
+pub fn rows_figure(
+    file: &str,
+    title: &str,
+    rows: &[TileRow],
+    scale: usize,
+) -> Result<Png, ReportError> {
     let cols = rows.iter().map(|r| r.tiles.len()).max().unwrap_or(0).max(1);
     let labelled = rows.iter().any(|r| !r.label.is_empty());
     let (width, height) = figure_size(cols, rows.len().max(1), scale, labelled);
@@ -98,9 +117,19 @@ pub fn rows_figure(file: &str, title: &str, rows: &[TileRow], scale: usize) -> R
         }
     }
     canvas.draw(file, |root| {
-        let title_style = ("sans-serif", 22).into_font().color(&BLACK).pos(Pos::new(HPos::Left, VPos::Center));
-        root.draw_text(title, &title_style, (MARGIN as i32, (MARGIN + TITLE_HEIGHT / 2) as i32))?;
-        let label_style = ("sans-serif", 17).into_font().color(&BLACK).pos(Pos::new(HPos::Left, VPos::Center));
+        let title_style = ("sans-serif", 22)
+            .into_font()
+            .color(&BLACK)
+            .pos(Pos::new(HPos::Left, VPos::Center));
+        root.draw_text(
+            title,
+            &title_style,
+            (MARGIN as i32, (MARGIN + TITLE_HEIGHT / 2) as i32),
+        )?;
+        let label_style = ("sans-serif", 17)
+            .into_font()
+            .color(&BLACK)
+            .pos(Pos::new(HPos::Left, VPos::Center));
         for (r, row) in rows.iter().enumerate() {
             if !row.label.is_empty() {
                 let y = top + r as u32 * (tile + GAP) + tile / 2;
@@ -113,8 +142,17 @@ pub fn rows_figure(file: &str, title: &str, rows: &[TileRow], scale: usize) -> R
 }
 
 /// Draws `tiles` as a mosaic of `cols` columns, unlabelled, under `title`.
-pub fn mosaic_figure(file: &str, title: &str, tiles: &[Vec<f32>], cols: usize, scale: usize) -> Result<Png, ReportError> {
-    let rows: Vec<TileRow> = tiles.chunks(cols.max(1)).map(|chunk| TileRow::new("", chunk.to_vec())).collect();
+pub fn mosaic_figure(
+    file: &str,
+    title: &str,
+    tiles: &[Vec<f32>],
+    cols: usize,
+    scale: usize,
+) -> Result<Png, ReportError> {
+    let rows: Vec<TileRow> = tiles
+        .chunks(cols.max(1))
+        .map(|chunk| TileRow::new("", chunk.to_vec()))
+        .collect();
     rows_figure(file, title, &rows, scale)
 }
 
@@ -140,7 +178,16 @@ mod tests {
     fn tiles_land_where_the_layout_says() {
         let white = vec![1.0; PIXELS];
         let black = vec![0.0; PIXELS];
-        let png = rows_figure("t.png", "title", &[TileRow::new("a", vec![black.clone(), white]), TileRow::new("b", vec![black])], 2).unwrap();
+        let png = rows_figure(
+            "t.png",
+            "title",
+            &[
+                TileRow::new("a", vec![black.clone(), white]),
+                TileRow::new("b", vec![black]),
+            ],
+            2,
+        )
+        .unwrap();
         assert_eq!((png.width, png.height), figure_size(2, 2, 2, true));
         let img = image::load_from_memory(&png.bytes).unwrap().to_rgb8();
         let left = MARGIN + LABEL_WIDTH;

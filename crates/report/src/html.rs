@@ -37,8 +37,18 @@ fn cell(v: Option<f64>) -> String {
 
 /// A metrics table: one row per `(label, values)`, columns present in any row.
 fn metrics_table(rows: &[(String, [Option<f64>; 7])]) -> String {
-    const NAMES: [&str; 7] = ["loss", "reconstruction", "KL", "accuracy", "MSE", "PSNR (dB)", "L2 penalty"];
-    let present: Vec<usize> = (0..NAMES.len()).filter(|&i| rows.iter().any(|(_, v)| v[i].is_some())).collect();
+    const NAMES: [&str; 7] = [
+        "loss",
+        "reconstruction",
+        "KL",
+        "accuracy",
+        "MSE",
+        "PSNR (dB)",
+        "L2 penalty",
+    ];
+    let present: Vec<usize> = (0..NAMES.len())
+        .filter(|&i| rows.iter().any(|(_, v)| v[i].is_some()))
+        .collect();
     let mut s = String::from("<table><tr><th></th>");
     for &i in &present {
         s += &format!("<th>{}</th>", NAMES[i]);
@@ -55,19 +65,40 @@ fn metrics_table(rows: &[(String, [Option<f64>; 7])]) -> String {
 }
 
 fn from_row(r: &MetricRow) -> [Option<f64>; 7] {
-    [Some(r.loss), r.reconstruction, r.kl, r.accuracy, r.mse, r.psnr, r.l2]
+    [
+        Some(r.loss),
+        r.reconstruction,
+        r.kl,
+        r.accuracy,
+        r.mse,
+        r.psnr,
+        r.l2,
+    ]
 }
 
 fn from_averages(a: &Averages) -> [Option<f64>; 7] {
-    [Some(a.loss), a.reconstruction, a.kl, a.accuracy, a.mse, a.psnr, a.l2]
+    [
+        Some(a.loss),
+        a.reconstruction,
+        a.kl,
+        a.accuracy,
+        a.mse,
+        a.psnr,
+        a.l2,
+    ]
 }
 
 /// The whole page.
 pub fn page(loaded: &LoadedRun, test: &Averages, metrics: &[MetricRow], output: &Output) -> String {
     let config = loaded.experiment.config();
     let name = escape(&config.experiment.name);
-    let mut s = format!("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{name}: run report</title><style>{STYLE}</style></head><body>\n");
-    s += &format!("<h1>{name} <small>({})</small></h1>\n", escape(config.model.kind()));
+    let mut s = format!(
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{name}: run report</title><style>{STYLE}</style></head><body>\n"
+    );
+    s += &format!(
+        "<h1>{name} <small>({})</small></h1>\n",
+        escape(config.model.kind())
+    );
     s += &format!(
         "<p class=\"meta\">Run directory <code>{}</code>, checkpoint <code>{}</code> (epoch {}), backend {}. Written by <code>report</code>.</p>\n",
         escape(&loaded.run.path().display().to_string()),
@@ -83,13 +114,21 @@ pub fn page(loaded: &LoadedRun, test: &Averages, metrics: &[MetricRow], output: 
             rows.push((format!("{split}, epoch {}", r.epoch), from_row(r)));
         }
     }
-    rows.push((format!("test, this checkpoint ({} samples)", test.samples), from_averages(test)));
+    rows.push((
+        format!("test, this checkpoint ({} samples)", test.samples),
+        from_averages(test),
+    ));
     s += &metrics_table(&rows);
     s += "\n";
 
     if let Some(pca) = &output.pca {
         s += "<h2>PCA bound</h2>\n<table><tr><th>component</th><th>explained variance</th><th>ratio</th></tr>";
-        for (i, (v, r)) in pca.explained_variance.iter().zip(&pca.explained_variance_ratio).enumerate() {
+        for (i, (v, r)) in pca
+            .explained_variance
+            .iter()
+            .zip(&pca.explained_variance_ratio)
+            .enumerate()
+        {
             s += &format!("<tr><td>{}</td><td>{v:.4}</td><td>{r:.4}</td></tr>", i + 1);
         }
         s += "</table>\n";
@@ -102,7 +141,9 @@ pub fn page(loaded: &LoadedRun, test: &Averages, metrics: &[MetricRow], output: 
             pca.bound_train_mse,
             pca.fit_samples,
             pca.k,
-            pca.run_test_mse.map(|m| format!(" This run reaches <b>{m:.6}</b> on the same clean test images.")).unwrap_or_default()
+            pca.run_test_mse
+                .map(|m| format!(" This run reaches <b>{m:.6}</b> on the same clean test images."))
+                .unwrap_or_default()
         );
     }
 
@@ -123,13 +164,23 @@ pub fn page(loaded: &LoadedRun, test: &Averages, metrics: &[MetricRow], output: 
     if !output.skipped.is_empty() {
         s += "<h2>Figures that do not apply</h2>\n<ul>";
         for k in &output.skipped {
-            s += &format!("<li><code>{}</code>: {}</li>", escape(&k.figure), escape(&k.reason));
+            s += &format!(
+                "<li><code>{}</code>: {}</li>",
+                escape(&k.figure),
+                escape(&k.reason)
+            );
         }
         s += "</ul>\n";
     }
 
-    s += &format!("<h2>Model</h2>\n<pre>{}</pre>\n", escape(&loaded.model.summary().to_string()));
-    let config_text = loaded.run.read_config().unwrap_or_else(|e| format!("(cannot read the config: {e})"));
+    s += &format!(
+        "<h2>Model</h2>\n<pre>{}</pre>\n",
+        escape(&loaded.model.summary().to_string())
+    );
+    let config_text = loaded
+        .run
+        .read_config()
+        .unwrap_or_else(|e| format!("(cannot read the config: {e})"));
     s += &format!("<h2>Config</h2>\n<pre>{}</pre>\n", escape(&config_text));
     s + "</body></html>\n"
 }
@@ -140,6 +191,9 @@ mod tests {
 
     #[test]
     fn escapes_markup() {
-        assert_eq!(escape("<a href=\"x\">&'"), "&lt;a href=&quot;x&quot;&gt;&amp;&#39;");
+        assert_eq!(
+            escape("<a href=\"x\">&'"),
+            "&lt;a href=&quot;x&quot;&gt;&amp;&#39;"
+        );
     }
 }

@@ -18,14 +18,12 @@ pub mod runfiles;
 pub mod sweep;
 pub mod tensors;
 
-// The event-file writer lives in the trainer (the training loop writes it too); it is compiled
-// here from the same source file until the trainer exports it as `mnist_trainer::tensorboard`.
-#[path = "../../trainer/src/tensorboard.rs"]
-pub mod tensorboard;
+/// TensorBoard event files (written by the trainer every epoch and rewritten by `report`).
+pub use mnist_trainer::tensorboard;
 
 pub use canvas::Png;
 pub use error::ReportError;
-pub use export::{ExportOutcome, ExportedTensor, export_run};
+pub use export::{ExportOutcome, ExportedTensor, export_run, save_safetensors};
 pub use figures::{Figure, Output};
 pub use pca::Pca;
 pub use report::{ReportOptions, ReportOutcome, generate_report};

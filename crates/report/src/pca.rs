@@ -45,18 +45,34 @@ impl Pca {
         let mut order: Vec<usize> = (0..dim).collect();
         order.sort_by(|&a, &b| eigen.eigenvalues[b].total_cmp(&eigen.eigenvalues[a]));
         // Rounding can make the smallest eigenvalues of a singular covariance slightly negative.
-        let explained_variance: Vec<f64> = order.iter().map(|&i| eigen.eigenvalues[i].max(0.0)).collect();
+        let explained_variance: Vec<f64> = order
+            .iter()
+            .map(|&i| eigen.eigenvalues[i].max(0.0))
+            .collect();
         let total: f64 = explained_variance.iter().sum();
-        let explained_variance_ratio = explained_variance.iter().map(|v| if total > 0.0 { v / total } else { 0.0 }).collect();
+        let explained_variance_ratio = explained_variance
+            .iter()
+            .map(|v| if total > 0.0 { v / total } else { 0.0 })
+            .collect();
         let mut components = Vec::with_capacity(dim * dim);
         for &i in &order {
             let column = eigen.eigenvectors.column(i);
             // A fixed sign (largest entry positive) makes figures reproducible across runs.
-            let peak = column.iter().copied().fold(0.0f64, |m, v| if v.abs() > m.abs() { v } else { m });
+            let peak = column
+                .iter()
+                .copied()
+                .fold(0.0f64, |m, v| if v.abs() > m.abs() { v } else { m });
             let sign = if peak < 0.0 { -1.0 } else { 1.0 };
             components.extend(column.iter().map(|&v| (v * sign) as f32));
         }
-        Ok(Pca { dim, samples: n, mean, components, explained_variance, explained_variance_ratio })
+        Ok(Pca {
+            dim,
+            samples: n,
+            mean,
+            components,
+            explained_variance,
+            explained_variance_ratio,
+        })
     }
 
     /// Component `j` (0-based) as `dim` values.
@@ -67,13 +83,17 @@ impl Pca {
     /// The first `k` axes as a `[dim, k]` matrix on `device`.
     fn basis(&self, k: usize, device: &Device) -> Tensor<2> {
         let k = k.min(self.dim);
-        let rows = Tensor::<2>::from_data(TensorData::new(self.components[..k * self.dim].to_vec(), [k, self.dim]), device);
+        let rows = Tensor::<2>::from_data(
+            TensorData::new(self.components[..k * self.dim].to_vec(), [k, self.dim]),
+            device,
+        );
         rows.transpose()
     }
 
     fn centred(&self, x: Tensor<2>) -> Tensor<2> {
         let device = x.device();
-        let mean = Tensor::<2>::from_data(TensorData::new(self.mean.clone(), [1, self.dim]), &device);
+        let mean =
+            Tensor::<2>::from_data(TensorData::new(self.mean.clone(), [1, self.dim]), &device);
         x - mean
     }
 
@@ -90,7 +110,10 @@ impl Pca {
         let [n, dim] = x.dims();
         let basis = self.basis(k, &x.device()); // [dim, k]
         let centred = self.centred(x);
-        let restored = centred.clone().matmul(basis.clone()).matmul(basis.transpose());
+        let restored = centred
+            .clone()
+            .matmul(basis.clone())
+            .matmul(basis.transpose());
         let residual = (centred - restored).square().sum();
         let sum = read_f32(residual, "PCA residual")?[0] as f64;
         Ok(sum / (n * dim).max(1) as f64)
@@ -127,6 +150,9 @@ mod tests {
         assert!(pca.reconstruction_mse(x.clone(), 2).unwrap() < 1e-8);
         let expected = pca.explained_variance[1] * 199.0 / 200.0 / 2.0;
         let got = pca.reconstruction_mse(x, 1).unwrap();
-        assert!((got - expected).abs() < 1e-4 * expected.max(1.0), "{got} vs {expected}");
+        assert!(
+            (got - expected).abs() < 1e-4 * expected.max(1.0),
+            "{got} vs {expected}"
+        );
     }
 }

@@ -36,7 +36,12 @@ pub struct Series {
 impl Series {
     /// A normal-weight curve.
     pub fn new(label: impl Into<String>, points: Vec<(f64, f64)>, color: RGBColor) -> Series {
-        Series { label: label.into(), points, color, faint: false }
+        Series {
+            label: label.into(),
+            points,
+            color,
+            faint: false,
+        }
     }
 
     /// The same curve drawn thin and pale.
@@ -46,7 +51,11 @@ impl Series {
     }
 
     fn finite_points(&self) -> Vec<(f64, f64)> {
-        self.points.iter().copied().filter(|(x, y)| x.is_finite() && y.is_finite()).collect()
+        self.points
+            .iter()
+            .copied()
+            .filter(|(x, y)| x.is_finite() && y.is_finite())
+            .collect()
     }
 }
 
@@ -63,6 +72,20 @@ pub struct Panel {
     pub integer_x: bool,
     /// The curves.
     pub series: Vec<Series>,
+    /// Where the legend goes (pick the corner the curves leave empty).
+    pub legend: Corner,
+}
+
+/// A corner of a chart.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Corner {
+    /// Top right (curves that fall).
+    #[default]
+    UpperRight,
+    /// Bottom right (curves that rise).
+    LowerRight,
+    /// Bottom left.
+    LowerLeft,
 }
 
 /// Width of one panel.
@@ -85,15 +108,26 @@ pub fn panels_figure(file: &str, panels: &[Panel]) -> Result<Png, ReportError> {
 
 /// The range covering `values`, padded by 5% (a single value gets ±0.5 or ±5%).
 pub fn padded_range(values: impl Iterator<Item = f64>) -> (f64, f64) {
-    let (lo, hi) = values.filter(|v| v.is_finite()).fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| (lo.min(v), hi.max(v)));
+    let (lo, hi) = values
+        .filter(|v| v.is_finite())
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
+            (lo.min(v), hi.max(v))
+        });
     if lo > hi {
         return (0.0, 1.0);
     }
-    let pad = if hi > lo { (hi - lo) * 0.05 } else { (lo.abs() * 0.05).max(0.5) };
+    let pad = if hi > lo {
+        (hi - lo) * 0.05
+    } else {
+        (lo.abs() * 0.05).max(0.5)
+    };
     (lo - pad, hi + pad)
 }
 
-fn draw_panel<DB: DrawingBackend>(area: &DrawingArea<DB, plotters::coord::Shift>, panel: &Panel) -> DrawResult
+fn draw_panel<DB: DrawingBackend>(
+    area: &DrawingArea<DB, plotters::coord::Shift>,
+    panel: &Panel,
+) -> DrawResult
 where
     DB::ErrorType: 'static,
 {
@@ -133,13 +167,25 @@ where
         .draw()?;
     let mut labelled = false;
     for (series, pts) in panel.series.iter().zip(points) {
-        let (color, width) = if series.faint { (series.color.mix(0.35), 1) } else { (series.color.mix(1.0), 2) };
-        let style = ShapeStyle { color, filled: false, stroke_width: width };
+        // Pale, but opaque: thousands of overlapping raw points must not add up to full colour
+        // and hide the curve drawn over them.
+        let (color, width) = if series.faint {
+            (pale(series.color).mix(1.0), 1)
+        } else {
+            (series.color.mix(1.0), 2)
+        };
+        let style = ShapeStyle {
+            color,
+            filled: false,
+            stroke_width: width,
+        };
         let few = pts.len() <= 60;
         let drawn = chart.draw_series(LineSeries::new(pts.clone(), style))?;
         if !series.label.is_empty() {
             labelled = true;
-            drawn.label(series.label.clone()).legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 22, y)], style));
+            drawn
+                .label(series.label.clone())
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 22, y)], style));
         }
         // Markers make a handful of epochs readable as points, not just a polyline.
         if few && !series.faint {
@@ -152,15 +198,26 @@ where
             .background_style(WHITE.mix(0.85))
             .border_style(RGBColor(160, 160, 160))
             .label_font(("sans-serif", 14))
-            .position(SeriesLabelPosition::UpperRight)
+            .position(match panel.legend {
+                Corner::UpperRight => SeriesLabelPosition::UpperRight,
+                Corner::LowerRight => SeriesLabelPosition::LowerRight,
+                Corner::LowerLeft => SeriesLabelPosition::LowerLeft,
+            })
             .draw()?;
     }
     Ok(())
 }
 
+/// `color` blended two-thirds of the way to white.
+fn pale(color: RGBColor) -> RGBColor {
+    let blend = |c: u8| c + ((255 - c) as f32 * 0.65) as u8;
+    RGBColor(blend(color.0), blend(color.1), blend(color.2))
+}
+
 /// A tick label: up to 4 significant decimals, without trailing zeros.
 pub fn format_tick(v: f64) -> String {
-    if v == 0.0 {
+    // Rounding leaves ticks such as -1.7e-18 where 0 is meant.
+    if v.abs() < 1e-12 {
         return "0".into();
     }
     let magnitude = v.abs();
@@ -170,7 +227,11 @@ pub fn format_tick(v: f64) -> String {
         let decimals = (3 - magnitude.log10().floor() as i32).clamp(0, 6) as usize;
         format!("{v:.decimals$}")
     };
-    if s.contains('.') && !s.contains('e') { s.trim_end_matches('0').trim_end_matches('.').to_string() } else { s }
+    if s.contains('.') && !s.contains('e') {
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        s
+    }
 }
 
 /// The trailing moving average of `values` over `window` points (shorter at the start).
@@ -194,7 +255,10 @@ mod tests {
 
     #[test]
     fn moving_average_is_trailing() {
-        assert_eq!(moving_average(&[1.0, 3.0, 5.0, 7.0], 2), vec![1.0, 2.0, 4.0, 6.0]);
+        assert_eq!(
+            moving_average(&[1.0, 3.0, 5.0, 7.0], 2),
+            vec![1.0, 2.0, 4.0, 6.0]
+        );
         assert_eq!(moving_average(&[2.0; 30], 25), vec![2.0; 30]);
     }
 
@@ -213,7 +277,12 @@ mod tests {
             x_label: "epoch".into(),
             y_label: "loss".into(),
             integer_x: true,
-            series: vec![Series::new("train", vec![(1.0, 0.5), (2.0, 0.25)], PALETTE[0])],
+            series: vec![Series::new(
+                "train",
+                vec![(1.0, 0.5), (2.0, 0.25)],
+                PALETTE[0],
+            )],
+            legend: Corner::UpperRight,
         };
         let png = panels_figure("p.png", &[panel.clone(), panel]).unwrap();
         assert_eq!((png.width, png.height), (2 * PANEL_WIDTH, PANEL_HEIGHT));

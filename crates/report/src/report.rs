@@ -37,7 +37,13 @@ pub struct ReportOptions {
 
 impl Default for ReportOptions {
     fn default() -> Self {
-        ReportOptions { checkpoint: "last".into(), device: None, manifold_range: 4.0, html: true, tensorboard: true }
+        ReportOptions {
+            checkpoint: "last".into(),
+            device: None,
+            manifold_range: 4.0,
+            html: true,
+            tensorboard: true,
+        }
     }
 }
 
@@ -78,30 +84,15 @@ pub struct ReportOutcome {
 /// The scalars TensorBoard shows for a run: every column of `metrics.csv` as `<split>/<column>`
 /// at step = epoch, and the per-step log as `step/loss` and `step/nonzero_fraction`.
 pub fn run_scalars(metrics: &[MetricRow], steps: &[StepRow]) -> Vec<Scalar> {
-    let mut out = Vec::new();
-    for r in metrics {
-        let columns = [
-            ("loss", Some(r.loss)),
-            ("reconstruction", r.reconstruction),
-            ("kl", r.kl),
-            ("l2", r.l2),
-            ("l1", r.l1),
-            ("accuracy", r.accuracy),
-            ("mse", r.mse),
-            ("psnr", r.psnr),
-            ("learning_rate", Some(r.learning_rate)),
-            ("seconds", Some(r.seconds)),
-        ];
-        for (name, value) in columns {
-            if let Some(v) = value {
-                out.push(Scalar::new(r.epoch as i64, format!("{}/{name}", r.split), v as f32));
-            }
-        }
-    }
+    let mut out = mnist_trainer::metrics::scalars(metrics);
     for s in steps {
         out.push(Scalar::new(s.step as i64, "step/loss", s.loss as f32));
         if let Some(f) = s.nonzero_fraction {
-            out.push(Scalar::new(s.step as i64, "step/nonzero_fraction", f as f32));
+            out.push(Scalar::new(
+                s.step as i64,
+                "step/nonzero_fraction",
+                f as f32,
+            ));
         }
     }
     out
@@ -112,7 +103,8 @@ pub fn write_tensorboard(run_dir: &Path) -> Result<PathBuf, ReportError> {
     let metrics = read_metrics(&run_dir.join(METRICS_FILE))?.unwrap_or_default();
     let steps = read_steps(&run_dir.join(STEPS_FILE))?.unwrap_or_default();
     let dir = run_dir.join(TENSORBOARD_DIR);
-    write_scalars(&dir, &run_scalars(&metrics, &steps)).map_err(ReportError::io("write event file in", &dir))
+    write_scalars(&dir, &run_scalars(&metrics, &steps))
+        .map_err(ReportError::io("write event file in", &dir))
 }
 
 /// Draws the report of `run_dir`.
@@ -129,7 +121,12 @@ pub fn generate_report(run_dir: &Path, opts: &ReportOptions) -> Result<ReportOut
     for f in &output.figures {
         let path = plots.join(&f.file);
         f.png.write(&path)?;
-        figures.push(WrittenFigure { path, title: f.title.clone(), width: f.png.width, height: f.png.height });
+        figures.push(WrittenFigure {
+            path,
+            title: f.title.clone(),
+            width: f.png.width,
+            height: f.png.height,
+        });
     }
     let mut files = Vec::new();
     for (name, bytes) in &output.files {
@@ -137,7 +134,11 @@ pub fn generate_report(run_dir: &Path, opts: &ReportOptions) -> Result<ReportOut
         std::fs::write(&path, bytes).map_err(ReportError::io("write", &path))?;
         files.push(path);
     }
-    let tensorboard = if opts.tensorboard { Some(write_tensorboard(run_dir)?) } else { None };
+    let tensorboard = if opts.tensorboard {
+        Some(write_tensorboard(run_dir)?)
+    } else {
+        None
+    };
     let html = if opts.html {
         let metrics = read_metrics(&run_dir.join(METRICS_FILE))?.unwrap_or_default();
         let page = crate::html::page(&loaded, &test, &metrics, &output);
@@ -147,5 +148,14 @@ pub fn generate_report(run_dir: &Path, opts: &ReportOptions) -> Result<ReportOut
     } else {
         None
     };
-    Ok(ReportOutcome { run_dir: run_dir.to_path_buf(), figures, files, skipped: output.skipped, pca: output.pca, tensorboard, html, test })
+    Ok(ReportOutcome {
+        run_dir: run_dir.to_path_buf(),
+        figures,
+        files,
+        skipped: output.skipped,
+        pca: output.pca,
+        tensorboard,
+        html,
+        test,
+    })
 }

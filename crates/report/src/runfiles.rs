@@ -13,7 +13,10 @@ pub fn read_metrics(path: &Path) -> Result<Option<Vec<MetricRow>>, ReportError> 
         return Ok(None);
     }
     let text = std::fs::read_to_string(path).map_err(ReportError::io("read", path))?;
-    from_csv(&text).map(Some).map_err(|e| ReportError::Corrupt { path: path.to_path_buf(), reason: e.to_string() })
+    from_csv(&text).map(Some).map_err(|e| ReportError::Corrupt {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    })
 }
 
 /// One row of `steps.csv`.
@@ -32,12 +35,20 @@ pub fn read_steps(path: &Path) -> Result<Option<Vec<StepRow>>, ReportError> {
     if !path.exists() {
         return Ok(None);
     }
-    let corrupt = |line: usize, reason: &str| ReportError::Corrupt { path: path.to_path_buf(), reason: format!("line {line}: {reason}") };
+    let corrupt = |line: usize, reason: &str| ReportError::Corrupt {
+        path: path.to_path_buf(),
+        reason: format!("line {line}: {reason}"),
+    };
     let text = std::fs::read_to_string(path).map_err(ReportError::io("read", path))?;
     let mut lines = text.lines().enumerate();
     match lines.next() {
         Some((_, header)) if header.trim() == "step,loss,nonzero_fraction" => {}
-        _ => return Err(corrupt(1, "expected the header `step,loss,nonzero_fraction`")),
+        _ => {
+            return Err(corrupt(
+                1,
+                "expected the header `step,loss,nonzero_fraction`",
+            ));
+        }
     }
     let mut rows = Vec::new();
     for (i, line) in lines {
@@ -48,10 +59,25 @@ pub fn read_steps(path: &Path) -> Result<Option<Vec<StepRow>>, ReportError> {
         if fields.len() != 3 {
             return Err(corrupt(i + 1, "expected 3 fields"));
         }
-        let number = |s: &str| s.trim().parse::<f64>().map_err(|_| corrupt(i + 1, &format!("`{s}` is not a number")));
-        let step = fields[0].trim().parse::<u64>().map_err(|_| corrupt(i + 1, &format!("`{}` is not a step number", fields[0])))?;
-        let nonzero_fraction = if fields[2].trim().is_empty() { None } else { Some(number(fields[2])?) };
-        rows.push(StepRow { step, loss: number(fields[1])?, nonzero_fraction });
+        let number = |s: &str| {
+            s.trim()
+                .parse::<f64>()
+                .map_err(|_| corrupt(i + 1, &format!("`{s}` is not a number")))
+        };
+        let step = fields[0]
+            .trim()
+            .parse::<u64>()
+            .map_err(|_| corrupt(i + 1, &format!("`{}` is not a step number", fields[0])))?;
+        let nonzero_fraction = if fields[2].trim().is_empty() {
+            None
+        } else {
+            Some(number(fields[2])?)
+        };
+        rows.push(StepRow {
+            step,
+            loss: number(fields[1])?,
+            nonzero_fraction,
+        });
     }
     Ok(Some(rows))
 }

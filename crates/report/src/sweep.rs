@@ -49,7 +49,12 @@ impl SweepNoise {
     pub fn at(self, level: f32) -> Noise {
         match self {
             SweepNoise::SaltAndPepper => Noise::SaltAndPepper(SaltAndPepperNoise { level }),
-            SweepNoise::Gaussian => Noise::Gaussian(GaussianNoise { factor: level, mean: 0.0, std: 1.0, clip: true }),
+            SweepNoise::Gaussian => Noise::Gaussian(GaussianNoise {
+                factor: level,
+                mean: 0.0,
+                std: 1.0,
+                clip: true,
+            }),
         }
     }
 }
@@ -111,7 +116,10 @@ pub struct SweepOutcome {
 
 fn check_levels(noise: SweepNoise, levels: &[f32]) -> Result<(), ReportError> {
     if levels.is_empty() {
-        return Err(ReportError::Invalid { option: "--levels", reason: "no level given".into() });
+        return Err(ReportError::Invalid {
+            option: "--levels",
+            reason: "no level given".into(),
+        });
     }
     for &l in levels {
         let ok = match noise {
@@ -123,7 +131,10 @@ fn check_levels(noise: SweepNoise, levels: &[f32]) -> Result<(), ReportError> {
                 SweepNoise::SaltAndPepper => "a probability in [0, 1]",
                 SweepNoise::Gaussian => "a standard deviation >= 0 (in grey levels)",
             };
-            return Err(ReportError::Invalid { option: "--levels", reason: format!("{l} is not {expected}") });
+            return Err(ReportError::Invalid {
+                option: "--levels",
+                reason: format!("{l} is not {expected}"),
+            });
         }
     }
     Ok(())
@@ -133,12 +144,21 @@ fn expect_task(run: &LoadedRun, path: &Path, want: &str, ok: bool) -> Result<(),
     if ok {
         return Ok(());
     }
-    Err(ReportError::WrongRun { path: path.to_path_buf(), reason: format!("expected {want}, but this run trains a {}", run.experiment.config().model.kind()) })
+    Err(ReportError::WrongRun {
+        path: path.to_path_buf(),
+        reason: format!(
+            "expected {want}, but this run trains a {}",
+            run.experiment.config().model.kind()
+        ),
+    })
 }
 
 /// The classifier's accuracy on grey-level images.
 fn accuracy(classifier: &LoadedRun, grey: &[f32], labels: &[u8]) -> Result<f64, ReportError> {
-    let images = upload_images(from_grey(grey, &classifier.info.norm_stats), &classifier.device);
+    let images = upload_images(
+        from_grey(grey, &classifier.info.norm_stats),
+        &classifier.device,
+    );
     let predicted = predict_all(&classifier.model, &images)?.unwrap_or_default();
     let correct = predicted.iter().zip(labels).filter(|(p, l)| p == l).count();
     Ok(correct as f64 / labels.len().max(1) as f64)
@@ -148,9 +168,19 @@ fn accuracy(classifier: &LoadedRun, grey: &[f32], labels: &[u8]) -> Result<f64, 
 pub fn run_sweep(opts: &SweepOptions) -> Result<SweepOutcome, ReportError> {
     check_levels(opts.noise, &opts.levels)?;
     let denoiser = load_run(&opts.denoiser, &opts.checkpoint, opts.device.as_deref())?;
-    expect_task(&denoiser, &opts.denoiser, "an autoencoder (the denoiser)", denoiser.experiment.config().model.task() != Task::Classifier)?;
+    expect_task(
+        &denoiser,
+        &opts.denoiser,
+        "an autoencoder (the denoiser)",
+        denoiser.experiment.config().model.task() != Task::Classifier,
+    )?;
     let classifier = load_run(&opts.classifier, &opts.checkpoint, opts.device.as_deref())?;
-    expect_task(&classifier, &opts.classifier, "a classifier", classifier.experiment.config().model.task() == Task::Classifier)?;
+    expect_task(
+        &classifier,
+        &opts.classifier,
+        "a classifier",
+        classifier.experiment.config().model.task() == Task::Classifier,
+    )?;
 
     let data_config = &denoiser.experiment.config().data;
     let test = data_config.source().load().map_err(TrainError::from)?.test;
@@ -160,7 +190,10 @@ pub fn run_sweep(opts: &SweepOptions) -> Result<SweepOutcome, ReportError> {
         None => test,
     };
     if test.is_empty() {
-        return Err(ReportError::Invalid { option: "--limit", reason: "no test image left to sweep".into() });
+        return Err(ReportError::Invalid {
+            option: "--limit",
+            reason: "no test image left to sweep".into(),
+        });
     }
     let clean: Vec<f32> = test.pixels.iter().map(|&p| p as f32 / 255.0).collect();
     let d_stats = denoiser.info.norm_stats;
@@ -168,7 +201,11 @@ pub fn run_sweep(opts: &SweepOptions) -> Result<SweepOutcome, ReportError> {
     let mut rows = Vec::with_capacity(opts.levels.len());
     for (i, &level) in opts.levels.iter().enumerate() {
         let mut noisy = clean.clone();
-        opts.noise.at(level).apply(&mut noisy, (0.0, 1.0), derive_seed(opts.seed, "noise-sweep", i as u64));
+        opts.noise.at(level).apply(
+            &mut noisy,
+            (0.0, 1.0),
+            derive_seed(opts.seed, "noise-sweep", i as u64),
+        );
         let inputs = upload_images(from_grey(&noisy, &d_stats), &denoiser.device);
         let denoised = reconstruct_all(&denoiser.model, &inputs)?.unwrap_or_default();
         let denoised = to_grey(&denoised, &d_stats);
@@ -181,20 +218,40 @@ pub fn run_sweep(opts: &SweepOptions) -> Result<SweepOutcome, ReportError> {
         });
     }
 
-    let out_dir = opts.out.clone().unwrap_or_else(|| opts.denoiser.join("plots"));
+    let out_dir = opts
+        .out
+        .clone()
+        .unwrap_or_else(|| opts.denoiser.join("plots"));
     std::fs::create_dir_all(&out_dir).map_err(ReportError::io("create", &out_dir))?;
     let csv = out_dir.join(CSV_FILE);
     std::fs::write(&csv, to_csv(opts.noise, &rows)).map_err(ReportError::io("write", &csv))?;
     let png = out_dir.join(PNG_FILE);
     noise_sweep::plot(opts.noise, &rows, accuracy_clean)?.write(&png)?;
-    Ok(SweepOutcome { rows, noise: opts.noise, samples: test.len(), accuracy_clean, csv, png })
+    Ok(SweepOutcome {
+        rows,
+        noise: opts.noise,
+        samples: test.len(),
+        accuracy_clean,
+        csv,
+        png,
+    })
 }
 
 /// The CSV text: `noise,level,accuracy_noisy,accuracy_denoised,psnr_noisy_db,psnr_denoised_db`.
 pub fn to_csv(noise: SweepNoise, rows: &[SweepRow]) -> String {
-    let mut s = String::from("noise,level,accuracy_noisy,accuracy_denoised,psnr_noisy_db,psnr_denoised_db\n");
+    let mut s = String::from(
+        "noise,level,accuracy_noisy,accuracy_denoised,psnr_noisy_db,psnr_denoised_db\n",
+    );
     for r in rows {
-        s += &format!("{},{},{},{},{},{}\n", noise.name(), r.level, r.accuracy_noisy, r.accuracy_denoised, r.psnr_noisy, r.psnr_denoised);
+        s += &format!(
+            "{},{},{},{},{},{}\n",
+            noise.name(),
+            r.level,
+            r.accuracy_noisy,
+            r.accuracy_denoised,
+            r.psnr_noisy,
+            r.psnr_denoised
+        );
     }
     s
 }
@@ -234,8 +291,17 @@ mod tests {
 
     #[test]
     fn csv_has_one_row_per_level() {
-        let row = SweepRow { level: 0.2, accuracy_noisy: 0.5, accuracy_denoised: 0.9, psnr_noisy: 10.0, psnr_denoised: 20.0 };
+        let row = SweepRow {
+            level: 0.2,
+            accuracy_noisy: 0.5,
+            accuracy_denoised: 0.9,
+            psnr_noisy: 10.0,
+            psnr_denoised: 20.0,
+        };
         let csv = to_csv(SweepNoise::SaltAndPepper, &[row]);
-        assert_eq!(csv.lines().nth(1), Some("salt_and_pepper,0.2,0.5,0.9,10,20"));
+        assert_eq!(
+            csv.lines().nth(1),
+            Some("salt_and_pepper,0.2,0.5,0.9,10,20")
+        );
     }
 }

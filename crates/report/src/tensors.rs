@@ -13,13 +13,29 @@ use crate::grid::{PIXELS, SIDE};
 pub const BATCH: usize = 500;
 
 /// Reads a float tensor back to the host.
-pub fn read_f32<const D: usize>(tensor: Tensor<D>, what: &'static str) -> Result<Vec<f32>, ReportError> {
-    tensor.try_into_vec_as::<f32>().map_err(|e| ReportError::Device { what, reason: format!("{e:?}") })
+pub fn read_f32<const D: usize>(
+    tensor: Tensor<D>,
+    what: &'static str,
+) -> Result<Vec<f32>, ReportError> {
+    tensor
+        .try_into_vec_as::<f32>()
+        .map_err(|e| ReportError::Device {
+            what,
+            reason: format!("{e:?}"),
+        })
 }
 
 /// Reads an integer tensor back to the host.
-pub fn read_i64<const D: usize>(tensor: Tensor<D, Int>, what: &'static str) -> Result<Vec<i64>, ReportError> {
-    tensor.try_into_vec_as::<i64>().map_err(|e| ReportError::Device { what, reason: format!("{e:?}") })
+pub fn read_i64<const D: usize>(
+    tensor: Tensor<D, Int>,
+    what: &'static str,
+) -> Result<Vec<i64>, ReportError> {
+    tensor
+        .try_into_vec_as::<i64>()
+        .map_err(|e| ReportError::Device {
+            what,
+            reason: format!("{e:?}"),
+        })
 }
 
 /// Uploads `n` images of 784 values as `[n, 1, 28, 28]`.
@@ -30,7 +46,10 @@ pub fn upload_images(values: Vec<f32>, device: &Device) -> Tensor<4> {
 
 /// Normalized values → grey levels in [0, 1] (clipped).
 pub fn to_grey(values: &[f32], stats: &NormStats) -> Vec<f32> {
-    values.iter().map(|&v| stats.to_unit(v).clamp(0.0, 1.0)).collect()
+    values
+        .iter()
+        .map(|&v| stats.to_unit(v).clamp(0.0, 1.0))
+        .collect()
 }
 
 /// Grey levels in [0, 1] → normalized values of `stats`.
@@ -44,7 +63,11 @@ pub fn tiles(values: &[f32]) -> Vec<Vec<f32>> {
 }
 
 /// The first `n` images of `images` `[m, 1, 28, 28]` as grey tiles.
-pub fn first_tiles(images: &Tensor<4>, n: usize, stats: &NormStats) -> Result<Vec<Vec<f32>>, ReportError> {
+pub fn first_tiles(
+    images: &Tensor<4>,
+    n: usize,
+    stats: &NormStats,
+) -> Result<Vec<Vec<f32>>, ReportError> {
     let n = n.min(images.dims()[0]);
     let values = read_f32(images.clone().narrow(0, 0, n), "images")?;
     Ok(tiles(&to_grey(&values, stats)))
@@ -85,7 +108,11 @@ impl Codes {
 }
 
 /// Encodes `images` `[n, 1, 28, 28]` in batches (VAE: the means); `None` for a classifier.
-pub fn encode_all(model: &Model, images: &Tensor<4>, labels: &Tensor<1, Int>) -> Result<Option<Codes>, ReportError> {
+pub fn encode_all(
+    model: &Model,
+    images: &Tensor<4>,
+    labels: &Tensor<1, Int>,
+) -> Result<Option<Codes>, ReportError> {
     let n = images.dims()[0];
     let mut values = Vec::new();
     let mut dim = 0;
@@ -97,12 +124,24 @@ pub fn encode_all(model: &Model, images: &Tensor<4>, labels: &Tensor<1, Int>) ->
         dim = codes.dims()[1];
         values.extend(read_f32(codes, "latent codes")?);
     }
-    let labels = read_i64(labels.clone(), "labels")?.into_iter().map(|l| l as u8).collect();
-    Ok(Some(Codes { dim, values, labels }))
+    let labels = read_i64(labels.clone(), "labels")?
+        .into_iter()
+        .map(|l| l as u8)
+        .collect();
+    Ok(Some(Codes {
+        dim,
+        values,
+        labels,
+    }))
 }
 
 /// Decodes `n × dim` codes in batches into normalized images (784 values each).
-pub fn decode_all(model: &Model, codes: &[f32], dim: usize, device: &Device) -> Result<Option<Vec<f32>>, ReportError> {
+pub fn decode_all(
+    model: &Model,
+    codes: &[f32],
+    dim: usize,
+    device: &Device,
+) -> Result<Option<Vec<f32>>, ReportError> {
     let n = codes.len() / dim.max(1);
     let mut out = Vec::with_capacity(n * PIXELS);
     for start in (0..n).step_by(BATCH) {
@@ -155,6 +194,15 @@ pub fn predict_all(model: &Model, images: &Tensor<4>) -> Result<Option<Vec<u8>>,
 /// pixels (infinite for identical images), the same definition the trainer logs.
 pub fn psnr(a: &[f32], b: &[f32]) -> f64 {
     let n = a.len().max(1) as f64;
-    let mse = a.iter().zip(b).map(|(&x, &y)| ((x - y) as f64).powi(2)).sum::<f64>() / n;
-    if mse == 0.0 { f64::INFINITY } else { 10.0 * (1.0 / mse).log10() }
+    let mse = a
+        .iter()
+        .zip(b)
+        .map(|(&x, &y)| ((x - y) as f64).powi(2))
+        .sum::<f64>()
+        / n;
+    if mse == 0.0 {
+        f64::INFINITY
+    } else {
+        10.0 * (1.0 / mse).log10()
+    }
 }

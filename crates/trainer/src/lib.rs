@@ -14,6 +14,7 @@ pub mod optim;
 pub mod optimizer;
 pub mod run_dir;
 pub mod steps;
+pub mod tensorboard;
 pub mod train;
 
 pub use backend::{Backend, BackendError};

@@ -2,6 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::tensorboard::Scalar;
+
 /// The metrics of one split after one epoch. Terms a model does not have are empty.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MetricRow {
@@ -45,6 +47,31 @@ pub fn to_csv(rows: &[MetricRow]) -> Vec<u8> {
         w.serialize(row).expect("writing to memory cannot fail");
     }
     w.into_inner().expect("writing to memory cannot fail")
+}
+
+/// The TensorBoard scalars of metric rows: every column as `<split>/<column>` at step = epoch.
+pub fn scalars(rows: &[MetricRow]) -> Vec<Scalar> {
+    let mut out = Vec::new();
+    for r in rows {
+        let columns = [
+            ("loss", Some(r.loss)),
+            ("reconstruction", r.reconstruction),
+            ("kl", r.kl),
+            ("l2", r.l2),
+            ("l1", r.l1),
+            ("accuracy", r.accuracy),
+            ("mse", r.mse),
+            ("psnr", r.psnr),
+            ("learning_rate", Some(r.learning_rate)),
+            ("seconds", Some(r.seconds)),
+        ];
+        for (name, value) in columns {
+            if let Some(v) = value {
+                out.push(Scalar::new(r.epoch as i64, format!("{}/{name}", r.split), v as f32));
+            }
+        }
+    }
+    out
 }
 
 /// Parses `metrics.csv` text.

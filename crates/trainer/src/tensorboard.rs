@@ -30,7 +30,11 @@ pub struct Scalar {
 impl Scalar {
     /// A point of `tag` at `step`.
     pub fn new(step: i64, tag: impl Into<String>, value: f32) -> Self {
-        Scalar { step, tag: tag.into(), value }
+        Scalar {
+            step,
+            tag: tag.into(),
+            value,
+        }
     }
 }
 
@@ -55,11 +59,21 @@ pub fn write_scalars(dir: &Path, scalars: &[Scalar]) -> io::Result<PathBuf> {
     fs::create_dir_all(dir)?;
     let wall_time = now();
     let mut bytes = Vec::new();
-    append_record(&mut bytes, &encode_event(wall_time, 0, Some(FILE_VERSION), &[]));
+    append_record(
+        &mut bytes,
+        &encode_event(wall_time, 0, Some(FILE_VERSION), &[]),
+    );
     for s in scalars {
-        append_record(&mut bytes, &encode_event(wall_time, s.step, None, &[(s.tag.as_str(), s.value)]));
+        append_record(
+            &mut bytes,
+            &encode_event(wall_time, s.step, None, &[(s.tag.as_str(), s.value)]),
+        );
     }
-    let name = format!("events.out.{EVENT_FILE_MARKER}.{}.mnist-burn.{}", wall_time as u64, std::process::id());
+    let name = format!(
+        "events.out.{EVENT_FILE_MARKER}.{}.mnist-burn.{}",
+        wall_time as u64,
+        std::process::id()
+    );
     let path = dir.join(name);
     // The temporary name lacks the marker, so a TensorBoard watching `dir` never reads half a file.
     let tmp = dir.join(format!(".partial-events.{}", std::process::id()));
@@ -83,7 +97,10 @@ pub fn event_files(dir: &Path) -> io::Result<Vec<PathBuf>> {
     for entry in fs::read_dir(dir)? {
         let entry = entry?;
         let name = entry.file_name().to_string_lossy().to_string();
-        if name.contains(EVENT_FILE_MARKER) && !name.starts_with('.') && entry.file_type()?.is_file() {
+        if name.contains(EVENT_FILE_MARKER)
+            && !name.starts_with('.')
+            && entry.file_type()?.is_file()
+        {
             found.push(entry.path());
         }
     }
@@ -96,26 +113,39 @@ pub fn event_files(dir: &Path) -> io::Result<Vec<PathBuf>> {
 pub fn read_events(path: &Path) -> io::Result<Vec<Event>> {
     let bytes = fs::read(path)?;
     let bad = |offset: usize, what: &str| {
-        io::Error::new(io::ErrorKind::InvalidData, format!("{}: {what} at byte {offset}", path.display()))
+        io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("{}: {what} at byte {offset}", path.display()),
+        )
     };
     let mut events = Vec::new();
     let mut at = 0;
     while at < bytes.len() {
-        let header = bytes.get(at..at + 12).ok_or_else(|| bad(at, "truncated record header"))?;
+        let header = bytes
+            .get(at..at + 12)
+            .ok_or_else(|| bad(at, "truncated record header"))?;
         let len_bytes: [u8; 8] = header[..8].try_into().expect("slice of 8");
         let len_crc = u32::from_le_bytes(header[8..12].try_into().expect("slice of 4"));
         if masked_crc32c(&len_bytes) != len_crc {
             return Err(bad(at, "record length checksum mismatch"));
         }
-        let len = usize::try_from(u64::from_le_bytes(len_bytes)).map_err(|_| bad(at, "record too long"))?;
+        let len = usize::try_from(u64::from_le_bytes(len_bytes))
+            .map_err(|_| bad(at, "record too long"))?;
         let start = at + 12;
-        let data = bytes.get(start..start.saturating_add(len)).ok_or_else(|| bad(at, "truncated record"))?;
+        let data = bytes
+            .get(start..start.saturating_add(len))
+            .ok_or_else(|| bad(at, "truncated record"))?;
         let crc_at = start + len;
-        let data_crc = bytes.get(crc_at..crc_at + 4).ok_or_else(|| bad(crc_at, "truncated record checksum"))?;
+        let data_crc = bytes
+            .get(crc_at..crc_at + 4)
+            .ok_or_else(|| bad(crc_at, "truncated record checksum"))?;
         if masked_crc32c(data) != u32::from_le_bytes(data_crc.try_into().expect("slice of 4")) {
             return Err(bad(at, "record data checksum mismatch"));
         }
-        events.push(decode_event(data).map_err(|what| bad(start, &format!("malformed Event protobuf ({what})")))?);
+        events.push(
+            decode_event(data)
+                .map_err(|what| bad(start, &format!("malformed Event protobuf ({what})")))?,
+        );
         at = crc_at + 4;
     }
     Ok(events)
@@ -125,12 +155,21 @@ pub fn read_events(path: &Path) -> io::Result<Vec<Event>> {
 pub fn read_scalars(path: &Path) -> io::Result<Vec<Scalar>> {
     Ok(read_events(path)?
         .into_iter()
-        .flat_map(|e| e.values.into_iter().map(move |(tag, value)| Scalar { step: e.step, tag, value }))
+        .flat_map(|e| {
+            e.values.into_iter().map(move |(tag, value)| Scalar {
+                step: e.step,
+                tag,
+                value,
+            })
+        })
         .collect())
 }
 
 fn now() -> f64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0)
 }
 
 /// TFRecord's checksum: CRC32C, rotated right by 15 bits plus a constant, so that a checksum of
@@ -173,7 +212,12 @@ fn put_bytes(out: &mut Vec<u8>, field: u32, bytes: &[u8]) {
     out.extend_from_slice(bytes);
 }
 
-fn encode_event(wall_time: f64, step: i64, file_version: Option<&str>, values: &[(&str, f32)]) -> Vec<u8> {
+fn encode_event(
+    wall_time: f64,
+    step: i64,
+    file_version: Option<&str>,
+    values: &[(&str, f32)],
+) -> Vec<u8> {
     let mut out = Vec::new();
     put_key(&mut out, 1, FIXED64);
     out.extend_from_slice(&wall_time.to_le_bytes());
@@ -259,13 +303,20 @@ impl<'a> Fields<'a> {
 }
 
 fn decode_event(data: &[u8]) -> Result<Event, &'static str> {
-    let mut event = Event { wall_time: 0.0, step: 0, file_version: None, values: Vec::new() };
+    let mut event = Event {
+        wall_time: 0.0,
+        step: 0,
+        file_version: None,
+        values: Vec::new(),
+    };
     let mut fields = Fields::new(data);
     while let Some((field, payload)) = fields.next_field()? {
         match (field, payload) {
             (1, Payload::Fixed64(b)) => event.wall_time = f64::from_le_bytes(b),
             (2, Payload::Varint(v)) => event.step = v as i64,
-            (3, Payload::Bytes(b)) => event.file_version = Some(String::from_utf8_lossy(b).into_owned()),
+            (3, Payload::Bytes(b)) => {
+                event.file_version = Some(String::from_utf8_lossy(b).into_owned())
+            }
             (5, Payload::Bytes(summary)) => {
                 let mut values = Fields::new(summary);
                 while let Some((field, payload)) = values.next_field()? {
@@ -303,13 +354,20 @@ mod tests {
     fn masked_crc_matches_tensorflow() {
         // CRC32C("123456789") = 0xE3069283 (the standard check value), masked as TFRecord does.
         assert_eq!(crc32c::crc32c(b"123456789"), 0xe306_9283);
-        assert_eq!(masked_crc32c(b"123456789"), 0xe306_9283u32.rotate_right(15).wrapping_add(0xa282_ead8));
+        assert_eq!(
+            masked_crc32c(b"123456789"),
+            0xe306_9283u32.rotate_right(15).wrapping_add(0xa282_ead8)
+        );
     }
 
     #[test]
     fn scalars_round_trip() {
         let dir = tempfile::tempdir().unwrap();
-        let rows = vec![Scalar::new(1, "train/loss", 0.5), Scalar::new(2, "train/loss", 0.25), Scalar::new(-3, "x", f32::MAX)];
+        let rows = vec![
+            Scalar::new(1, "train/loss", 0.5),
+            Scalar::new(2, "train/loss", 0.25),
+            Scalar::new(-3, "x", f32::MAX),
+        ];
         let path = write_scalars(dir.path(), &rows).unwrap();
         assert_eq!(read_scalars(&path).unwrap(), rows);
         let events = read_events(&path).unwrap();

@@ -16,7 +16,8 @@ use crate::backend::Backend;
 use crate::config::{Config, Experiment, Monitor};
 use crate::data::prepare;
 use crate::evaluate::{Accumulator, Averages, BatchTerms, batch_terms, evaluate};
-use crate::metrics::MetricRow;
+use crate::metrics::{self, MetricRow};
+use crate::tensorboard;
 use crate::run_dir::{CONFIG_FILE, Checkpoint, RunDir, RunError, RunInfo, RunLock, TrainState};
 use crate::steps::StepLog;
 use crate::TrainError;
@@ -336,6 +337,9 @@ pub fn train(experiment: &Experiment, opts: &TrainOptions) -> Result<TrainOutcom
             o.save(dir.join("optimizer.bpk")).map_err(|e| e.to_string())
         })?;
         run.write_metrics(&state.history)?;
+        let board = run.file("tensorboard");
+        tensorboard::write_scalars(&board, &metrics::scalars(&state.history))
+            .map_err(|source| RunError::Io { action: "write TensorBoard events in", path: board, source })?;
         println!(
             "epoch {:>3}/{}  train {}  |  val {}  |  lr {:.3e}  {:.1}s ({:.0} samples/s){}",
             state.epoch,

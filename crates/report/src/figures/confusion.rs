@@ -55,7 +55,10 @@ pub fn render(ctx: &Context<'_>, out: &mut Output) -> Result<(), ReportError> {
         out.skip(FILE, "the model is not a classifier");
         return Ok(());
     };
-    let labels: Vec<u8> = read_i64(ctx.data.test.labels.clone(), "labels")?.into_iter().map(|l| l as u8).collect();
+    let labels: Vec<u8> = read_i64(ctx.data.test.labels.clone(), "labels")?
+        .into_iter()
+        .map(|l| l as u8)
+        .collect();
     let counts = confusion_matrix(&labels, &predicted);
     let correct: u64 = (0..10).map(|d| counts[d][d]).sum();
     let accuracy = correct as f64 / labels.len().max(1) as f64;
@@ -63,7 +66,11 @@ pub fn render(ctx: &Context<'_>, out: &mut Output) -> Result<(), ReportError> {
     canvas.draw(FILE, |root| {
         let centre = Pos::new(HPos::Center, VPos::Center);
         let title = format!("Confusion matrix, test set (accuracy {:.4})", accuracy);
-        root.draw_text(&title, &("sans-serif", 22).into_font().color(&BLACK).pos(centre), (WIDTH as i32 / 2, 30))?;
+        root.draw_text(
+            &title,
+            &("sans-serif", 22).into_font().color(&BLACK).pos(centre),
+            (WIDTH as i32 / 2, 30),
+        )?;
         for (t, row) in counts.iter().enumerate() {
             let total = row.iter().sum::<u64>().max(1) as f64;
             for (p, &count) in row.iter().enumerate() {
@@ -71,19 +78,45 @@ pub fn render(ctx: &Context<'_>, out: &mut Output) -> Result<(), ReportError> {
                 let shade = |white: f64, dark: f64| (white + (dark - white) * f).round() as u8;
                 let fill = RGBColor(shade(255.0, 8.0), shade(255.0, 48.0), shade(255.0, 107.0));
                 let (x, y) = (LEFT + p as i32 * CELL, TOP + t as i32 * CELL);
-                root.draw(&Rectangle::new([(x, y), (x + CELL, y + CELL)], fill.filled()))?;
-                root.draw(&Rectangle::new([(x, y), (x + CELL, y + CELL)], RGBColor(200, 200, 200)))?;
+                root.draw(&Rectangle::new(
+                    [(x, y), (x + CELL, y + CELL)],
+                    fill.filled(),
+                ))?;
+                root.draw(&Rectangle::new(
+                    [(x, y), (x + CELL, y + CELL)],
+                    RGBColor(200, 200, 200),
+                ))?;
                 let ink = if f > 0.5 { WHITE } else { BLACK };
-                root.draw_text(&count.to_string(), &("sans-serif", 15).into_font().color(&ink).pos(centre), (x + CELL / 2, y + CELL / 2))?;
+                root.draw_text(
+                    &count.to_string(),
+                    &("sans-serif", 15).into_font().color(&ink).pos(centre),
+                    (x + CELL / 2, y + CELL / 2),
+                )?;
             }
         }
         let labels = ("sans-serif", 17).into_font().color(&BLACK).pos(centre);
         for d in 0..10 {
-            root.draw_text(&d.to_string(), &labels, (LEFT + d * CELL + CELL / 2, TOP + 10 * CELL + 16))?;
-            root.draw_text(&d.to_string(), &labels, (LEFT - 16, TOP + d * CELL + CELL / 2))?;
+            root.draw_text(
+                &d.to_string(),
+                &labels,
+                (LEFT + d * CELL + CELL / 2, TOP + 10 * CELL + 16),
+            )?;
+            root.draw_text(
+                &d.to_string(),
+                &labels,
+                (LEFT - 16, TOP + d * CELL + CELL / 2),
+            )?;
         }
-        root.draw_text("predicted digit", &labels, (LEFT + 5 * CELL, TOP + 10 * CELL + 48))?;
-        let vertical = ("sans-serif", 17).into_font().transform(FontTransform::Rotate270).color(&BLACK).pos(centre);
+        root.draw_text(
+            "predicted digit",
+            &labels,
+            (LEFT + 5 * CELL, TOP + 10 * CELL + 48),
+        )?;
+        let vertical = ("sans-serif", 17)
+            .into_font()
+            .transform(FontTransform::Rotate270)
+            .color(&BLACK)
+            .pos(centre);
         root.draw_text("true digit", &vertical, (LEFT - 55, TOP + 5 * CELL))?;
         Ok(())
     })?;

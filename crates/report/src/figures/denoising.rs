@@ -15,7 +15,10 @@ pub const SCALE: usize = 3;
 
 /// Draws the figure for autoencoders whose test inputs carry noise.
 pub fn render(ctx: &Context<'_>, out: &mut Output) -> Result<(), ReportError> {
-    let (Some(noisy), Some(noise)) = (&ctx.data.test.noisy, ctx.loaded.experiment.config().data.eval_noise()) else {
+    let (Some(noisy), Some(noise)) = (
+        &ctx.data.test.noisy,
+        ctx.loaded.experiment.config().data.eval_noise(),
+    ) else {
         out.skip(FILE, "the run was trained without noise");
         return Ok(());
     };
@@ -30,12 +33,23 @@ pub fn render(ctx: &Context<'_>, out: &mut Output) -> Result<(), ReportError> {
         return Ok(());
     };
     let rows = [
-        TileRow::new("original", first_tiles(&ctx.data.test.clean, n, ctx.stats())?),
+        TileRow::new(
+            "original",
+            first_tiles(&ctx.data.test.clean, n, ctx.stats())?,
+        ),
         TileRow::new("noisy input", first_tiles(noisy, n, ctx.stats())?),
         TileRow::new("denoised", tiles(&to_grey(&denoised, ctx.stats()))),
     ];
     let title = format!("Denoising ({})", noise.describe());
     let png = rows_figure(FILE, &title, &rows, SCALE)?;
-    out.figure(FILE, "Denoising", format!("Test digits (top), corrupted by {} (middle), and the model's output (bottom).", noise.describe()), png);
+    out.figure(
+        FILE,
+        "Denoising",
+        format!(
+            "Test digits (top), corrupted by {} (middle), and the model's output (bottom).",
+            noise.describe()
+        ),
+        png,
+    );
     Ok(())
 }

@@ -31,21 +31,62 @@ pub fn render(ctx: &Context<'_>, out: &mut Output) -> Result<(), ReportError> {
         return Ok(());
     };
     if codes.dim < 2 || codes.len() < 3 {
-        out.skip(FILE, format!("the latent code has {} dimension(s) for {} test images: nothing to scatter", codes.dim, codes.len()));
+        out.skip(
+            FILE,
+            format!(
+                "the latent code has {} dimension(s) for {} test images: nothing to scatter",
+                codes.dim,
+                codes.len()
+            ),
+        );
         return Ok(());
     }
-    let what = if ctx.task() == Task::VariationalAutoencoder { "latent means" } else { "latent codes" };
+    let what = if ctx.task() == Task::VariationalAutoencoder {
+        "latent means"
+    } else {
+        "latent codes"
+    };
     let (points, x_label, y_label, title) = if codes.dim == 2 {
-        let pts: Vec<(f64, f64)> = codes.values.chunks(2).map(|c| (c[0] as f64, c[1] as f64)).collect();
-        (pts, "z[0]".to_string(), "z[1]".to_string(), format!("{} of the test set", capitalize(what)))
+        let pts: Vec<(f64, f64)> = codes
+            .values
+            .chunks(2)
+            .map(|c| (c[0] as f64, c[1] as f64))
+            .collect();
+        (
+            pts,
+            "z[0]".to_string(),
+            "z[1]".to_string(),
+            format!("{} of the test set", capitalize(what)),
+        )
     } else {
         let device = &ctx.loaded.device;
-        let x = Tensor::<2>::from_data(TensorData::new(codes.values.clone(), [codes.len(), codes.dim]), device);
+        let x = Tensor::<2>::from_data(
+            TensorData::new(codes.values.clone(), [codes.len(), codes.dim]),
+            device,
+        );
         let pca = Pca::fit(x.clone())?;
         let projected = read_f32(pca.project(x, 2), "projected codes")?;
-        let pts = projected.chunks(2).map(|c| (c[0] as f64, c[1] as f64)).collect();
-        let axis = |j: usize| format!("principal component {} of the codes ({:.1}% of variance)", j + 1, 100.0 * pca.explained_variance_ratio[j]);
-        (pts, axis(0), axis(1), format!("{} of the test set ({}-D), first two principal components", capitalize(what), codes.dim))
+        let pts = projected
+            .chunks(2)
+            .map(|c| (c[0] as f64, c[1] as f64))
+            .collect();
+        let axis = |j: usize| {
+            format!(
+                "principal component {} of the codes ({:.1}% of variance)",
+                j + 1,
+                100.0 * pca.explained_variance_ratio[j]
+            )
+        };
+        (
+            pts,
+            axis(0),
+            axis(1),
+            format!(
+                "{} of the test set ({}-D), first two principal components",
+                capitalize(what),
+                codes.dim
+            ),
+        )
     };
     let (x0, x1) = padded_range(points.iter().map(|p| p.0));
     let (y0, y1) = padded_range(points.iter().map(|p| p.1));
@@ -68,10 +109,13 @@ pub fn render(ctx: &Context<'_>, out: &mut Output) -> Result<(), ReportError> {
             .label_style(("sans-serif", 13))
             .light_line_style(RGBColor(235, 235, 235))
             .draw()?;
-        chart.draw_series(
-            points.iter().zip(&codes.labels).map(|(&p, &label)| Circle::new(p, 2, PALETTE[(label as usize).min(9)].mix(0.7).filled())),
-        )?;
-        let style = ("sans-serif", 17).into_font().color(&BLACK).pos(Pos::new(HPos::Left, VPos::Center));
+        chart.draw_series(points.iter().zip(&codes.labels).map(|(&p, &label)| {
+            Circle::new(p, 2, PALETTE[(label as usize).min(9)].mix(0.7).filled())
+        }))?;
+        let style = ("sans-serif", 17)
+            .into_font()
+            .color(&BLACK)
+            .pos(Pos::new(HPos::Left, VPos::Center));
         legend_area.draw_text("digit", &style, (16, 60))?;
         for (d, color) in PALETTE.iter().enumerate() {
             let y = 95 + d as i32 * 30;
@@ -80,11 +124,19 @@ pub fn render(ctx: &Context<'_>, out: &mut Output) -> Result<(), ReportError> {
         }
         Ok(())
     })?;
-    out.figure(FILE, "Latent space", format!("{} of {} test images, coloured by digit.", capitalize(&title), codes.len()), canvas.into_png());
+    out.figure(
+        FILE,
+        "Latent space",
+        format!("{title}: {} test images, coloured by digit.", codes.len()),
+        canvas.into_png(),
+    );
     Ok(())
 }
 
 fn capitalize(s: &str) -> String {
     let mut chars = s.chars();
-    chars.next().map(|c| c.to_uppercase().collect::<String>() + chars.as_str()).unwrap_or_default()
+    chars
+        .next()
+        .map(|c| c.to_uppercase().collect::<String>() + chars.as_str())
+        .unwrap_or_default()
 }

@@ -6,19 +6,34 @@ use mnist_trainer::run_dir::METRICS_FILE;
 
 use crate::error::ReportError;
 use crate::figures::{Context, Output};
-use crate::plot::{PALETTE, Panel, Series, panels_figure};
+use crate::plot::{Corner, PALETTE, Panel, Series, panels_figure};
 use crate::runfiles::read_metrics;
 
 /// File name in `plots/`.
 pub const FILE: &str = "loss_curves.png";
 
 /// `(epoch, value)` of one column of one split.
-fn curve(rows: &[MetricRow], split: &str, column: fn(&MetricRow) -> Option<f64>) -> Vec<(f64, f64)> {
-    rows.iter().filter(|r| r.split == split).filter_map(|r| column(r).map(|v| (r.epoch as f64, v))).collect()
+fn curve(
+    rows: &[MetricRow],
+    split: &str,
+    column: fn(&MetricRow) -> Option<f64>,
+) -> Vec<(f64, f64)> {
+    rows.iter()
+        .filter(|r| r.split == split)
+        .filter_map(|r| column(r).map(|v| (r.epoch as f64, v)))
+        .collect()
 }
 
 /// A panel of the training and validation curves of one column.
-fn panel(rows: &[MetricRow], title: &str, y_label: &str, validation: &str, column: fn(&MetricRow) -> Option<f64>) -> Option<Panel> {
+/// `rising` curves (accuracy) get their legend at the bottom.
+fn panel(
+    rows: &[MetricRow],
+    title: &str,
+    y_label: &str,
+    validation: &str,
+    rising: bool,
+    column: fn(&MetricRow) -> Option<f64>,
+) -> Option<Panel> {
     let train = curve(rows, "train", column);
     let valid = curve(rows, "validation", column);
     if train.is_empty() && valid.is_empty() {
@@ -29,7 +44,15 @@ fn panel(rows: &[MetricRow], title: &str, y_label: &str, validation: &str, colum
         x_label: "epoch".into(),
         y_label: y_label.into(),
         integer_x: true,
-        series: vec![Series::new("train", train, PALETTE[0]), Series::new(validation, valid, PALETTE[1])],
+        series: vec![
+            Series::new("train", train, PALETTE[0]),
+            Series::new(validation, valid, PALETTE[1]),
+        ],
+        legend: if rising {
+            Corner::LowerRight
+        } else {
+            Corner::UpperRight
+        },
     })
 }
 
@@ -43,17 +66,52 @@ pub fn render(ctx: &Context<'_>, out: &mut Output) -> Result<(), ReportError> {
             return Ok(());
         }
     };
-    let validation = if ctx.data.validation_is_test { "validation (test set)" } else { "validation" };
+    let validation = if ctx.data.validation_is_test {
+        "validation (test set)"
+    } else {
+        "validation"
+    };
     let is_vae = rows.iter().any(|r| r.kl.is_some());
     let mut panels = Vec::new();
-    panels.extend(panel(&rows, "Loss", "loss", validation, |r| Some(r.loss)));
-    panels.extend(panel(&rows, "Accuracy", "accuracy", validation, |r| r.accuracy));
+    panels.extend(panel(&rows, "Loss", "loss", validation, false, |r| {
+        Some(r.loss)
+    }));
+    panels.extend(panel(
+        &rows,
+        "Accuracy",
+        "accuracy",
+        validation,
+        true,
+        |r| r.accuracy,
+    ));
     if is_vae {
-        panels.extend(panel(&rows, "Reconstruction term", "reconstruction", validation, |r| r.reconstruction));
-        panels.extend(panel(&rows, "KL term", "KL divergence", validation, |r| r.kl));
+        panels.extend(panel(
+            &rows,
+            "Reconstruction term",
+            "reconstruction",
+            validation,
+            false,
+            |r| r.reconstruction,
+        ));
+        panels.extend(panel(
+            &rows,
+            "KL term",
+            "KL divergence",
+            validation,
+            false,
+            |r| r.kl,
+        ));
     }
     let png = panels_figure(FILE, &panels)?;
     let parts: Vec<String> = panels.iter().map(|p| p.title.to_lowercase()).collect();
-    out.figure(FILE, "Loss curves", format!("Per epoch, training and {validation} curves: {}.", parts.join(", ")), png);
+    out.figure(
+        FILE,
+        "Loss curves",
+        format!(
+            "Per epoch, training and {validation} curves: {}.",
+            parts.join(", ")
+        ),
+        png,
+    );
     Ok(())
 }

@@ -60,7 +60,12 @@ pub struct Output {
 impl Output {
     /// Adds a figure.
     pub fn figure(&mut self, file: &str, title: &str, caption: impl Into<String>, png: Png) {
-        self.figures.push(Figure { file: file.into(), title: title.into(), caption: caption.into(), png });
+        self.figures.push(Figure {
+            file: file.into(),
+            title: title.into(),
+            caption: caption.into(),
+            png,
+        });
     }
 
     /// Adds a data file.
@@ -70,7 +75,10 @@ impl Output {
 
     /// Records that `figure` does not apply.
     pub fn skip(&mut self, figure: &str, reason: impl Into<String>) {
-        self.skipped.push(Skipped { figure: figure.into(), reason: reason.into() });
+        self.skipped.push(Skipped {
+            figure: figure.into(),
+            reason: reason.into(),
+        });
     }
 }
 
@@ -91,9 +99,20 @@ pub struct Context<'a> {
 
 impl<'a> Context<'a> {
     /// Gathers the context, encoding the test set once for the latent figures.
-    pub fn new(loaded: &'a LoadedRun, data: &'a Prepared, test_metrics: &'a Averages, manifold_range: f32) -> Result<Context<'a>, ReportError> {
+    pub fn new(
+        loaded: &'a LoadedRun,
+        data: &'a Prepared,
+        test_metrics: &'a Averages,
+        manifold_range: f32,
+    ) -> Result<Context<'a>, ReportError> {
         let codes = encode_all(&loaded.model, &data.test.clean, &data.test.labels)?;
-        Ok(Context { loaded, data, test_metrics, manifold_range, codes })
+        Ok(Context {
+            loaded,
+            data,
+            test_metrics,
+            manifold_range,
+            codes,
+        })
     }
 
     /// The normalization of the run.

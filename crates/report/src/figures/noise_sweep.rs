@@ -3,7 +3,7 @@
 
 use crate::canvas::Png;
 use crate::error::ReportError;
-use crate::plot::{PALETTE, Panel, Series, panels_figure};
+use crate::plot::{Corner, PALETTE, Panel, Series, panels_figure};
 use crate::sweep::{PNG_FILE, SweepNoise, SweepRow};
 
 /// Draws the two panels.
@@ -13,7 +13,11 @@ pub fn plot(noise: SweepNoise, rows: &[SweepRow], accuracy_clean: f64) -> Result
         SweepNoise::SaltAndPepper => "salt-and-pepper level (fraction of pixels replaced)",
         SweepNoise::Gaussian => "Gaussian noise std (grey levels)",
     };
-    let (lo, hi) = rows.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), r| (lo.min(level(r)), hi.max(level(r))));
+    let (lo, hi) = rows
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), r| {
+            (lo.min(level(r)), hi.max(level(r)))
+        });
     let panels = [
         Panel {
             title: "Classifier accuracy".into(),
@@ -21,10 +25,25 @@ pub fn plot(noise: SweepNoise, rows: &[SweepRow], accuracy_clean: f64) -> Result
             y_label: "accuracy".into(),
             integer_x: false,
             series: vec![
-                Series::new("noisy", rows.iter().map(|r| (level(r), r.accuracy_noisy)).collect(), PALETTE[3]),
-                Series::new("denoised", rows.iter().map(|r| (level(r), r.accuracy_denoised)).collect(), PALETTE[2]),
-                Series::new("clean", vec![(lo, accuracy_clean), (hi, accuracy_clean)], PALETTE[7]).faint(),
+                Series::new(
+                    "noisy",
+                    rows.iter().map(|r| (level(r), r.accuracy_noisy)).collect(),
+                    PALETTE[3],
+                ),
+                Series::new(
+                    "denoised",
+                    rows.iter()
+                        .map(|r| (level(r), r.accuracy_denoised))
+                        .collect(),
+                    PALETTE[2],
+                ),
+                Series::new(
+                    "clean images",
+                    vec![(lo, accuracy_clean), (hi, accuracy_clean)],
+                    PALETTE[7],
+                ),
             ],
+            legend: Corner::LowerLeft,
         },
         Panel {
             title: "PSNR against the clean images".into(),
@@ -32,9 +51,18 @@ pub fn plot(noise: SweepNoise, rows: &[SweepRow], accuracy_clean: f64) -> Result
             y_label: "PSNR (dB)".into(),
             integer_x: false,
             series: vec![
-                Series::new("noisy", rows.iter().map(|r| (level(r), r.psnr_noisy)).collect(), PALETTE[3]),
-                Series::new("denoised", rows.iter().map(|r| (level(r), r.psnr_denoised)).collect(), PALETTE[2]),
+                Series::new(
+                    "noisy",
+                    rows.iter().map(|r| (level(r), r.psnr_noisy)).collect(),
+                    PALETTE[3],
+                ),
+                Series::new(
+                    "denoised",
+                    rows.iter().map(|r| (level(r), r.psnr_denoised)).collect(),
+                    PALETTE[2],
+                ),
             ],
+            legend: Corner::UpperRight,
         },
     ];
     panels_figure(PNG_FILE, &panels)

@@ -1,8 +1,7 @@
 //! Figure 8, `pca_components.png`, `pca_variance.png`, `pca.csv` and `pca.json`: the principal
-//! components of the run's (normalized) training set as 28×28 images beside the encoder weights
-//! of a single-layer encoder, their explained variance, and the PCA bound: the test-set mean
-//! squared error per pixel of reconstructing from `k` components, where `k` is the latent size.
-//! No linear autoencoder with a `k`-dimensional code can do better (on the data it was fitted on).
+//! components of the normalized training split beside a single-layer encoder's weights, their
+//! explained variance, and the PCA bound (the test MSE per pixel of reconstructing from `k` =
+//! latent-size components, which no linear autoencoder with a `k`-dimensional code can beat).
 
 use burn::prelude::*;
 use mnist_models::Task;
@@ -12,7 +11,7 @@ use crate::error::ReportError;
 use crate::figures::{Context, Output};
 use crate::grid::{PIXELS, TileRow, rows_figure, stretch};
 use crate::pca::Pca;
-use crate::plot::{PALETTE, Panel, Series, panels_figure};
+use crate::plot::{Corner, PALETTE, Panel, Series, panels_figure};
 use crate::tensors::{read_f32, reconstruct_all, upload_images};
 
 /// The components figure.
@@ -57,9 +56,17 @@ pub struct PcaSummary {
 impl PcaSummary {
     /// The lines printed by `report`.
     pub fn describe(&self) -> String {
-        let mut s = format!("PCA of {} training images (normalized as the run):\n", self.fit_samples);
+        let mut s = format!(
+            "PCA of {} training images (normalized as the run):\n",
+            self.fit_samples
+        );
         s += "  component  explained variance  ratio\n";
-        for (i, (v, r)) in self.explained_variance.iter().zip(&self.explained_variance_ratio).enumerate() {
+        for (i, (v, r)) in self
+            .explained_variance
+            .iter()
+            .zip(&self.explained_variance_ratio)
+            .enumerate()
+        {
             s += &format!("  {:>9}  {:>18.4}  {:.4}\n", i + 1, v, r);
         }
         s += &format!(
@@ -70,7 +77,10 @@ impl PcaSummary {
             self.bound_train_mse
         );
         if let Some(run) = self.run_test_mse {
-            s += &format!("\n  this run, latent size {}: test MSE {:.6} per pixel (clean inputs)", self.k, run);
+            s += &format!(
+                "\n  this run, latent size {}: test MSE {:.6} per pixel (clean inputs)",
+                self.k, run
+            );
         }
         s
     }
@@ -79,13 +89,17 @@ impl PcaSummary {
 /// Normalized training pixels as `[n, 784]` on the device.
 fn training_matrix(ctx: &Context<'_>) -> Tensor<2> {
     let train = &ctx.data.train_host;
-    upload_images(ctx.stats().apply(&train.pixels), &ctx.loaded.device).reshape([train.len(), PIXELS])
+    upload_images(ctx.stats().apply(&train.pixels), &ctx.loaded.device)
+        .reshape([train.len(), PIXELS])
 }
 
 /// Draws the figures and writes the files for autoencoders.
 pub fn render(ctx: &Context<'_>, out: &mut Output) -> Result<(), ReportError> {
     if ctx.task() == Task::Classifier {
-        out.skip(FILE, "the PCA bound concerns autoencoders; this model is a classifier");
+        out.skip(
+            FILE,
+            "the PCA bound concerns autoencoders; this model is a classifier",
+        );
         return Ok(());
     }
     let Some(k) = ctx.codes.as_ref().map(|c| c.dim) else {
@@ -107,7 +121,14 @@ pub fn render(ctx: &Context<'_>, out: &mut Output) -> Result<(), ReportError> {
         Some(reconstructed) => {
             let clean = read_f32(test_flat, "test images")?;
             let n = clean.len().max(1) as f64;
-            Some(clean.iter().zip(&reconstructed).map(|(&a, &b)| ((a - b) as f64).powi(2)).sum::<f64>() / n)
+            Some(
+                clean
+                    .iter()
+                    .zip(&reconstructed)
+                    .map(|(&a, &b)| ((a - b) as f64).powi(2))
+                    .sum::<f64>()
+                    / n,
+            )
         }
         None => None,
     };
@@ -133,13 +154,33 @@ pub fn render(ctx: &Context<'_>, out: &mut Output) -> Result<(), ReportError> {
         let [inputs, units] = w.dims();
         if inputs == PIXELS && units == k {
             let values = read_f32(w, "encoder weights")?;
-            let tiles = (0..units.min(MAX_SHOWN)).map(|u| stretch(&(0..PIXELS).map(|p| values[p * units + u]).collect::<Vec<_>>())).collect();
-            rows.push(TileRow::new(format!("encoder units 1-{}", units.min(MAX_SHOWN)), tiles));
+            let tiles = (0..units.min(MAX_SHOWN))
+                .map(|u| {
+                    stretch(
+                        &(0..PIXELS)
+                            .map(|p| values[p * units + u])
+                            .collect::<Vec<_>>(),
+                    )
+                })
+                .collect();
+            rows.push(TileRow::new(
+                format!("encoder units 1-{}", units.min(MAX_SHOWN)),
+                tiles,
+            ));
             with_weights = true;
         }
     }
-    let png = rows_figure(FILE, &format!("Principal components of the training set (k = {k})"), &rows, 2)?;
-    let beside = if with_weights { " Below: the encoder's weights for each code unit, which span the same subspace when the autoencoder is linear and well trained." } else { "" };
+    let png = rows_figure(
+        FILE,
+        &format!("Principal components of the training set (k = {k})"),
+        &rows,
+        2,
+    )?;
+    let beside = if with_weights {
+        " Below: the encoder's weights for each code unit, which span the same subspace when the autoencoder is linear and well trained."
+    } else {
+        ""
+    };
     out.figure(
         FILE,
         "Principal components",
@@ -152,15 +193,37 @@ pub fn render(ctx: &Context<'_>, out: &mut Output) -> Result<(), ReportError> {
     );
 
     let shown_var = VARIANCE_SHOWN.min(pca.dim);
-    let ratio: Vec<(f64, f64)> = (0..shown_var).map(|j| ((j + 1) as f64, pca.explained_variance_ratio[j])).collect();
-    let cumulative: Vec<(f64, f64)> = (0..shown_var).map(|j| ((j + 1) as f64, pca.cumulative_ratio(j + 1))).collect();
+    let ratio: Vec<(f64, f64)> = (0..shown_var)
+        .map(|j| ((j + 1) as f64, pca.explained_variance_ratio[j]))
+        .collect();
+    let cumulative: Vec<(f64, f64)> = (0..shown_var)
+        .map(|j| ((j + 1) as f64, pca.cumulative_ratio(j + 1)))
+        .collect();
     let mut cumulative_series = vec![Series::new("cumulative", cumulative, PALETTE[1])];
     if k <= shown_var {
-        cumulative_series.push(Series::new(format!("k = {k}"), vec![(k as f64, 0.0), (k as f64, pca.cumulative_ratio(k))], PALETTE[3]));
+        cumulative_series.push(Series::new(
+            format!("k = {k}"),
+            vec![(k as f64, 0.0), (k as f64, pca.cumulative_ratio(k))],
+            PALETTE[3],
+        ));
     }
     let panels = [
-        Panel { title: "Explained variance ratio".into(), x_label: "component".into(), y_label: "ratio".into(), integer_x: true, series: vec![Series::new("per component", ratio, PALETTE[0])] },
-        Panel { title: "Cumulative explained variance".into(), x_label: "components kept".into(), y_label: "ratio".into(), integer_x: true, series: cumulative_series },
+        Panel {
+            title: "Explained variance ratio".into(),
+            x_label: "component".into(),
+            y_label: "ratio".into(),
+            integer_x: true,
+            series: vec![Series::new("per component", ratio, PALETTE[0])],
+            legend: Corner::UpperRight,
+        },
+        Panel {
+            title: "Cumulative explained variance".into(),
+            x_label: "components kept".into(),
+            y_label: "ratio".into(),
+            integer_x: true,
+            series: cumulative_series,
+            legend: Corner::LowerRight,
+        },
     ];
     out.figure(
         VARIANCE_FILE,
@@ -169,14 +232,23 @@ pub fn render(ctx: &Context<'_>, out: &mut Output) -> Result<(), ReportError> {
         panels_figure(VARIANCE_FILE, &panels)?,
     );
 
-    let mut csv = String::from("component,explained_variance,explained_variance_ratio,cumulative_ratio\n");
+    let mut csv =
+        String::from("component,explained_variance,explained_variance_ratio,cumulative_ratio\n");
     let mut cumulative = 0.0;
-    for (j, (v, r)) in pca.explained_variance.iter().zip(&pca.explained_variance_ratio).enumerate() {
+    for (j, (v, r)) in pca
+        .explained_variance
+        .iter()
+        .zip(&pca.explained_variance_ratio)
+        .enumerate()
+    {
         cumulative += r;
         csv += &format!("{},{v},{r},{cumulative}\n", j + 1);
     }
     out.file(CSV_FILE, csv.into_bytes());
-    out.file(JSON_FILE, serde_json::to_vec_pretty(&summary).expect("the summary serializes"));
+    out.file(
+        JSON_FILE,
+        serde_json::to_vec_pretty(&summary).expect("the summary serializes"),
+    );
     out.pca = Some(summary);
     Ok(())
 }

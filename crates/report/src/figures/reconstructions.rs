@@ -22,12 +22,29 @@ pub fn render(ctx: &Context<'_>, out: &mut Output) -> Result<(), ReportError> {
     let clean = &ctx.data.test.clean;
     let n = COUNT.min(clean.dims()[0]);
     let originals = first_tiles(clean, n, ctx.stats())?;
-    let Some(reconstructed) = reconstruct_all(&ctx.loaded.model, &clean.clone().narrow(0, 0, n))? else {
+    let Some(reconstructed) = reconstruct_all(&ctx.loaded.model, &clean.clone().narrow(0, 0, n))?
+    else {
         out.skip(FILE, "the model has no decoder");
         return Ok(());
     };
-    let rows = [TileRow::new("original", originals), TileRow::new("reconstruction", tiles(&to_grey(&reconstructed, ctx.stats())))];
-    let png = rows_figure(FILE, "Reconstructions of the first test digits", &rows, SCALE)?;
-    out.figure(FILE, "Reconstructions", format!("The first {n} test digits (top) and their reconstructions (bottom)."), png);
+    let rows = [
+        TileRow::new("original", originals),
+        TileRow::new(
+            "reconstruction",
+            tiles(&to_grey(&reconstructed, ctx.stats())),
+        ),
+    ];
+    let png = rows_figure(
+        FILE,
+        "Reconstructions of the first test digits",
+        &rows,
+        SCALE,
+    )?;
+    out.figure(
+        FILE,
+        "Reconstructions",
+        format!("The first {n} test digits (top) and their reconstructions (bottom)."),
+        png,
+    );
     Ok(())
 }

@@ -30,21 +30,51 @@ pub fn render(ctx: &Context<'_>, out: &mut Output) -> Result<(), ReportError> {
     let mut rng = StdRng::seed_from_u64(derive_seed(ctx.seed(), "report-samples", 0));
     let vae = ctx.task() == Task::VariationalAutoencoder;
     let latents: Vec<f32> = if vae {
-        (0..n * codes.dim).map(|_| rng.sample::<f32, _>(StandardNormal)).collect()
+        (0..n * codes.dim)
+            .map(|_| rng.sample::<f32, _>(StandardNormal))
+            .collect()
     } else {
         let ranges = codes.ranges();
-        (0..n).flat_map(|_| ranges.iter().map(|&(lo, hi)| lo + (hi - lo) * rng.random::<f32>()).collect::<Vec<_>>()).collect()
+        (0..n)
+            .flat_map(|_| {
+                ranges
+                    .iter()
+                    .map(|&(lo, hi)| lo + (hi - lo) * rng.random::<f32>())
+                    .collect::<Vec<_>>()
+            })
+            .collect()
     };
-    let Some(decoded) = decode_all(&ctx.loaded.model, &latents, codes.dim, &ctx.loaded.device)? else {
+    let Some(decoded) = decode_all(&ctx.loaded.model, &latents, codes.dim, &ctx.loaded.device)?
+    else {
         out.skip(FILE, "the model has no decoder");
         return Ok(());
     };
     let (title, source) = if vae {
-        ("Samples decoded from z ~ N(0, I)", "drawn from the prior N(0, I)")
+        (
+            "Samples decoded from z ~ N(0, I)",
+            "drawn from the prior N(0, I)",
+        )
     } else {
-        ("Samples decoded from z ~ U(range of the test codes)", "drawn uniformly within each dimension's range of the test set's codes")
+        (
+            "Samples decoded from z ~ U(range of the test codes)",
+            "drawn uniformly within each dimension's range of the test set's codes",
+        )
     };
-    let png = mosaic_figure(FILE, title, &tiles(&to_grey(&decoded, ctx.stats())), SIDE_COUNT, SCALE)?;
-    out.figure(FILE, "Samples", format!("{n} digits decoded from {}-D latent points {source}.", codes.dim), png);
+    let png = mosaic_figure(
+        FILE,
+        title,
+        &tiles(&to_grey(&decoded, ctx.stats())),
+        SIDE_COUNT,
+        SCALE,
+    )?;
+    out.figure(
+        FILE,
+        "Samples",
+        format!(
+            "{n} digits decoded from {}-D latent points {source}.",
+            codes.dim
+        ),
+        png,
+    );
     Ok(())
 }

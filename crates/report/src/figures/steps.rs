@@ -6,7 +6,7 @@ use mnist_trainer::run_dir::STEPS_FILE;
 
 use crate::error::ReportError;
 use crate::figures::{Context, Output};
-use crate::plot::{PALETTE, Panel, Series, moving_average, panels_figure};
+use crate::plot::{Corner, PALETTE, Panel, Series, moving_average, panels_figure};
 use crate::runfiles::read_steps;
 
 /// File name in `plots/`.
@@ -17,13 +17,25 @@ pub const WINDOW: usize = 25;
 /// A panel of one per-step quantity: raw (pale) and smoothed.
 fn panel(title: &str, y_label: &str, steps: &[f64], values: &[f64], color: usize) -> Panel {
     let raw: Vec<(f64, f64)> = steps.iter().copied().zip(values.iter().copied()).collect();
-    let smooth: Vec<(f64, f64)> = steps.iter().copied().zip(moving_average(values, WINDOW)).collect();
+    let smooth: Vec<(f64, f64)> = steps
+        .iter()
+        .copied()
+        .zip(moving_average(values, WINDOW))
+        .collect();
     Panel {
         title: title.into(),
         x_label: "step".into(),
         y_label: y_label.into(),
         integer_x: false,
-        series: vec![Series::new("raw", raw, PALETTE[color]).faint(), Series::new(format!("{WINDOW}-step moving average"), smooth, PALETTE[color])],
+        series: vec![
+            Series::new("raw", raw, PALETTE[color]).faint(),
+            Series::new(
+                format!("{WINDOW}-step moving average"),
+                smooth,
+                PALETTE[color],
+            ),
+        ],
+        legend: Corner::UpperRight,
     }
 }
 
@@ -37,17 +49,35 @@ pub fn render(ctx: &Context<'_>, out: &mut Output) -> Result<(), ReportError> {
             return Ok(());
         }
         None => {
-            out.skip(FILE, "the run does not log per step (set training.per_step_log = true)");
+            out.skip(
+                FILE,
+                "the run does not log per step (set training.per_step_log = true)",
+            );
             return Ok(());
         }
     };
     let steps: Vec<f64> = rows.iter().map(|r| r.step as f64).collect();
     let losses: Vec<f64> = rows.iter().map(|r| r.loss).collect();
-    let mut panels = vec![panel("Reconstruction error per step", "training loss", &steps, &losses, 0)];
-    let sparsity: Vec<(f64, f64)> = rows.iter().filter_map(|r| r.nonzero_fraction.map(|s| (r.step as f64, s))).collect();
+    let mut panels = vec![panel(
+        "Reconstruction error per step",
+        "training loss",
+        &steps,
+        &losses,
+        0,
+    )];
+    let sparsity: Vec<(f64, f64)> = rows
+        .iter()
+        .filter_map(|r| r.nonzero_fraction.map(|s| (r.step as f64, s)))
+        .collect();
     if !sparsity.is_empty() {
         let (at, values): (Vec<f64>, Vec<f64>) = sparsity.into_iter().unzip();
-        panels.push(panel("Hidden units active per step", "fraction of non-zero units", &at, &values, 2));
+        panels.push(panel(
+            "Hidden units active per step",
+            "fraction of non-zero units",
+            &at,
+            &values,
+            2,
+        ));
     }
     let png = panels_figure(FILE, &panels)?;
     out.figure(

@@ -15,14 +15,31 @@ pub const LAST_FILE: &str = "weights_last_layer.png";
 /// Columns and scale of a mosaic of `units` tiles: one row up to 16, else near-square; tiles
 /// are drawn at twice their size while a row holds at most 16 of them.
 pub fn layout(units: usize) -> (usize, usize) {
-    let cols = if units <= 16 { units.max(1) } else { square_columns(units) };
+    let cols = if units <= 16 {
+        units.max(1)
+    } else {
+        square_columns(units)
+    };
     (cols, if cols <= 16 { 2 } else { 1 })
 }
 
-/// One 784-value tile per unit, each stretched to its own range. `per_unit_stride` and
-/// `per_pixel_stride` locate weight (pixel, unit) in the flat buffer.
-fn unit_tiles(values: &[f32], units: usize, unit_stride: usize, pixel_stride: usize) -> Vec<Vec<f32>> {
-    (0..units).map(|u| stretch(&(0..PIXELS).map(|p| values[u * unit_stride + p * pixel_stride]).collect::<Vec<_>>())).collect()
+/// One 784-value tile per unit, each stretched to its own range: weight (pixel `p`, unit `u`)
+/// sits at `u * unit_stride + p * pixel_stride` in the flat buffer.
+fn unit_tiles(
+    values: &[f32],
+    units: usize,
+    unit_stride: usize,
+    pixel_stride: usize,
+) -> Vec<Vec<f32>> {
+    (0..units)
+        .map(|u| {
+            stretch(
+                &(0..PIXELS)
+                    .map(|p| values[u * unit_stride + p * pixel_stride])
+                    .collect::<Vec<_>>(),
+            )
+        })
+        .collect()
 }
 
 /// Draws the mosaics of the models that have such dense layers.
@@ -34,7 +51,13 @@ pub fn render(ctx: &Context<'_>, out: &mut Output) -> Result<(), ReportError> {
             let values = read_f32(w, "first-layer weights")?; // [784, units], row-major
             let (cols, scale) = layout(units);
             let title = format!("First dense layer: input weights of its {units} units");
-            let png = mosaic_figure(FIRST_FILE, &title, &unit_tiles(&values, units, 1, units), cols, scale)?;
+            let png = mosaic_figure(
+                FIRST_FILE,
+                &title,
+                &unit_tiles(&values, units, 1, units),
+                cols,
+                scale,
+            )?;
             out.figure(
                 FIRST_FILE,
                 "First-layer weights",
@@ -42,7 +65,10 @@ pub fn render(ctx: &Context<'_>, out: &mut Output) -> Result<(), ReportError> {
                 png,
             );
         }
-        _ => out.skip(FIRST_FILE, "the model does not start with a dense layer on the 784 pixels"),
+        _ => out.skip(
+            FIRST_FILE,
+            "the model does not start with a dense layer on the 784 pixels",
+        ),
     }
     match model.last_dense_weights() {
         Some(w) if w.dims()[1] == PIXELS => {
@@ -50,7 +76,13 @@ pub fn render(ctx: &Context<'_>, out: &mut Output) -> Result<(), ReportError> {
             let values = read_f32(w, "last-layer weights")?; // [units, 784], row-major
             let (cols, scale) = layout(units);
             let title = format!("Last dense layer: output weights of its {units} inputs");
-            let png = mosaic_figure(LAST_FILE, &title, &unit_tiles(&values, units, PIXELS, 1), cols, scale)?;
+            let png = mosaic_figure(
+                LAST_FILE,
+                &title,
+                &unit_tiles(&values, units, PIXELS, 1),
+                cols,
+                scale,
+            )?;
             out.figure(
                 LAST_FILE,
                 "Last-layer weights",
@@ -58,7 +90,10 @@ pub fn render(ctx: &Context<'_>, out: &mut Output) -> Result<(), ReportError> {
                 png,
             );
         }
-        _ => out.skip(LAST_FILE, "the model does not end with a dense layer to the 784 pixels"),
+        _ => out.skip(
+            LAST_FILE,
+            "the model does not end with a dense layer to the 784 pixels",
+        ),
     }
     Ok(())
 }

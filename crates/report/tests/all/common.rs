@@ -1,0 +1,55 @@
+//! Shared helpers: train a tiny run from a TOML body in a temporary directory, and decode PNGs.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+
+use mnist_trainer::{Experiment, TrainOptions, train};
+
+/// The MNIST files of the repository.
+pub fn data_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../data/mnist")
+        .canonicalize()
+        .expect("data/mnist exists")
+}
+
+/// Writes `[experiment]` + `[data]` (MNIST from the repository, `data_extra` appended) + `rest`
+/// as a config in `dir`, trains it into `dir/<name>` and returns the run directory.
+pub fn train_run(dir: &Path, name: &str, data_extra: &str, rest: &str) -> PathBuf {
+    let config = format!(
+        "[experiment]\nname = \"{name}\"\nseed = 7\n\n[data]\nset = \"mnist\"\ndir = \"{}\"\n{data_extra}\n{rest}",
+        data_dir().display()
+    );
+    let path = dir.join(format!("{name}.toml"));
+    std::fs::write(&path, config).unwrap();
+    let experiment = Experiment::load(&path).unwrap();
+    let out = dir.join(name);
+    let opts = TrainOptions {
+        out: out.clone(),
+        resume: false,
+        force: true,
+        progress: false,
+        interrupted: Arc::new(AtomicBool::new(false)),
+    };
+    train(&experiment, &opts).unwrap();
+    out
+}
+
+/// Decodes a PNG file.
+pub fn load_png(path: &Path) -> image::RgbImage {
+    image::open(path)
+        .unwrap_or_else(|e| panic!("{} is not a valid PNG: {e}", path.display()))
+        .to_rgb8()
+}
+
+/// The first `n` raw test images of MNIST (784 bytes each).
+pub fn raw_test_images(n: usize) -> Vec<u8> {
+    let data = mnist_data::DataSource {
+        dir: data_dir(),
+        verify: None,
+    }
+    .load()
+    .unwrap();
+    data.test.take(n).pixels
+}
