@@ -1,12 +1,10 @@
 //! End-to-end tests of `train` and `eval` as a newcomer runs them: every seed config validates with
 //! the Keras parameter count, the smoke config trains, `eval` reproduces the final test metric,
-//! runs are never overwritten silently, and a killed run resumes to the same result.
+//! runs are never overwritten silently. Killing and resuming runs is tested in `reliability.rs`.
 
 mod common;
 
-use std::time::{Duration, Instant};
-
-use common::{bin, root, run, snapshot, write_config};
+use common::{root, run, snapshot};
 
 /// Each seed config and the total Keras printed for it (the models issue's table).
 const SEED_TOTALS: &[(&str, &str)] = &[
@@ -106,64 +104,4 @@ fn an_existing_run_is_never_overwritten_silently() {
     assert_eq!(snapshot(&out), before);
     assert_eq!(run("train", &["--config", "configs/smoke.toml", "--out", &out_s, "--force"]).0, 0);
     assert!(out.join("checkpoints/epoch-0002").is_dir());
-}
-
-/// A run long enough (about a second per epoch) to be killed in the middle.
-const RESUMABLE: &str = r#"# resumable test run
-[experiment]
-name = "resumable"
-seed = 11
-
-[data]
-set = "mnist"
-dir = "data/mnist"
-validation_fraction = 0.1
-train_limit = 12000
-test_limit = 1000
-
-[model]
-kind = "mlp"
-hidden = [256, 128]
-dropout = 0.2
-
-[training]
-epochs = 4
-batch_size = 16
-loss = "cross_entropy"
-learning_rate = 0.05
-optimizer = { kind = "sgd", momentum = 0.9 }
-"#;
-
-#[test]
-fn a_run_killed_mid_epoch_resumes_to_the_same_metrics() {
-    let dir = tempfile::tempdir().unwrap();
-    let config = write_config(dir.path(), "resumable.toml", RESUMABLE);
-    let whole = dir.path().join("whole").display().to_string();
-    let (code, _, stderr) = run("train", &["--config", &config, "--out", &whole]);
-    assert_eq!(code, 0, "{stderr}");
-
-    let killed = dir.path().join("killed");
-    let killed_s = killed.display().to_string();
-    let mut child = bin("train").args(["--config", &config, "--out", &killed_s]).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null()).spawn().unwrap();
-    let start = Instant::now();
-    while !killed.join("checkpoints/epoch-0001").exists() {
-        assert!(start.elapsed() < Duration::from_secs(120), "no checkpoint appeared");
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    std::thread::sleep(Duration::from_millis(300)); // into epoch 2
-    child.kill().unwrap(); // SIGKILL
-    child.wait().unwrap();
-    let interrupted = std::fs::read_to_string(killed.join("metrics.csv")).unwrap();
-    assert!(!interrupted.contains("\n4,"), "the run was killed before its end:\n{interrupted}");
-
-    let (code, stdout, stderr) = run("train", &["--config", &config, "--out", &killed_s, "--resume"]);
-    assert_eq!(code, 0, "{stderr}");
-    assert!(stdout.contains("Resuming"), "{stdout}");
-    let strip = |text: String| -> Vec<String> {
-        // Drop the timing column; every other figure must be identical.
-        text.lines().map(|l| l.rsplit_once(',').unwrap().0.to_string()).collect()
-    };
-    let a = strip(std::fs::read_to_string(dir.path().join("whole/metrics.csv")).unwrap());
-    let b = strip(std::fs::read_to_string(killed.join("metrics.csv")).unwrap());
-    assert_eq!(a, b);
 }
