@@ -365,7 +365,7 @@ pub fn train(experiment: &Experiment, opts: &TrainOptions) -> Result<TrainOutcom
         epochs: state.epoch,
         steps: state.global_step,
         test,
-        stopped_early: state.stopped && !t.steps.is_some_and(|s| state.global_step >= s),
+        stopped_early: state.stopped && t.steps.is_none_or(|s| state.global_step < s),
         seconds: started.elapsed().as_secs_f64(),
     })
 }
