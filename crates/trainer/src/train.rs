@@ -258,8 +258,8 @@ pub fn train(experiment: &Experiment, opts: &TrainOptions) -> Result<TrainOutcom
     while state.epoch < t.epochs && !state.stopped {
         let epoch = state.epoch;
         // Randomness per epoch comes from (seed, epoch): a resumed run draws exactly what an
-        // uninterrupted one would (dropout masks, VAE samples, shuffling, fresh noise).
-        device.seed(derive_seed(seed, "device", epoch as u64));
+        // uninterrupted one would (dropout masks, VAE samples, shuffling, fresh noise). Seeding
+        // the autodiff device seeds the backend underneath it, so one call covers both.
         train_device.seed(derive_seed(seed, "device", epoch as u64));
         data.refresh_noise(experiment, epoch);
         let lr = t.schedule.rate(t.learning_rate, epoch, t.epochs);
