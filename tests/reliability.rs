@@ -811,6 +811,34 @@ fn devices_missing_from_the_build_name_the_cargo_feature() {
     assert_eq!(snapshot(&sc.run_dir()), before);
 }
 
+/// Runs `name` with `MNIST_BURN_DEVICE` set to `value`.
+fn with_device_env(name: &str, value: &str, args: &[&str]) -> (i32, String, String) {
+    let out = bin(name).env("MNIST_BURN_DEVICE", value).args(args).output().unwrap();
+    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+#[test]
+fn the_device_environment_variable_is_a_default_that_flags_and_configs_override() {
+    let sc = Scratch::new();
+    let config = sc.config("tiny.toml", &sc.base());
+    let run_dir = s(&sc.run_dir());
+    let before = snapshot(&sc.run_dir());
+    // A bad value is refused with the variable's name, before anything is touched.
+    refused("env tpu", &with_device_env("train", "tpu", &["--config", &config, "--out", &run_dir, "--force"]), &["MNIST_BURN_DEVICE", "tpu", "flex"]);
+    refused("eval env tpu", &with_device_env("eval", "tpu", &["--run", &run_dir]), &["MNIST_BURN_DEVICE", "tpu"]);
+    assert_eq!(snapshot(&sc.run_dir()), before);
+    // `--device` and the config's `device` both take precedence over it.
+    let (code, _, stderr) = with_device_env("train", "tpu", &["--config", &config, "--device", "flex", "--dry-run"]);
+    assert_eq!(code, 0, "{stderr}");
+    let in_config = sc.config("flex.toml", &format!("device = \"flex\"\n{}", sc.base()));
+    let (code, _, stderr) = with_device_env("train", "tpu", &["--config", &in_config, "--dry-run"]);
+    assert_eq!(code, 0, "{stderr}");
+    // Set to the CPU backend, it is the one a run uses.
+    let (code, stdout, stderr) = with_device_env("train", "flex", &["--config", &config, "--out", &run_dir, "--force"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains(" on flex ("), "{stdout}");
+}
+
 // ---------------------------------------------------------------------------------------------
 // Numerics
 

@@ -19,6 +19,10 @@ pub fn bin(name: &str) -> Command {
     };
     let mut cmd = Command::new(path);
     cmd.current_dir(root());
+    // The CPU backend unless a test names another: a GPU build (CI builds with `wgpu`) would
+    // otherwise default to the slow software Vulkan driver, and resumed runs are compared
+    // bit-for-bit on the CPU.
+    cmd.env("MNIST_BURN_DEVICE", "flex");
     cmd
 }
 

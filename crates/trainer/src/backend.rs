@@ -24,12 +24,19 @@ pub enum Backend {
 /// Every backend name, for messages.
 pub const BACKENDS: [&str; 4] = ["flex", "ndarray", "wgpu", "vulkan"];
 
+/// Environment variable naming the backend to use when neither `--device` nor the config names
+/// one (like Burn's own `BURN_DEVICE`): `MNIST_BURN_DEVICE=flex` keeps a GPU build on the CPU.
+pub const DEVICE_ENV: &str = "MNIST_BURN_DEVICE";
+
 /// Why a backend cannot be used.
 #[derive(Debug, thiserror::Error)]
 pub enum BackendError {
     /// Not a backend name.
     #[error("unknown device {0:?}: expected one of flex, ndarray, wgpu, vulkan")]
     Unknown(String),
+    /// The environment variable [`DEVICE_ENV`] holds something else than a backend name.
+    #[error("{DEVICE_ENV}={0:?} is not a device: expected one of flex, ndarray, wgpu, vulkan (or unset it)")]
+    UnknownEnv(String),
     /// Named, but this build does not contain it.
     #[error("device {name:?} is not compiled into this build; rebuild with `--features {name}` (e.g. `cargo build --release --features {name}`), or run on the CPU with `--device flex`")]
     NotCompiled {
@@ -106,16 +113,34 @@ impl Backend {
         [Backend::Wgpu, Backend::Vulkan, Backend::Flex].into_iter().find(|b| b.compiled()).unwrap_or(Backend::Flex)
     }
 
-    /// Resolves an optional name (config or command line) to a backend of this build.
+    /// Resolves an optional name (command line, else config) to a backend of this build; with
+    /// no name, [`DEVICE_ENV`] decides, else the best compiled backend.
     pub fn resolve(name: Option<&str>) -> Result<Backend, BackendError> {
-        let backend = match name {
-            Some(n) => n.parse()?,
-            None => Backend::best_compiled(),
+        let backend = match (name, device_env()) {
+            (Some(n), _) => n.parse()?,
+            (None, Some(v)) => v.parse().map_err(|_| BackendError::UnknownEnv(v))?,
+            (None, None) => Backend::best_compiled(),
         };
         if !backend.compiled() {
             return Err(BackendError::NotCompiled { name: backend.name() });
         }
         Ok(backend)
+    }
+
+    /// Resolves `name` as [`Backend::resolve`] does and opens its device. When nothing named a
+    /// backend and the default GPU backend finds no adapter, falls back to `flex` with a note on
+    /// stderr, as a GPU build run on a laptop without a GPU should; a backend asked for by name
+    /// that cannot be opened stays an error.
+    pub fn open(name: Option<&str>) -> Result<(Backend, Device), BackendError> {
+        let backend = Backend::resolve(name)?;
+        match backend.device() {
+            Err(BackendError::Unavailable { reason, .. }) if name.is_none() && device_env().is_none() && backend != Backend::Flex => {
+                let first = reason.lines().next().unwrap_or_default();
+                eprintln!("note: no usable GPU adapter for {backend} ({first}); running on the CPU backend flex");
+                Ok((Backend::Flex, Device::flex()))
+            }
+            device => device.map(|d| (backend, d)),
+        }
     }
 
     /// The (non-autodiff) device of this backend; fails cleanly when the GPU is absent.
@@ -162,6 +187,21 @@ impl Backend {
         }
         Ok(())
     }
+}
+
+/// How a device names itself: the adapter on GPU backends (`NVIDIA H100 80GB HBM3`, or
+/// `llvmpipe (LLVM 15.0.6, 256 bits)` for Mesa's software Vulkan), Burn's description otherwise.
+pub fn describe(device: &Device) -> String {
+    #[cfg(any(feature = "wgpu", feature = "vulkan"))]
+    if let Some(identity) = device.identity() {
+        return identity.name;
+    }
+    format!("{device:?}")
+}
+
+/// The value of [`DEVICE_ENV`], if set and not blank.
+fn device_env() -> Option<String> {
+    std::env::var(DEVICE_ENV).ok().filter(|v| !v.trim().is_empty())
 }
 
 /// `MemAvailable` of `/proc/meminfo`, in bytes (`None` where it cannot be read).

@@ -94,7 +94,7 @@ pub fn bench(name: &str, experiment: &Experiment, backend: Backend, warmup: usiz
         model: name.to_string(),
         kind: c.model.kind().to_string(),
         device: backend.name().to_string(),
-        adapter: format!("{device:?}"),
+        adapter: crate::backend::describe(&device),
         batch_size: t.batch_size,
         steps,
         samples_per_s: samples as f64 / seconds,

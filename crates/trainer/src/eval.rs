@@ -52,8 +52,7 @@ pub fn load_run(run_dir: &Path, checkpoint: &str, device: Option<&str>) -> Resul
     let experiment = Experiment::new(Config::parse(&run.read_config()?, &config_path)?, &config_path)?;
     let info = run.read_info()?.ok_or_else(|| RunError::NeverStarted(run_dir.to_path_buf()))?;
     let checkpoint = run.resolve_checkpoint(checkpoint)?;
-    let backend = Backend::resolve(device.or(experiment.config().device.as_deref()))?;
-    let device = backend.device()?;
+    let (backend, device) = Backend::open(device.or(experiment.config().device.as_deref()))?;
     let model = experiment.config().model.init(&device);
     backend.check_memory(&model.summary(), 1, info.split_sizes.iter().sum())?;
     let model = load_weights(model, &checkpoint, &experiment.config().model, run_dir)?;

@@ -33,11 +33,11 @@ pub struct Averages {
     pub samples: usize,
 }
 
-/// Sums of loss terms kept on the device; `read` synchronizes once.
+/// Sums of loss terms kept on the device, one slot per term that occurs; `read` synchronizes
+/// once. Absent terms cost nothing per step (no zero tensors, no concatenation).
 #[derive(Debug, Default)]
 pub struct Accumulator {
-    sum: Option<Tensor<1>>,
-    present: [bool; SLOTS],
+    sums: [Option<Tensor<1>>; SLOTS],
     samples: usize,
 }
 
@@ -55,17 +55,14 @@ impl Accumulator {
             correct.map(|c| c.inner().float()),
             squared_error.map(|t| t.inner()),
         ];
-        let device = terms.total.device().inner();
-        let mut row = Vec::with_capacity(SLOTS);
-        for (i, part) in parts.into_iter().enumerate() {
-            self.present[i] |= part.is_some();
-            row.push(part.unwrap_or_else(|| Tensor::zeros([1], &device)));
+        for (sum, part) in self.sums.iter_mut().zip(parts) {
+            if let Some(part) = part {
+                *sum = Some(match sum.take() {
+                    Some(s) => s + part,
+                    None => part,
+                });
+            }
         }
-        let row = Tensor::cat(row, 0); // [SLOTS]
-        self.sum = Some(match self.sum.take() {
-            Some(sum) => sum + row,
-            None => row,
-        });
         self.samples += n;
     }
 
@@ -78,15 +75,20 @@ impl Accumulator {
     /// error to grey levels for PSNR. `pixels` is the number of pixels per image.
     pub fn read(&self, stats: &NormStats, pixels: usize) -> Averages {
         let n = self.samples.max(1) as f64;
-        let sums: Vec<f64> = match &self.sum {
-            Some(sum) => sum.to_data().try_into_vec_as::<f64>().unwrap_or_else(|_| vec![f64::NAN; SLOTS]),
-            None => vec![0.0; SLOTS],
+        // The present slots, concatenated to be read back in one synchronization.
+        let present: Vec<Tensor<1>> = self.sums.iter().flatten().cloned().collect();
+        let values: Vec<f64> = if present.is_empty() {
+            Vec::new()
+        } else {
+            Tensor::cat(present, 0).to_data().try_into_vec_as::<f64>().unwrap_or_else(|_| vec![f64::NAN; SLOTS])
         };
-        let get = |i: usize| self.present[i].then(|| sums[i] / n);
-        let mse = self.present[6].then(|| sums[6] / (n * pixels as f64));
+        let mut values = values.into_iter();
+        let sums: [Option<f64>; SLOTS] = std::array::from_fn(|i| self.sums[i].as_ref().map(|_| values.next().unwrap_or(f64::NAN)));
+        let get = |i: usize| sums[i].map(|s| s / n);
+        let mse = sums[6].map(|s| s / (n * pixels as f64));
         let unit_scale = (stats.scale / 255.0) as f64;
         Averages {
-            loss: sums[0] / n,
+            loss: sums[0].map_or(0.0, |s| s / n),
             reconstruction: get(1),
             kl: get(2),
             l2: get(3),

@@ -178,8 +178,7 @@ pub fn train(experiment: &Experiment, opts: &TrainOptions) -> Result<TrainOutcom
     let c = experiment.config();
     let t = &c.training;
     let seed = c.experiment.seed;
-    let backend = Backend::resolve(c.device.as_deref())?;
-    let device = backend.device()?;
+    let (backend, device) = Backend::open(c.device.as_deref())?;
 
     let resumed = open_run(experiment, opts)?;
     device.seed(seed);
@@ -236,12 +235,13 @@ pub fn train(experiment: &Experiment, opts: &TrainOptions) -> Result<TrainOutcom
     let objective = objective(c);
     let summary = model.summary();
     println!(
-        "{} {}: {} ({} params) on {}, {} training / {} validation{} / {} test samples → {}",
+        "{} {}: {} ({} params) on {} ({}), {} training / {} validation{} / {} test samples → {}",
         if resumed.is_some() { "Resuming" } else { "Training" },
         c.experiment.name,
         c.model.kind(),
         mnist_models::summary::group_thousands(summary.total_params()),
         backend,
+        crate::backend::describe(&device),
         data.train.len(),
         data.validation.len(),
         if data.validation_is_test { " (test set)" } else { "" },

@@ -15,10 +15,11 @@ pub fn data_dir() -> PathBuf {
 }
 
 /// Writes `[experiment]` + `[data]` (MNIST from the repository, `data_extra` appended) + `rest`
-/// as a config in `dir`, trains it into `dir/<name>` and returns the run directory.
+/// as a config in `dir`, trains it into `dir/<name>` and returns the run directory. The run is
+/// pinned to the CPU backend, so a GPU build (CI's) does not train it on software Vulkan.
 pub fn train_run(dir: &Path, name: &str, data_extra: &str, rest: &str) -> PathBuf {
     let config = format!(
-        "[experiment]\nname = \"{name}\"\nseed = 7\n\n[data]\nset = \"mnist\"\ndir = \"{}\"\n{data_extra}\n{rest}",
+        "device = \"flex\"\n\n[experiment]\nname = \"{name}\"\nseed = 7\n\n[data]\nset = \"mnist\"\ndir = \"{}\"\n{data_extra}\n{rest}",
         data_dir().display()
     );
     let path = dir.join(format!("{name}.toml"));

@@ -1,0 +1,46 @@
+//! The GPU code path, compiled only with the `wgpu` feature: the smoke config trains on `wgpu`,
+//! `eval` on `wgpu` reproduces its test metric, and the checkpoint evaluates the same on the CPU.
+//! CI runs it on Mesa's software Vulkan driver (`mesa-vulkan-drivers`), so it needs no GPU.
+#![cfg(feature = "wgpu")]
+
+mod common;
+
+use common::run;
+
+/// The `test` line's loss and accuracy, as `train` prints them.
+fn test_metrics(stdout: &str) -> (f64, f64) {
+    let line = stdout.lines().find(|l| l.starts_with("test ")).expect("train prints a test line");
+    let words: Vec<&str> = line.split_whitespace().collect();
+    let value = |key: &str| -> f64 { words[words.iter().position(|w| *w == key).unwrap() + 1].parse().unwrap() };
+    (value("loss"), value("acc"))
+}
+
+/// `eval --json`'s loss and accuracy.
+fn eval_metrics(run_dir: &str, device: &str) -> (f64, f64) {
+    let (code, json, stderr) = run("eval", &["--run", run_dir, "--device", device, "--json"]);
+    assert_eq!(code, 0, "eval --device {device}: {stderr}");
+    let v: serde_json::Value = serde_json::from_str(json.trim()).expect("one JSON object");
+    (v["loss"].as_f64().unwrap(), v["accuracy"].as_f64().unwrap())
+}
+
+#[test]
+fn smoke_trains_on_wgpu_and_its_checkpoint_evaluates_on_the_cpu() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("smoke-wgpu").display().to_string();
+    let (code, stdout, stderr) = run("train", &["--config", "configs/smoke.toml", "--device", "wgpu", "--out", &out]);
+    assert_eq!(
+        code, 0,
+        "training on wgpu failed; without a GPU, install Mesa's software Vulkan driver \
+         (Debian: apt-get install mesa-vulkan-drivers), as .ci/run does:\n{stderr}"
+    );
+    assert!(stdout.contains(" on wgpu ("), "the header names the backend and adapter:\n{stdout}");
+    let (loss, acc) = test_metrics(&stdout);
+    assert!(acc > 0.5, "a trained MLP beats chance on wgpu: {acc}");
+
+    // The GPU reproduces its own figure; the CPU agrees up to float reduction order.
+    let (gpu_loss, gpu_acc) = eval_metrics(&out, "wgpu");
+    assert!((gpu_loss - loss).abs() < 5e-5 && (gpu_acc - acc).abs() < 5e-5, "{gpu_loss} {gpu_acc} vs {loss} {acc}");
+    let (cpu_loss, cpu_acc) = eval_metrics(&out, "flex");
+    assert!((cpu_loss - loss).abs() < 1e-3, "flex loss {cpu_loss} vs wgpu {loss}");
+    assert!((cpu_acc - acc).abs() <= 2.0 / 500.0, "flex accuracy {cpu_acc} vs wgpu {acc}");
+}
