@@ -133,14 +133,8 @@ impl Backend {
     /// that cannot be opened stays an error.
     pub fn open(name: Option<&str>) -> Result<(Backend, Device), BackendError> {
         let backend = Backend::resolve(name)?;
-        match backend.device() {
-            Err(BackendError::Unavailable { reason, .. }) if name.is_none() && device_env().is_none() && backend != Backend::Flex => {
-                let first = reason.lines().next().unwrap_or_default();
-                eprintln!("note: no usable GPU adapter for {backend} ({first}); running on the CPU backend flex");
-                Ok((Backend::Flex, Device::flex()))
-            }
-            device => device.map(|d| (backend, d)),
-        }
+        let named = name.is_some() || device_env().is_some();
+        fall_back_to_flex(backend, named, backend.device())
     }
 
     /// The (non-autodiff) device of this backend; fails cleanly when the GPU is absent.
@@ -186,6 +180,19 @@ impl Backend {
             });
         }
         Ok(())
+    }
+}
+
+/// What [`Backend::open`] does with the outcome of opening `backend`: a default GPU backend
+/// without an adapter gives way to `flex`; anything named keeps its error.
+fn fall_back_to_flex(backend: Backend, named: bool, opened: Result<Device, BackendError>) -> Result<(Backend, Device), BackendError> {
+    match opened {
+        Err(BackendError::Unavailable { reason, .. }) if !named && backend != Backend::Flex => {
+            let first = reason.lines().next().unwrap_or_default();
+            eprintln!("note: no usable GPU adapter for {backend} ({first}); running on the CPU backend flex");
+            Ok((Backend::Flex, Device::flex()))
+        }
+        opened => opened.map(|d| (backend, d)),
     }
 }
 
@@ -257,6 +264,21 @@ mod tests {
         assert!(text.contains("No possible adapter") && text.contains("--device flex"), "{text}");
         // A device that works passes the probe.
         assert!(gpu_device(Backend::Flex, Device::flex).is_ok());
+    }
+
+    #[test]
+    fn a_default_gpu_without_adapter_falls_back_to_flex_but_a_named_one_is_an_error() {
+        let no_adapter = || Err(BackendError::Unavailable { name: "wgpu", reason: "No possible adapter available".into() });
+        let (backend, device) = fall_back_to_flex(Backend::Wgpu, false, no_adapter()).unwrap();
+        assert_eq!(backend, Backend::Flex);
+        assert_eq!(describe(&device), describe(&Device::flex()));
+        let err = fall_back_to_flex(Backend::Wgpu, true, no_adapter()).unwrap_err();
+        assert!(matches!(err, BackendError::Unavailable { name: "wgpu", .. }), "{err}");
+        // Other failures are never papered over, named or not.
+        let not_compiled = || Err(BackendError::NotCompiled { name: "vulkan" });
+        assert!(fall_back_to_flex(Backend::Vulkan, false, not_compiled()).is_err());
+        // A device that opened is kept.
+        assert_eq!(fall_back_to_flex(Backend::Flex, false, Ok(Device::flex())).unwrap().0, Backend::Flex);
     }
 
     #[test]
