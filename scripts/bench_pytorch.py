@@ -399,17 +399,21 @@ class Mlp(nn.Module):
         return Output(logits=self.output(self.hidden(x.flatten(1))))
 
 
+def chain(block, shape, specs):
+    """`block(shape, layer)` for each layer spec in turn, each taking the previous one's output
+    shape: returns the blocks as one `nn.Sequential` and the last output shape."""
+    blocks = []
+    for spec in specs:
+        blocks.append(block(shape, conv_layer(spec)))
+        shape = blocks[-1].out_shape
+    return nn.Sequential(*blocks), shape
+
+
 class Cnn(nn.Module):
     def __init__(self, cfg):
         super().__init__()
         default_conv = [{"filters": 32, "padding": "valid"}, {"filters": 64, "padding": "valid"}]
-        shape = IMAGE_SHAPE
-        blocks = []
-        for spec in cfg.get("conv", default_conv):
-            block = ConvBlock(shape, conv_layer(spec))
-            blocks.append(block)
-            shape = block.out_shape
-        self.conv = nn.Sequential(*blocks)
+        self.conv, shape = chain(ConvBlock, IMAGE_SHAPE, cfg.get("conv", default_conv))
         pool_size = int(cfg.get("pool_size", 3))
         self.pool = None
         if pool_size > 1:
@@ -485,14 +489,7 @@ class ConvAutoencoder(nn.Module):
 class ConvEncoder(nn.Module):
     def __init__(self, specs):
         super().__init__()
-        shape = IMAGE_SHAPE
-        blocks = []
-        for spec in specs:
-            block = ConvBlock(shape, conv_layer(spec))
-            blocks.append(block)
-            shape = block.out_shape
-        self.conv = nn.Sequential(*blocks)
-        self.out_shape = shape
+        self.conv, self.out_shape = chain(ConvBlock, IMAGE_SHAPE, specs)
 
     def forward(self, x):
         return self.conv(x).flatten(1)
@@ -505,13 +502,7 @@ class TransposedDecoder(nn.Module):
         super().__init__()
         self.feature_shape = feature_shape
         self.dense = DenseBlock(latent_dim, math.prod(feature_shape), dense_activation)
-        shape = feature_shape
-        blocks = []
-        for spec in specs:
-            block = ConvTransposeBlock(shape, conv_layer(spec))
-            blocks.append(block)
-            shape = block.out_shape
-        self.conv = nn.Sequential(*blocks)
+        self.conv, shape = chain(ConvTransposeBlock, feature_shape, specs)
         self.output_activation = output_activation
         self.output = ConvTransposeBlock(shape, {"filters": 1, "kernel_size": output_kernel_size, "stride": 1,
                                                  "padding": "same", "activation": output_activation})
