@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{root, run, snapshot};
+use common::{root, run, snapshot, test_line_metrics};
 
 /// Each seed config and the total Keras printed for it (the models issue's table).
 const SEED_TOTALS: &[(&str, &str)] = &[
@@ -49,14 +49,6 @@ fn every_config_validates_and_seed_totals_match_keras() {
     assert!(seen >= SEED_TOTALS.len(), "only {seen} configs found");
 }
 
-fn test_line_accuracy(stdout: &str) -> (f64, f64) {
-    let line = stdout.lines().find(|l| l.starts_with("test ")).expect("train prints a test line");
-    let words: Vec<&str> = line.split_whitespace().collect();
-    let loss = words[words.iter().position(|w| *w == "loss").unwrap() + 1].parse().unwrap();
-    let acc = words[words.iter().position(|w| *w == "acc").unwrap() + 1].parse().unwrap();
-    (loss, acc)
-}
-
 #[test]
 fn smoke_trains_end_to_end_and_eval_reproduces_the_test_metric() {
     let dir = tempfile::tempdir().unwrap();
@@ -70,7 +62,7 @@ fn smoke_trains_end_to_end_and_eval_reproduces_the_test_metric() {
     assert!(!out.join("train.lock").exists(), "the lock is released");
     let metrics = std::fs::read_to_string(out.join("metrics.csv")).unwrap();
     assert_eq!(metrics.lines().count(), 1 + 2 * 2, "{metrics}");
-    let (loss, acc) = test_line_accuracy(&stdout);
+    let (loss, acc) = test_line_metrics(&stdout);
     assert!(acc > 0.5, "a trained MLP beats chance: {acc}");
 
     let (code, json, stderr) = run("eval", &["--run", &out_s, "--json"]);

@@ -5,15 +5,7 @@
 
 mod common;
 
-use common::run;
-
-/// The `test` line's loss and accuracy, as `train` prints them.
-fn test_metrics(stdout: &str) -> (f64, f64) {
-    let line = stdout.lines().find(|l| l.starts_with("test ")).expect("train prints a test line");
-    let words: Vec<&str> = line.split_whitespace().collect();
-    let value = |key: &str| -> f64 { words[words.iter().position(|w| *w == key).unwrap() + 1].parse().unwrap() };
-    (value("loss"), value("acc"))
-}
+use common::{run, test_line_metrics};
 
 /// `eval --json`'s loss and accuracy.
 fn eval_metrics(run_dir: &str, device: &str) -> (f64, f64) {
@@ -34,7 +26,7 @@ fn smoke_trains_on_wgpu_and_its_checkpoint_evaluates_on_the_cpu() {
          (Debian: apt-get install mesa-vulkan-drivers), as .ci/run does:\n{stderr}"
     );
     assert!(stdout.contains(" on wgpu ("), "the header names the backend and adapter:\n{stdout}");
-    let (loss, acc) = test_metrics(&stdout);
+    let (loss, acc) = test_line_metrics(&stdout);
     assert!(acc > 0.5, "a trained MLP beats chance on wgpu: {acc}");
 
     // The GPU reproduces its own figure; the CPU agrees up to float reduction order.

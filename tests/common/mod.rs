@@ -60,3 +60,12 @@ pub fn snapshot(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
     out.sort();
     out
 }
+
+/// The loss and accuracy of the `test ...` line `train` prints.
+pub fn test_line_metrics(stdout: &str) -> (f64, f64) {
+    let line = stdout.lines().find(|l| l.starts_with("test ")).expect("train prints a test line");
+    let words: Vec<&str> = line.split_whitespace().collect();
+    let loss = words[words.iter().position(|w| *w == "loss").unwrap() + 1].parse().unwrap();
+    let acc = words[words.iter().position(|w| *w == "acc").unwrap() + 1].parse().unwrap();
+    (loss, acc)
+}
