@@ -24,6 +24,9 @@ pub fn run_main(body: impl FnOnce() -> anyhow::Result<ExitCode> + std::panic::Un
             .unwrap_or_else(|| "unknown failure".into());
         let message = message.lines().map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join("; ");
         eprintln!("error: internal failure: {message}");
+        if let Some(hint) = hint(&message) {
+            eprintln!("hint: {hint}");
+        }
     }));
     match std::panic::catch_unwind(body) {
         Ok(Ok(code)) => code,
@@ -56,6 +59,20 @@ pub fn one_line(err: &anyhow::Error) -> String {
     line
 }
 
+/// What to do about a failure Burn reports as a panic, when we know: a GPU adapter that refuses
+/// one buffer the size of a whole split (Mesa's software Vulkan caps a buffer below the 188 MB of
+/// the float32 MNIST training set, which the loop keeps resident as one tensor).
+pub fn hint(message: &str) -> Option<String> {
+    const TOO_BIG: &str = "can't allocate buffer of size: ";
+    let at = message.find(TOO_BIG)? + TOO_BIG.len();
+    let bytes: u64 = message[at..].split(|c: char| !c.is_ascii_digit()).next()?.parse().ok()?;
+    Some(format!(
+        "the device cannot allocate a single buffer of {} MiB (the whole training split is kept as one tensor); \
+         run on the CPU with `--device flex`, or set a smaller `train_limit` in the config's [data] section",
+        bytes >> 20
+    ))
+}
+
 /// A flag set by the first Ctrl-C (the loop then stops cleanly); a second Ctrl-C exits at once.
 pub fn interrupt_flag() -> Arc<AtomicBool> {
     let flag = Arc::new(AtomicBool::new(false));
@@ -69,4 +86,17 @@ pub fn interrupt_flag() -> Arc<AtomicBool> {
         eprintln!("\ninterrupt: stopping before the next step (Ctrl-C again to exit at once)");
     });
     flag
+}
+
+#[cfg(test)]
+mod tests {
+    use super::hint;
+
+    #[test]
+    fn a_buffer_too_big_for_the_device_gets_a_hint_naming_its_size_and_the_way_out() {
+        let wgpu = "Error while reading data; Caused by:; An IO error happened; Caused by:; can't allocate buffer of size: 188160000; No backtrace available";
+        let hint = hint(wgpu).expect("a hint");
+        assert!(hint.contains("179 MiB") && hint.contains("--device flex") && hint.contains("train_limit"), "{hint}");
+        assert_eq!(super::hint("index out of bounds: the len is 3 but the index is 7"), None);
+    }
 }

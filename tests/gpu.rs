@@ -36,3 +36,25 @@ fn smoke_trains_on_wgpu_and_its_checkpoint_evaluates_on_the_cpu() {
     assert!((cpu_loss - loss).abs() < 1e-3, "flex loss {cpu_loss} vs wgpu {loss}");
     assert!((cpu_acc - acc).abs() <= 2.0 / 500.0, "flex accuracy {cpu_acc} vs wgpu {acc}");
 }
+
+#[test]
+fn with_no_device_named_a_gpu_build_uses_a_hardware_adapter_and_never_a_software_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("smoke-default").display().to_string();
+    let output = common::bin("train")
+        .env_remove("MNIST_BURN_DEVICE")
+        .args(["--config", "configs/smoke.toml", "--epochs", "1", "--out", &out])
+        .output()
+        .unwrap();
+    let (stdout, stderr) = (String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    assert!(output.status.success(), "{stderr}");
+    let header = stdout.lines().next().unwrap_or_default();
+    // CI has only Mesa's llvmpipe: the run moves to flex and says why. On a machine with a GPU it
+    // stays on wgpu, on an adapter that is not llvmpipe.
+    if stderr.contains("software rasterizer") {
+        assert!(header.contains(" on flex "), "{header}\n{stderr}");
+        assert!(stderr.contains("--device wgpu"), "the note says how to use the adapter anyway: {stderr}");
+    } else {
+        assert!(header.contains(" on wgpu (") && !header.contains("llvmpipe"), "{header}\n{stderr}");
+    }
+}

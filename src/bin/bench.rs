@@ -32,7 +32,8 @@ struct Args {
 fn main() -> ExitCode {
     let args = Args::parse();
     mnist_cli::run_main(move || {
-        let backend = Backend::resolve(args.device.as_deref())?;
+        // The same default as `train`: a GPU build without a hardware adapter benchmarks `flex`.
+        let (backend, _) = Backend::open(args.device.as_deref())?;
         if let Some(name) = &args.model {
             let path = args.configs.join(format!("{name}.toml"));
             if !path.is_file() {

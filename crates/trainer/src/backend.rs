@@ -128,13 +128,16 @@ impl Backend {
     }
 
     /// Resolves `name` as [`Backend::resolve`] does and opens its device. When nothing named a
-    /// backend and the default GPU backend finds no adapter, falls back to `flex` with a note on
-    /// stderr, as a GPU build run on a laptop without a GPU should; a backend asked for by name
-    /// that cannot be opened stays an error.
+    /// backend, the default GPU backend gives way to `flex`, with a note on stderr, where it finds
+    /// no adapter (a GPU build run on a laptop without a GPU) or only a software rasterizer
+    /// (Mesa's llvmpipe: several times slower than `flex`, and unable to hold the full MNIST
+    /// training set in one buffer). A backend asked for by name is always used, or is an error.
     pub fn open(name: Option<&str>) -> Result<(Backend, Device), BackendError> {
         let backend = Backend::resolve(name)?;
         let named = name.is_some() || device_env().is_some();
-        fall_back_to_flex(backend, named, backend.device())
+        let opened = backend.device();
+        let software = opened.as_ref().ok().and_then(software_adapter);
+        fall_back_to_flex(backend, named, opened, software)
     }
 
     /// The (non-autodiff) device of this backend; fails cleanly when the GPU is absent.
@@ -183,17 +186,36 @@ impl Backend {
     }
 }
 
-/// What [`Backend::open`] does with the outcome of opening `backend`: a default GPU backend
-/// without an adapter gives way to `flex`; anything named keeps its error.
-fn fall_back_to_flex(backend: Backend, named: bool, opened: Result<Device, BackendError>) -> Result<(Backend, Device), BackendError> {
-    match opened {
-        Err(BackendError::Unavailable { reason, .. }) if !named && backend != Backend::Flex => {
+/// What [`Backend::open`] does with the outcome of opening `backend` (`software`: the adapter's
+/// name when it is a software rasterizer): a default GPU backend without an adapter, or with only
+/// a software one, gives way to `flex`; anything named keeps its device or its error.
+fn fall_back_to_flex(backend: Backend, named: bool, opened: Result<Device, BackendError>, software: Option<String>) -> Result<(Backend, Device), BackendError> {
+    if named || backend == Backend::Flex {
+        return opened.map(|d| (backend, d));
+    }
+    match (opened, software) {
+        (Err(BackendError::Unavailable { reason, .. }), _) => {
             let first = reason.lines().next().unwrap_or_default();
             eprintln!("note: no usable GPU adapter for {backend} ({first}); running on the CPU backend flex");
             Ok((Backend::Flex, Device::flex()))
         }
-        opened => opened.map(|d| (backend, d)),
+        (Ok(_), Some(adapter)) => {
+            eprintln!("note: {backend}'s only adapter is a software rasterizer ({adapter}), slower than the CPU backend; running on flex (pass `--device {backend}` to use it anyway)");
+            Ok((Backend::Flex, Device::flex()))
+        }
+        (opened, _) => opened.map(|d| (backend, d)),
     }
+}
+
+/// The adapter's name when `device` is a GPU device driven by a software rasterizer (Mesa's
+/// llvmpipe/lavapipe): cubecl reports no physical card for an adapter of wgpu's type `Cpu`.
+fn software_adapter(device: &Device) -> Option<String> {
+    #[cfg(any(feature = "wgpu", feature = "vulkan"))]
+    if let Some(identity) = device.identity() {
+        return identity.physical.is_none().then_some(identity.name);
+    }
+    let _ = device;
+    None
 }
 
 /// How a device names itself: the adapter on GPU backends (`NVIDIA H100 80GB HBM3`, or
@@ -269,16 +291,30 @@ mod tests {
     #[test]
     fn a_default_gpu_without_adapter_falls_back_to_flex_but_a_named_one_is_an_error() {
         let no_adapter = || Err(BackendError::Unavailable { name: "wgpu", reason: "No possible adapter available".into() });
-        let (backend, device) = fall_back_to_flex(Backend::Wgpu, false, no_adapter()).unwrap();
+        let (backend, device) = fall_back_to_flex(Backend::Wgpu, false, no_adapter(), None).unwrap();
         assert_eq!(backend, Backend::Flex);
         assert_eq!(describe(&device), describe(&Device::flex()));
-        let err = fall_back_to_flex(Backend::Wgpu, true, no_adapter()).unwrap_err();
+        let err = fall_back_to_flex(Backend::Wgpu, true, no_adapter(), None).unwrap_err();
         assert!(matches!(err, BackendError::Unavailable { name: "wgpu", .. }), "{err}");
         // Other failures are never papered over, named or not.
         let not_compiled = || Err(BackendError::NotCompiled { name: "vulkan" });
-        assert!(fall_back_to_flex(Backend::Vulkan, false, not_compiled()).is_err());
+        assert!(fall_back_to_flex(Backend::Vulkan, false, not_compiled(), None).is_err());
         // A device that opened is kept.
-        assert_eq!(fall_back_to_flex(Backend::Flex, false, Ok(Device::flex())).unwrap().0, Backend::Flex);
+        assert_eq!(fall_back_to_flex(Backend::Flex, false, Ok(Device::flex()), None).unwrap().0, Backend::Flex);
+    }
+
+    #[test]
+    fn a_default_gpu_on_a_software_rasterizer_gives_way_to_flex_unless_named() {
+        // `Device::flex()` stands in for the opened GPU device: only the adapter's kind matters.
+        let llvmpipe = || Some("llvmpipe (LLVM 15.0.6, 256 bits)".to_string());
+        assert_eq!(fall_back_to_flex(Backend::Wgpu, false, Ok(Device::flex()), llvmpipe()).unwrap().0, Backend::Flex);
+        assert_eq!(fall_back_to_flex(Backend::Vulkan, false, Ok(Device::flex()), llvmpipe()).unwrap().0, Backend::Flex);
+        // Asked for by name, the software adapter is used.
+        assert_eq!(fall_back_to_flex(Backend::Wgpu, true, Ok(Device::flex()), llvmpipe()).unwrap().0, Backend::Wgpu);
+        // A hardware adapter is the default.
+        assert_eq!(fall_back_to_flex(Backend::Wgpu, false, Ok(Device::flex()), None).unwrap().0, Backend::Wgpu);
+        // The CPU backend has no adapter to inspect.
+        assert_eq!(software_adapter(&Device::flex()), None);
     }
 
     #[test]
