@@ -6,7 +6,7 @@ use mnist_models::{
     kl_divergence, mse,
 };
 
-use crate::common::{images, parse, scalar, values};
+use crate::common::{assert_close, images, parse, scalar, values};
 use crate::seeds::{HIDDEN_225_AE, MLP_64_64, SINGLE_LAYER_AE, VAE};
 
 fn image4(values: [f32; 4], device: &Device) -> Tensor<4> {
@@ -47,6 +47,46 @@ fn bce_on_grey_targets() {
         .sum::<f64>()
         / 4.0;
     assert!((loss as f64 - reference).abs() < 1e-5);
+}
+
+/// The previous formulation, through Burn's `log_sigmoid` and its own backward: the fused loss
+/// must agree with it in value and gradient.
+fn bce_through_log_sigmoid(logits: Tensor<4>, target: Tensor<4>) -> Tensor<1> {
+    let log_p = burn::tensor::activation::log_sigmoid(logits.clone());
+    (target.neg().add_scalar(1.0) * logits - log_p).mean()
+}
+
+#[test]
+fn bce_gradient_is_sigmoid_minus_target_over_n_as_through_log_sigmoid() {
+    let device = Device::flex().autodiff();
+    let logits = [-100.0f32, -20.0, -3.0, -0.5, 0.0, 0.5, 3.0, 20.0, 100.0, 1e-3, -7.25, 12.0];
+    let targets = [0.0f32, 1.0, 0.3, 0.9, 0.5, 0.0, 1.0, 0.2, 1.0, 0.75, 0.0, 0.6];
+    let n = logits.len();
+    let tensor = |v: [f32; 12]| Tensor::<1>::from_floats(v, &device).reshape([3, 1, 2, 2]);
+    let run = |loss: fn(Tensor<4>, Tensor<4>) -> Tensor<1>| {
+        let x = tensor(logits).require_grad();
+        let value = loss(x.clone(), tensor(targets));
+        let grads = value.backward();
+        (scalar(value.inner()), values(x.grad(&grads).expect("a gradient for the logits")))
+    };
+    let (fused, fused_grad) = run(bce_with_logits);
+    let (reference, reference_grad) = run(bce_through_log_sigmoid);
+
+    // f64 references: the mean of the definition, and d/dx = (σ(x) - t) / n.
+    let expected: f64 = logits.iter().zip(&targets).map(|(&x, &t)| {
+        // The definition rearranged (`bce_reference` loses ln σ(x) to rounding at |x| = 100).
+        let (x, t) = (x as f64, t as f64);
+        (1.0 - t) * x + (-x).max(0.0) + (-x.abs()).exp().ln_1p()
+    }).sum::<f64>() / n as f64;
+    let expected_grad: Vec<f32> = logits
+        .iter()
+        .zip(&targets)
+        .map(|(&x, &t)| ((1.0 / (1.0 + (-(x as f64)).exp()) - t as f64) / n as f64) as f32)
+        .collect();
+    assert!((fused as f64 - expected).abs() < 1e-5 * expected, "fused {fused} vs {expected}");
+    assert!((fused - reference).abs() < 1e-5 * reference, "fused {fused} vs log_sigmoid {reference}");
+    assert_close(&fused_grad, &expected_grad, 1e-6, "d loss / d logits vs (σ(x) - t) / n");
+    assert_close(&fused_grad, &reference_grad, 1e-6, "d loss / d logits vs log_sigmoid's");
 }
 
 #[test]
