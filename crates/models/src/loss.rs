@@ -3,7 +3,7 @@
 //! into named loss terms so that one training loop serves every model.
 
 use burn::prelude::*;
-use burn::tensor::activation::log_softmax;
+use burn::tensor::activation::{log_softmax, sigmoid};
 use serde::{Deserialize, Serialize};
 
 use crate::model::{Model, ModelOutput};
@@ -42,25 +42,27 @@ pub fn mse(pred: Tensor<4>, target: Tensor<4>) -> Tensor<1> {
     (pred - target).square().mean()
 }
 
-/// Element-wise binary cross-entropy from logits `x` against targets `t` in `[0, 1]`:
-/// `-(t·ln σ(x) + (1 - t)·ln(1 - σ(x)))`, computed stably as `(1 - t)·x + max(-x, 0) + ln(1 + e^-|x|)`
-/// (no overflow for large |x|). Its derivative in `x` is `σ(x) - t`.
+/// Element-wise binary cross-entropy from logits `x`, their sigmoid `p = σ(x)` (the model's
+/// reconstruction) and targets `t` in `[0, 1]`: `-(t·ln σ(x) + (1 - t)·ln(1 - σ(x)))`, computed
+/// stably as `max(x, 0) - t·x + ln(1 + e^-|x|)` (no overflow for large |x|). Its derivative in `x`
+/// is `σ(x) - t`.
 ///
-/// One fused node: the value and the derivative are evaluated outside the autodiff graph, sharing
-/// one `exp` and one `ln` per element, and joined to `x` as `value + (x - stop(x))·stop(σ(x) - t)`,
-/// which has exactly that value and that gradient. Built from `log_sigmoid` instead, a step costs
-/// three exponentials and a `log1p` per element (its backward recomputes a sigmoid); on `flex` each
-/// is a scalar libm call, and they took a third of the single-layer autoencoder's step.
-fn bce_with_logits_elementwise<const D: usize>(logits: Tensor<D>, target: Tensor<D>) -> Tensor<D> {
+/// One fused node: the value and the derivative are evaluated outside the autodiff graph and
+/// joined to `x` as `value + (x - stop(x))·stop(p - t)`, which has exactly that value and that
+/// gradient. `e^-|x|` is read off `p`, so a step costs one `ln` per element on top of the model's
+/// sigmoid. Built from Burn's `log_sigmoid` instead, it cost three exponentials and a `log1p` per
+/// element (the backward recomputes a sigmoid); on `flex` each is a scalar libm call.
+fn bce_with_logits_elementwise<const D: usize>(logits: Tensor<D>, probs: Tensor<D>, target: Tensor<D>) -> Tensor<D> {
     let x = logits.clone().detach();
+    let p = probs.detach();
     let t = target.detach();
-    let e = x.clone().abs().neg().exp(); // e^-|x|, in (0, 1]
-    let one_plus_e = e.clone().add_scalar(1.0);
-    let value = t.clone().neg().add_scalar(1.0) * x.clone() + x.clone().neg().clamp_min(0.0) + one_plus_e.clone().log();
-    // σ(x) = 1 / (1 + e) for x ≥ 0 and e / (1 + e) for x < 0.
-    let sigma = e.mask_fill(x.clone().greater_equal_elem(0.0), 1.0) / one_plus_e;
+    // e^-|x| = σ(-|x|) / σ(|x|) = (½ - d) / (½ + d) with d = |σ(x) - ½|; absolute error about
+    // 1e-7 (the rounding of p), where ln(1 + e^-|x|) is at least 0.
+    let d = p.clone().sub_scalar(0.5).abs();
+    let e = d.clone().neg().add_scalar(0.5) / d.add_scalar(0.5);
+    let value = x.clone().clamp_min(0.0) - t.clone() * x.clone() + e.add_scalar(1.0).log();
     // Zero in the forward pass; carries the gradient `σ(x) - t` back to the logits.
-    let slope = (logits - x) * (sigma - t);
+    let slope = (logits - x) * (p - t);
     value + slope
 }
 
@@ -77,7 +79,8 @@ fn bce_elementwise<const D: usize>(probs: Tensor<D>, target: Tensor<D>) -> Tenso
 /// Binary cross-entropy, mean over all elements, of logits against grey-level targets in
 /// `[0, 1]` (Burn's own BCE takes integer targets only). `[batch, 1, 28, 28]` × 2 → `[1]`.
 pub fn bce_with_logits(logits: Tensor<4>, target: Tensor<4>) -> Tensor<1> {
-    bce_with_logits_elementwise(logits, target).mean()
+    let probs = sigmoid(logits.clone());
+    bce_with_logits_elementwise(logits, probs, target).mean()
 }
 
 /// Softmax cross-entropy, batch mean. Logits `[batch, 10]`, labels `[batch]` → `[1]`.
@@ -137,8 +140,9 @@ impl Objective {
     ) -> Tensor<4> {
         match (self.loss, logits) {
             (LossKind::Mse, _) => (reconstruction - target).square(),
+            // The reconstruction is the sigmoid of the logits (`AutoencoderOutput::new`).
             (LossKind::Bce | LossKind::CrossEntropy, Some(logits)) => {
-                bce_with_logits_elementwise(logits, target)
+                bce_with_logits_elementwise(logits, reconstruction, target)
             }
             (LossKind::Bce | LossKind::CrossEntropy, None) => {
                 bce_elementwise(reconstruction, target)
