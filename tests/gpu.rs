@@ -41,13 +41,9 @@ fn smoke_trains_on_wgpu_and_its_checkpoint_evaluates_on_the_cpu() {
 fn with_no_device_named_a_gpu_build_uses_a_hardware_adapter_and_never_a_software_one() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("smoke-default").display().to_string();
-    let output = common::bin("train")
-        .env_remove("MNIST_BURN_DEVICE")
-        .args(["--config", "configs/smoke.toml", "--epochs", "1", "--out", &out])
-        .output()
-        .unwrap();
-    let (stdout, stderr) = (String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
-    assert!(output.status.success(), "{stderr}");
+    let (code, stdout, stderr) =
+        common::output(common::bin("train").env_remove("MNIST_BURN_DEVICE").args(["--config", "configs/smoke.toml", "--epochs", "1", "--out", &out]));
+    assert_eq!(code, 0, "{stderr}");
     let header = stdout.lines().next().unwrap_or_default();
     // CI has only Mesa's llvmpipe: the run moves to flex and says why. On a machine with a GPU it
     // stays on wgpu, on an adapter that is not llvmpipe.

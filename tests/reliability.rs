@@ -813,8 +813,7 @@ fn devices_missing_from_the_build_name_the_cargo_feature() {
 
 /// Runs `name` with `MNIST_BURN_DEVICE` set to `value`.
 fn with_device_env(name: &str, value: &str, args: &[&str]) -> (i32, String, String) {
-    let out = bin(name).env("MNIST_BURN_DEVICE", value).args(args).output().unwrap();
-    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+    common::output(bin(name).env("MNIST_BURN_DEVICE", value).args(args))
 }
 
 #[test]

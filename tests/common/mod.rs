@@ -28,7 +28,13 @@ pub fn bin(name: &str) -> Command {
 
 /// Runs a binary with `args`; returns (exit code, stdout, stderr).
 pub fn run(name: &str, args: &[&str]) -> (i32, String, String) {
-    let out: Output = bin(name).args(args).output().expect("the binary runs");
+    output(bin(name).args(args))
+}
+
+/// Runs a prepared command (e.g. [`bin`] with its environment changed); returns (exit code,
+/// stdout, stderr).
+pub fn output(cmd: &mut Command) -> (i32, String, String) {
+    let out: Output = cmd.output().expect("the binary runs");
     (
         out.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&out.stdout).into_owned(),
