@@ -11,6 +11,7 @@ use burn::tensor::module::interpolate;
 use burn::tensor::ops::{InterpolateMode, InterpolateOptions};
 use serde::{Deserialize, Serialize};
 
+use crate::cpu_conv::{self, ConvGeometry};
 use crate::summary::SummaryBuilder;
 
 /// Glorot (Xavier) uniform, Keras' default kernel initializer.
@@ -81,6 +82,19 @@ impl Padding {
         match self {
             Padding::Same => input * stride,
             Padding::Valid => (input - 1) * stride + kernel,
+        }
+    }
+
+    /// Zero rows `[before, after]` a convolution adds along an axis of `input` pixels:
+    /// TensorFlow's `same` padding (the odd one after), or none.
+    pub fn conv_padding(self, input: usize, kernel: usize, stride: usize) -> [usize; 2] {
+        match self {
+            Padding::Same => {
+                let output = input.div_ceil(stride);
+                let total = ((output - 1) * stride + kernel).saturating_sub(input);
+                [total / 2, total - total / 2]
+            }
+            Padding::Valid => [0, 0],
         }
     }
 
@@ -291,12 +305,27 @@ impl ConvBlock {
 
     /// `[batch, c_in, h, w]` → `[batch, filters, h', w']`.
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        self.activation.apply(self.conv.forward(x))
+        self.activation.apply(self.forward_linear(x))
     }
 
-    /// The pre-activation output (for sigmoid outputs whose logits feed BCE).
+    /// The pre-activation output (for sigmoid outputs whose logits feed BCE). On `flex` this
+    /// runs [`cpu_conv`]'s kernels, elsewhere Burn's `Conv2d`.
     pub fn forward_linear(&self, x: Tensor<4>) -> Tensor<4> {
-        self.conv.forward(x)
+        let [_, _, h, w] = x.dims();
+        let [_, _, kh, kw] = self.conv.weight.lazy_shape().dims::<4>();
+        let stride = self.conv.stride;
+        let geometry = ConvGeometry {
+            stride,
+            padding: [
+                self.padding.conv_padding(h, kh, stride[0]),
+                self.padding.conv_padding(w, kw, stride[1]),
+            ],
+        };
+        let plain = self.conv.dilation == [1, 1] && self.conv.groups == 1;
+        let fast = (self.conv.bias.as_ref())
+            .filter(|_| plain)
+            .and_then(|bias| cpu_conv::conv2d(&x, self.conv.weight.val(), bias.val(), geometry));
+        fast.unwrap_or_else(|| self.conv.forward(x))
     }
 
     pub(crate) fn summarize(&self, summary: &mut SummaryBuilder) {
@@ -379,12 +408,39 @@ impl ConvTransposeBlock {
 
     /// The pre-activation output (for sigmoid outputs whose logits feed BCE).
     pub fn forward_linear(&self, x: Tensor<4>) -> Tensor<4> {
+        if let Some(y) = self.forward_cpu(&x) {
+            return y;
+        }
         let y = self.conv.forward(x);
         if self.crop_end == 0 {
             return y;
         }
         let [_, _, h, w] = y.dims();
         y.slice(s![.., .., 0..h - self.crop_end, 0..w - self.crop_end])
+    }
+
+    /// [`cpu_conv`]'s transposed convolution on `flex` (`None` elsewhere): the input gradient of
+    /// the convolution that maps the cropped output back to `x`, so the cropping is its padding.
+    fn forward_cpu(&self, x: &Tensor<4>) -> Option<Tensor<4>> {
+        let conv = &self.conv;
+        if conv.dilation != [1, 1] || conv.groups != 1 || conv.padding_out != [0, 0] {
+            return None;
+        }
+        let bias = conv.bias.as_ref()?.val();
+        let [_, _, h, w] = x.dims();
+        let [_, _, kh, kw] = self.conv.weight.lazy_shape().dims::<4>();
+        let [sh, sw] = self.conv.stride;
+        let [ph, pw] = self.conv.padding;
+        // Burn's output `(in - 1)·s - 2p + k`, less the rows cropped at the end.
+        let out = |input: usize, k: usize, s: usize, p: usize| {
+            (input - 1) * s + k - 2 * p - self.crop_end
+        };
+        let out_size = [out(h, kh, sh, ph), out(w, kw, sw, pw)];
+        let geometry = ConvGeometry {
+            stride: [sh, sw],
+            padding: [[ph, ph + self.crop_end], [pw, pw + self.crop_end]],
+        };
+        cpu_conv::conv_transpose2d(x, self.conv.weight.val(), bias, geometry, out_size)
     }
 
     pub(crate) fn summarize(&self, summary: &mut SummaryBuilder) {

@@ -9,6 +9,7 @@ pub mod cnn;
 pub mod config;
 pub mod conv_ae;
 pub mod conv_vae;
+pub mod cpu_conv;
 pub mod dense_ae;
 pub mod layers;
 pub mod loss;

@@ -4,6 +4,7 @@
 
 mod common;
 mod config_errors;
+mod cpu_conv;
 mod dropout;
 mod gradient;
 mod layers;

@@ -1,0 +1,340 @@
+//! The three loops of a convolution on the CPU, on plain `f32` slices: forward, input gradient
+//! and weight/bias gradient, each as "im2col one image, then one matrix product".
+//!
+//! Burn's `flex` backend derives the weight gradient from a convolution whose kernel is the
+//! whole output gradient (`[filters, batch, 24, 24]` for the seed CNN), which its conv loops run
+//! about nine times slower than a matrix product. Here every pass is one `gemm` per image over
+//! a patch matrix small enough to stay in cache, images spread over the rayon pool.
+
+use rayon::prelude::*;
+
+/// Where the window of a 2-D convolution falls: strides and zero padding, per axis
+/// `[height, width]`. Padding may differ at the two ends (Keras' `same` puts the odd row and
+/// column at the bottom and right).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ConvGeometry {
+    /// Step of the window along height and width.
+    pub stride: [usize; 2],
+    /// Zero rows/columns added `[[top, bottom], [left, right]]`.
+    pub padding: [[usize; 2]; 2],
+}
+
+impl ConvGeometry {
+    /// Output size along `axis` (0 = height, 1 = width) for an input of `input` and a kernel of
+    /// `kernel`, or `None` when the window doesn't fit.
+    pub fn output_size(&self, axis: usize, input: usize, kernel: usize) -> Option<usize> {
+        let [begin, end] = self.padding[axis];
+        let padded = input + begin + end;
+        (padded >= kernel && self.stride[axis] > 0)
+            .then(|| (padded - kernel) / self.stride[axis] + 1)
+    }
+}
+
+/// The sizes of one convolution `x [batch, channels, height, width]` → `y [batch, filters,
+/// out_height, out_width]` with a kernel `[filters, channels, kernel_h, kernel_w]`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ConvShape {
+    /// Images in the batch.
+    pub batch: usize,
+    /// Input channels.
+    pub channels: usize,
+    /// Input `[height, width]`.
+    pub input: [usize; 2],
+    /// Output channels.
+    pub filters: usize,
+    /// Kernel `[height, width]`.
+    pub kernel: [usize; 2],
+    /// Output `[height, width]`.
+    pub output: [usize; 2],
+    /// Strides and padding.
+    pub geometry: ConvGeometry,
+}
+
+impl ConvShape {
+    /// The shape of `x [batch, channels, h, w]` convolved with `weight [filters, channels, kh,
+    /// kw]`, or `None` when the channels disagree or the window doesn't fit.
+    pub fn new(x: [usize; 4], weight: [usize; 4], geometry: ConvGeometry) -> Option<Self> {
+        let [batch, channels, h, w] = x;
+        let [filters, weight_channels, kh, kw] = weight;
+        if channels != weight_channels {
+            return None;
+        }
+        Some(Self {
+            batch,
+            channels,
+            input: [h, w],
+            filters,
+            kernel: [kh, kw],
+            output: [
+                geometry.output_size(0, h, kh)?,
+                geometry.output_size(1, w, kw)?,
+            ],
+            geometry,
+        })
+    }
+
+    fn image_len(&self) -> usize {
+        self.channels * self.input[0] * self.input[1]
+    }
+
+    fn out_pixels(&self) -> usize {
+        self.output[0] * self.output[1]
+    }
+
+    /// Rows of the patch matrix: one per (channel, kernel row, kernel column).
+    fn patch_rows(&self) -> usize {
+        self.channels * self.kernel[0] * self.kernel[1]
+    }
+
+    /// The output size in elements.
+    pub fn output_len(&self) -> usize {
+        self.batch * self.filters * self.out_pixels()
+    }
+
+    /// The input size in elements.
+    pub fn input_len(&self) -> usize {
+        self.batch * self.image_len()
+    }
+
+    /// The weight size in elements.
+    pub fn weight_len(&self) -> usize {
+        self.filters * self.patch_rows()
+    }
+
+    /// For kernel offset `k` along `axis`: the first and one-past-last output positions whose
+    /// input index `o * stride + k - pad_begin` lies inside the image.
+    fn valid_range(&self, axis: usize, k: usize) -> (usize, usize) {
+        let stride = self.geometry.stride[axis];
+        let pad = self.geometry.padding[axis][0];
+        let (input, output) = (self.input[axis], self.output[axis]);
+        // o * stride + k >= pad  and  o * stride + k < input + pad
+        let first = pad.saturating_sub(k).div_ceil(stride);
+        let end = if input + pad > k {
+            (input + pad - k).div_ceil(stride).min(output)
+        } else {
+            0
+        };
+        (first.min(end), end)
+    }
+
+    /// Writes the patch matrix `[channels·kh·kw, out_h·out_w]` of one image (zeros where the
+    /// window hangs over the padding).
+    fn im2col(&self, image: &[f32], cols: &mut [f32]) {
+        let [h, w] = self.input;
+        let [kh, kw] = self.kernel;
+        let [oh, ow] = self.output;
+        let [sh, sw] = self.geometry.stride;
+        let [pt, pl] = [self.geometry.padding[0][0], self.geometry.padding[1][0]];
+        let mut rows = cols.chunks_exact_mut(oh * ow);
+        for c in 0..self.channels {
+            let plane = &image[c * h * w..(c + 1) * h * w];
+            for i in 0..kh {
+                let (y0, y1) = self.valid_range(0, i);
+                for j in 0..kw {
+                    let (x0, x1) = self.valid_range(1, j);
+                    let row = rows.next().expect("patch matrix sized by patch_rows");
+                    for (oy, out) in row.chunks_exact_mut(ow).enumerate() {
+                        if oy < y0 || oy >= y1 {
+                            out.fill(0.0);
+                            continue;
+                        }
+                        let line = &plane[(oy * sh + i - pt) * w..][..w];
+                        out[..x0].fill(0.0);
+                        out[x1..].fill(0.0);
+                        if sw == 1 {
+                            let start = x0 + j - pl;
+                            out[x0..x1].copy_from_slice(&line[start..start + (x1 - x0)]);
+                        } else {
+                            for (ox, v) in out[x0..x1].iter_mut().enumerate() {
+                                *v = line[(x0 + ox) * sw + j - pl];
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Adds the patch-matrix gradient of one image back onto its pixels (the transpose of
+    /// [`Self::im2col`]); `image` must start zeroed.
+    fn col2im(&self, cols: &[f32], image: &mut [f32]) {
+        let [h, w] = self.input;
+        let [kh, kw] = self.kernel;
+        let [oh, ow] = self.output;
+        let [sh, sw] = self.geometry.stride;
+        let [pt, pl] = [self.geometry.padding[0][0], self.geometry.padding[1][0]];
+        let mut rows = cols.chunks_exact(oh * ow);
+        for c in 0..self.channels {
+            let plane = &mut image[c * h * w..(c + 1) * h * w];
+            for i in 0..kh {
+                let (y0, y1) = self.valid_range(0, i);
+                for j in 0..kw {
+                    let (x0, x1) = self.valid_range(1, j);
+                    let row = rows.next().expect("patch matrix sized by patch_rows");
+                    for oy in y0..y1 {
+                        let src = &row[oy * ow + x0..oy * ow + x1];
+                        let line = &mut plane[(oy * sh + i - pt) * w..][..w];
+                        if sw == 1 {
+                            let start = x0 + j - pl;
+                            for (d, s) in line[start..start + src.len()].iter_mut().zip(src) {
+                                *d += s;
+                            }
+                        } else {
+                            for (ox, s) in src.iter().enumerate() {
+                                line[(x0 + ox) * sw + j - pl] += s;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// `y = conv(x, weight) + bias`: `x` is `[batch, channels, h, w]`, `weight` `[filters,
+    /// channels, kh, kw]`, `bias` `[filters]`, all contiguous; returns `[batch, filters, oh, ow]`.
+    pub fn forward(&self, x: &[f32], weight: &[f32], bias: &[f32]) -> Vec<f32> {
+        self.check(x.len(), weight.len());
+        assert_eq!(bias.len(), self.filters, "conv bias length");
+        let (rows, pixels) = (self.patch_rows(), self.out_pixels());
+        let mut y = vec![0.0f32; self.output_len()];
+        y.par_chunks_mut(self.filters * pixels)
+            .zip(x.par_chunks(self.image_len()))
+            .for_each_init(
+                || vec![0.0f32; rows * pixels],
+                |cols, (out, image)| {
+                    self.im2col(image, cols);
+                    for (plane, &b) in out.chunks_exact_mut(pixels).zip(bias) {
+                        plane.fill(b);
+                    }
+                    // out [filters, pixels] += weight [filters, rows] · cols [rows, pixels]
+                    let product = Product {
+                        m: self.filters,
+                        k: rows,
+                        n: pixels,
+                        accumulate: true,
+                    };
+                    product.run(out, weight, false, cols, false);
+                },
+            );
+        y
+    }
+
+    /// The gradient with respect to `x` of `sum(dy · conv(x, weight))`: `dy` is `[batch,
+    /// filters, oh, ow]`; returns `[batch, channels, h, w]`.
+    pub fn input_grad(&self, dy: &[f32], weight: &[f32]) -> Vec<f32> {
+        let (rows, pixels) = (self.patch_rows(), self.out_pixels());
+        assert_eq!(dy.len(), self.output_len(), "conv output gradient length");
+        assert_eq!(weight.len(), self.weight_len(), "conv weight length");
+        let mut dx = vec![0.0f32; self.input_len()];
+        dx.par_chunks_mut(self.image_len())
+            .zip(dy.par_chunks(self.filters * pixels))
+            .for_each_init(
+                || vec![0.0f32; rows * pixels],
+                |cols, (image, grad)| {
+                    // cols [rows, pixels] = weightᵀ [rows, filters] · dy [filters, pixels]
+                    let product = Product {
+                        m: rows,
+                        k: self.filters,
+                        n: pixels,
+                        accumulate: false,
+                    };
+                    product.run(cols, weight, true, grad, false);
+                    self.col2im(cols, image);
+                },
+            );
+        dx
+    }
+
+    /// The gradients with respect to the weight and the bias of `sum(dy · conv(x, weight) +
+    /// bias)`: returns `([filters, channels, kh, kw], [filters])`.
+    pub fn weight_grad(&self, x: &[f32], dy: &[f32]) -> (Vec<f32>, Vec<f32>) {
+        self.check(x.len(), self.weight_len());
+        assert_eq!(dy.len(), self.output_len(), "conv output gradient length");
+        let (rows, pixels) = (self.patch_rows(), self.out_pixels());
+        let zeros = || (vec![0.0f32; self.weight_len()], vec![0.0f32; self.filters]);
+        x.par_chunks(self.image_len())
+            .zip(dy.par_chunks(self.filters * pixels))
+            .fold(
+                || (zeros(), vec![0.0f32; rows * pixels]),
+                |((mut dw, mut db), mut cols), (image, grad)| {
+                    self.im2col(image, &mut cols);
+                    // dw [filters, rows] += dy [filters, pixels] · colsᵀ [pixels, rows]
+                    let product = Product {
+                        m: self.filters,
+                        k: pixels,
+                        n: rows,
+                        accumulate: true,
+                    };
+                    product.run(&mut dw, grad, false, &cols, true);
+                    for (b, plane) in db.iter_mut().zip(grad.chunks_exact(pixels)) {
+                        *b += plane.iter().sum::<f32>();
+                    }
+                    ((dw, db), cols)
+                },
+            )
+            .map(|(grads, _)| grads)
+            .reduce(zeros, |(mut dw, mut db), (dw2, db2)| {
+                dw.iter_mut().zip(&dw2).for_each(|(a, b)| *a += b);
+                db.iter_mut().zip(&db2).for_each(|(a, b)| *a += b);
+                (dw, db)
+            })
+    }
+
+    fn check(&self, x_len: usize, weight_len: usize) {
+        assert_eq!(x_len, self.input_len(), "conv input length");
+        assert_eq!(weight_len, self.weight_len(), "conv weight length");
+    }
+}
+
+/// One matrix product `dst [m, n] (+)= a [m, k] · b [k, n]`, all row-major.
+struct Product {
+    m: usize,
+    k: usize,
+    n: usize,
+    /// Add to `dst` (`true`) or overwrite it.
+    accumulate: bool,
+}
+
+impl Product {
+    /// Runs the product; `a_t`/`b_t` say the stored matrix is the transpose (`[k, m]` /
+    /// `[n, k]`). Single-threaded: callers already spread images over the pool.
+    #[allow(unsafe_code)]
+    fn run(&self, dst: &mut [f32], a: &[f32], a_t: bool, b: &[f32], b_t: bool) {
+        let Product {
+            m,
+            k,
+            n,
+            accumulate,
+        } = *self;
+        assert!(dst.len() >= m * n && a.len() >= m * k && b.len() >= k * n);
+        // (column stride, row stride) of each operand as stored.
+        let (a_cs, a_rs) = if a_t { (m, 1) } else { (1, k) };
+        let (b_cs, b_rs) = if b_t { (k, 1) } else { (1, n) };
+        // SAFETY: the assert above keeps every index the strides reach inside its slice, and
+        // `dst` is borrowed mutably so it aliases neither operand. With `accumulate` false gemm
+        // never reads `dst` (`dst = 1·a·b`); with it true, `dst = 1·dst + 1·a·b`.
+        unsafe {
+            gemm::gemm(
+                m,
+                n,
+                k,
+                dst.as_mut_ptr(),
+                1,
+                n as isize,
+                accumulate,
+                a.as_ptr(),
+                a_cs as isize,
+                a_rs as isize,
+                b.as_ptr(),
+                b_cs as isize,
+                b_rs as isize,
+                1.0,
+                1.0,
+                false,
+                false,
+                false,
+                gemm::Parallelism::None,
+            );
+        }
+    }
+}
