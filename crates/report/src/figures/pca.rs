@@ -106,6 +106,17 @@ pub fn render(ctx: &Context<'_>, out: &mut Output) -> Result<(), ReportError> {
         out.skip(FILE, "the model has no latent code");
         return Ok(());
     };
+    if k >= PIXELS {
+        // k components of 784-pixel images reconstruct every image exactly: a bound of 0.
+        out.skip(
+            FILE,
+            format!(
+                "the code has {k} values, no fewer than the {PIXELS} pixels: PCA with that many \
+                 components reconstructs every image exactly, so there is no bound to compare with"
+            ),
+        );
+        return Ok(());
+    }
     if ctx.data.train_host.len() < 2 {
         out.skip(FILE, "fewer than two training images");
         return Ok(());

@@ -221,3 +221,31 @@ fn vae_report_draws_every_applicable_figure() {
         .unwrap();
     assert_eq!(decoded, std::fs::read(&outcome.figures[0].path).unwrap());
 }
+
+#[test]
+fn an_overcomplete_code_gets_no_pca_bound() {
+    // 800 code values ≥ 784 pixels: PCA with k = 800 reconstructs exactly, a bound of 0.
+    let dir = tempfile::tempdir().unwrap();
+    let run = train_run(
+        dir.path(),
+        "wide_ae",
+        "normalization = \"unit\"\ntrain_limit = 256\ntest_limit = 32\n",
+        "[model]\nkind = \"dense_autoencoder\"\nencoder = [{ units = 800 }]\n\n\
+         [training]\nepochs = 1\nbatch_size = 64\nloss = \"mse\"\nlearning_rate = 0.001\n\
+         optimizer = { kind = \"adam\" }\n",
+    );
+    let outcome = generate_report(&run, &ReportOptions::default()).unwrap();
+    let pca = outcome
+        .skipped
+        .iter()
+        .find(|s| s.figure == "pca_components.png")
+        .expect("the PCA figure is skipped");
+    assert!(
+        pca.reason.contains("800 values") && pca.reason.contains("784 pixels"),
+        "{}",
+        pca.reason
+    );
+    assert!(!run.join("plots/pca_components.png").exists());
+    // The figures that do apply are still drawn.
+    assert!(run.join("plots/reconstructions.png").exists());
+}
