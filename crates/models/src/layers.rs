@@ -12,6 +12,7 @@ use burn::tensor::ops::{InterpolateMode, InterpolateOptions};
 use serde::{Deserialize, Serialize};
 
 use crate::cpu_conv::{self, ConvGeometry};
+use crate::cpu_pointwise;
 use crate::summary::SummaryBuilder;
 
 /// Glorot (Xavier) uniform, Keras' default kernel initializer.
@@ -38,7 +39,8 @@ impl Activation {
         match self {
             Activation::Linear => x,
             Activation::Relu => activation::relu(x),
-            Activation::Sigmoid => activation::sigmoid(x),
+            // One vectorized pass on `flex` (libm's `expf` per element there otherwise).
+            Activation::Sigmoid => cpu_pointwise::sigmoid(&x).unwrap_or_else(|| activation::sigmoid(x)),
             Activation::Tanh => activation::tanh(x),
         }
     }

@@ -10,6 +10,7 @@ pub mod config;
 pub mod conv_ae;
 pub mod conv_vae;
 pub mod cpu_conv;
+pub mod cpu_pointwise;
 pub mod dense_ae;
 pub mod layers;
 pub mod loss;

@@ -3,9 +3,11 @@
 //! into named loss terms so that one training loop serves every model.
 
 use burn::prelude::*;
-use burn::tensor::activation::{log_softmax, sigmoid};
+use burn::tensor::activation::log_softmax;
 use serde::{Deserialize, Serialize};
 
+use crate::cpu_pointwise;
+use crate::layers::Activation;
 use crate::model::{Model, ModelOutput};
 
 /// The reconstruction (or classification) loss named in a config: `"mse"`, `"bce"`,
@@ -79,8 +81,16 @@ fn bce_elementwise<const D: usize>(probs: Tensor<D>, target: Tensor<D>) -> Tenso
 /// Binary cross-entropy, mean over all elements, of logits against grey-level targets in
 /// `[0, 1]` (Burn's own BCE takes integer targets only). `[batch, 1, 28, 28]` × 2 → `[1]`.
 pub fn bce_with_logits(logits: Tensor<4>, target: Tensor<4>) -> Tensor<1> {
-    let probs = sigmoid(logits.clone());
-    bce_with_logits_elementwise(logits, probs, target).mean()
+    let elements = logits.dims().iter().product::<usize>();
+    let probs = Activation::Sigmoid.apply(logits.clone());
+    bce_with_logits_sum(logits, probs, target).div_scalar(elements as f64)
+}
+
+/// The sum over all elements of [`bce_with_logits_elementwise`]: one fused pass on `flex`
+/// ([`cpu_pointwise`]), Burn's element-wise ops elsewhere. Same value and gradient.
+fn bce_with_logits_sum<const D: usize>(logits: Tensor<D>, probs: Tensor<D>, target: Tensor<D>) -> Tensor<1> {
+    cpu_pointwise::bce_with_logits_sum(&logits, &probs, &target)
+        .unwrap_or_else(|| bce_with_logits_elementwise(logits, probs, target).sum())
 }
 
 /// Softmax cross-entropy, batch mean. Logits `[batch, 10]`, labels `[batch]` → `[1]`.
@@ -131,21 +141,21 @@ impl Objective {
         }
     }
 
-    /// Per-element reconstruction error, `[batch, 1, 28, 28]`.
-    fn reconstruction_elements(
+    /// Reconstruction error summed over every element of `[batch, 1, 28, 28]`.
+    fn reconstruction_sum(
         &self,
         reconstruction: Tensor<4>,
         logits: Option<Tensor<4>>,
         target: Tensor<4>,
-    ) -> Tensor<4> {
+    ) -> Tensor<1> {
         match (self.loss, logits) {
-            (LossKind::Mse, _) => (reconstruction - target).square(),
+            (LossKind::Mse, _) => (reconstruction - target).square().sum(),
             // The reconstruction is the sigmoid of the logits (`AutoencoderOutput::new`).
             (LossKind::Bce | LossKind::CrossEntropy, Some(logits)) => {
-                bce_with_logits_elementwise(logits, reconstruction, target)
+                bce_with_logits_sum(logits, reconstruction, target)
             }
             (LossKind::Bce | LossKind::CrossEntropy, None) => {
-                bce_elementwise(reconstruction, target)
+                bce_elementwise(reconstruction, target).sum()
             }
         }
     }
@@ -184,11 +194,12 @@ impl Objective {
                         .sum()
                         .mul_scalar(self.l1 / batch as f64)
                 });
-                let errors = self.reconstruction_elements(out.reconstruction, out.logits, target);
+                let [batch, ..] = target.dims();
+                let elements = target.dims().iter().product::<usize>();
+                let errors = self.reconstruction_sum(out.reconstruction, out.logits, target);
                 match (out.mean, out.log_var) {
                     (Some(mean), Some(log_var)) => {
-                        let [batch, ..] = errors.dims();
-                        let reconstruction = errors.sum().div_scalar(batch as f64);
+                        let reconstruction = errors.div_scalar(batch as f64);
                         let kl = kl_divergence(mean, log_var);
                         LossTerms {
                             total: reconstruction.clone() + kl.clone().mul_scalar(self.beta),
@@ -199,7 +210,7 @@ impl Objective {
                         }
                     }
                     _ => {
-                        let reconstruction = errors.mean();
+                        let reconstruction = errors.div_scalar(elements as f64);
                         LossTerms {
                             total: reconstruction.clone(),
                             reconstruction: Some(reconstruction),

@@ -5,6 +5,7 @@
 mod common;
 mod config_errors;
 mod cpu_conv;
+mod cpu_pointwise;
 mod dropout;
 mod gradient;
 mod layers;
