@@ -12,9 +12,42 @@ use std::sync::atomic::{AtomicBool, Ordering};
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// `mi_option_purge_delay`: its index in `mi_option_e` of the mimalloc v3 sources that
+/// `libmimalloc-sys` 0.1.49 (pinned by Cargo.lock) bundles. A unit test checks it reads that
+/// version's default of 1,000 ms (`src/options.c`).
+const MI_OPTION_PURGE_DELAY: std::ffi::c_int = 15;
+
+#[allow(unsafe_code)]
+unsafe extern "C" {
+    fn mi_option_set(option: std::ffi::c_int, value: std::ffi::c_long);
+    fn mi_option_get(option: std::ffi::c_int) -> std::ffi::c_long;
+}
+
+/// Tells mimalloc never to hand freed pages back to the kernel. By default it purges memory
+/// freed a second ago, and a training step frees its activations and then allocates the same sizes
+/// again a few milliseconds later: every step re-faulted and re-zeroed them (2 MiB huge pages
+/// here). Measured on the MLP 784-500-300-10: 3,084 → 448 page faults and 4.3 → 3.5 s of CPU
+/// time over 300 steps; peak RSS 318 → 333 MiB, as the process keeps its peak.
+pub fn keep_freed_memory() {
+    // SAFETY: `mi_option_set` only stores an integer option; any value is valid for this one.
+    #[allow(unsafe_code)]
+    unsafe {
+        mi_option_set(MI_OPTION_PURGE_DELAY, -1)
+    }
+}
+
+/// mimalloc's current purge delay in milliseconds (-1: never purge).
+pub fn purge_delay() -> i64 {
+    // SAFETY: reads an integer option.
+    #[allow(unsafe_code)]
+    let value = unsafe { mi_option_get(MI_OPTION_PURGE_DELAY) };
+    value as i64
+}
+
 /// Runs a command's body, printing any error as one `error: ...` line (with its causes) and
 /// turning it into a non-zero exit code; a panic becomes an error line too, never a backtrace.
 pub fn run_main(body: impl FnOnce() -> anyhow::Result<ExitCode> + std::panic::UnwindSafe) -> ExitCode {
+    keep_freed_memory();
     std::panic::set_hook(Box::new(|info| {
         let message = info
             .payload()
@@ -90,7 +123,18 @@ pub fn interrupt_flag() -> Arc<AtomicBool> {
 
 #[cfg(test)]
 mod tests {
-    use super::hint;
+    use super::{hint, keep_freed_memory, purge_delay};
+
+    #[test]
+    fn the_purge_option_index_is_mimallocs_purge_delay() {
+        // The default of `purge_delay` is 1,000 ms (unless MIMALLOC_PURGE_DELAY is set); no
+        // other option defaults to 1,000, so this pins the index to the right option.
+        if std::env::var_os("MIMALLOC_PURGE_DELAY").is_none() {
+            assert_eq!(purge_delay(), 1000);
+        }
+        keep_freed_memory();
+        assert_eq!(purge_delay(), -1);
+    }
 
     #[test]
     fn a_buffer_too_big_for_the_device_gets_a_hint_naming_its_size_and_the_way_out() {
