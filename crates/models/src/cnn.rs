@@ -11,7 +11,7 @@ use crate::config::{
     pool_output_shape,
 };
 use crate::layers::{
-    Activation, ConvBlock, ConvLayer, DenseBlock, Padding, keras_linear, max_pool,
+    Activation, ConvBlock, ConvLayer, DenseBlock, Padding, apply_dropout, keras_linear, max_pool,
 };
 use crate::summary::{Summary, SummaryBuilder};
 use crate::{IMAGE_SHAPE, NUM_CLASSES};
@@ -157,7 +157,7 @@ impl Cnn {
             x = pool.forward(x); // [batch, 64, 8, 8]
         }
         if let Some(dropout) = &self.dropout {
-            x = dropout.forward(x);
+            x = apply_dropout(dropout, x);
         }
         let mut x = x.flatten(1, 3); // [batch, 4096]
         for block in &self.dense {

@@ -1,12 +1,14 @@
-//! The sigmoid and the summed binary cross-entropy on the `flex` CPU backend as single fused,
-//! vectorized, multi-threaded passes, registered with Burn as a backend extension with a
+//! The sigmoid, the summed binary cross-entropy and dropout on the `flex` CPU backend as single
+//! fused, vectorized, multi-threaded passes, registered with Burn as a backend extension with a
 //! hand-written backward pass.
 //!
 //! `flex` evaluates `exp` and `ln` one element at a time through libm, on one thread: for the
 //! single-layer autoencoder the output sigmoid and the loss's logarithm were a third of a step.
 //! Here `e^x` and `ln(1 + e)` are short polynomials in plain arithmetic, which the compiler turns
-//! into SIMD loops, and each pass is split over the rayon pool. On any other device
-//! [`sigmoid`] and [`bce_with_logits_sum`] return `None` and callers use Burn's ops.
+//! into SIMD loops, and each pass is split over the rayon pool. Dropout masks come from a hash
+//! of the element index instead of Burn's per-element ChaCha draws (a sixth of a step of the
+//! dropout autoencoder). On any other device [`sigmoid`], [`bce_with_logits_sum`] and
+//! [`dropout`] return `None` and callers use Burn's ops.
 
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
@@ -76,6 +78,41 @@ pub fn bce_scalar(x: f32, p: f32, t: f32) -> f32 {
     x.max(0.0) - t * x + ln_1p_unit(e)
 }
 
+/// A 32-bit integer hash with good avalanche (Wellons' `lowbias32`): multiplies, shifts and
+/// xors only, so a loop of them vectorizes.
+#[inline(always)]
+fn hash32(mut x: u32) -> u32 {
+    x ^= x >> 16;
+    x = x.wrapping_mul(0x7feb_352d);
+    x ^= x >> 15;
+    x = x.wrapping_mul(0x846c_a68b);
+    x ^ (x >> 16)
+}
+
+/// The dropout multiplier of element `i` for a call seeded with `seed`: `scale` with probability
+/// `keep`, else 0. Counter-based (a hash of the index), so threads need no shared state and the
+/// mask doesn't depend on how the work is split.
+#[inline(always)]
+pub fn dropout_factor(seed: [u32; 2], i: u32, keep: f32, scale: f32) -> f32 {
+    let bits = hash32(hash32(i ^ seed[0]).wrapping_add(seed[1]));
+    // 24 random bits → a uniform in [0, 1) with float precision.
+    let uniform = (bits >> 8) as f32 * (1.0 / 16_777_216.0);
+    if uniform < keep { scale } else { 0.0 }
+}
+
+/// The scaled dropout mask for `len` elements.
+fn dropout_mask(len: usize, keep: f32, seed: [u32; 2]) -> Vec<f32> {
+    let scale = 1.0 / keep;
+    let mut mask = vec![0.0f32; len];
+    mask.par_chunks_mut(CHUNK).enumerate().for_each(|(c, chunk)| {
+        let start = (c * CHUNK) as u32;
+        for (j, m) in chunk.iter_mut().enumerate() {
+            *m = dropout_factor(seed, start.wrapping_add(j as u32), keep, scale);
+        }
+    });
+    mask
+}
+
 /// `out[i] = f(a[i])` over the pool.
 fn map(a: &[f32], f: impl Fn(f32) -> f32 + Sync) -> Vec<f32> {
     let mut out = vec![0.0f32; a.len()];
@@ -135,6 +172,11 @@ pub trait CpuPointwiseBackend: Backend {
         p: FloatTensor<Self>,
         t: FloatTensor<Self>,
     ) -> FloatTensor<Self>;
+
+    /// Inverted dropout: each element kept with probability `keep` and scaled by `1 / keep`, or
+    /// zeroed; the mask is drawn from `seed` ([`dropout_factor`]). Gradient: `dy` times the same
+    /// mask.
+    fn fast_dropout(x: FloatTensor<Self>, keep: f32, seed: [u32; 2]) -> FloatTensor<Self>;
 }
 
 /// Whether [`sigmoid`] and [`bce_with_logits_sum`] take `x`: `f32` on `flex`, with or without
@@ -171,6 +213,28 @@ pub fn bce_with_logits_sum<const D: usize>(
     ))
 }
 
+/// Training-time dropout of rate `prob` on a `flex` device, or `None` elsewhere (the caller uses
+/// Burn's `Dropout`). The mask's seed is drawn from the device's generator, so `device.seed(..)`
+/// makes runs repeatable as with Burn's own dropout.
+pub fn dropout<const D: usize>(x: &Tensor<D>, prob: f64) -> Option<Tensor<D>> {
+    if !runs_on(x) || !(0.0..1.0).contains(&prob) {
+        return None;
+    }
+    // Two 24-bit draws from the seeded generator make the 32-bit halves of the call's seed.
+    let draws = Tensor::<1>::random([4], burn::tensor::Distribution::Default, &x.device().inner());
+    let d: Vec<u32> = draws
+        .into_data()
+        .iter::<f32>()
+        .map(|v| (v * 16_777_216.0) as u32)
+        .collect();
+    let seed = [d[0] ^ (d[1] << 8), d[2] ^ (d[3] << 8)];
+    Some(Tensor::from_dispatch(<Dispatch as CpuPointwiseBackend>::fast_dropout(
+        x.clone().into_dispatch(),
+        (1.0 - prob) as f32,
+        seed,
+    )))
+}
+
 fn tensor(values: Vec<f32>, shape: Shape) -> FlexTensor {
     FlexTensor::new(Bytes::from_elems(values), Layout::contiguous(shape), DType::F32)
 }
@@ -189,6 +253,29 @@ impl CpuPointwiseBackend for Flex {
         let (x, p, t) = (x.to_contiguous(), p.to_contiguous(), t.to_contiguous());
         let sum = bce_sum(x.storage(), p.storage(), t.storage());
         tensor(vec![sum as f32], Shape::new([1]))
+    }
+
+    fn fast_dropout(x: FlexTensor, keep: f32, seed: [u32; 2]) -> FlexTensor {
+        let x = x.to_contiguous();
+        let mask = dropout_mask(x.layout().shape().num_elements(), keep, seed);
+        let y = map3(x.storage(), &mask, &mask, |x, m, _| x * m);
+        tensor(y, shape(&x))
+    }
+}
+
+/// Backward of dropout; the state is the scaled mask.
+#[derive(Debug)]
+struct DropoutBackward;
+
+impl Backward<Flex, 1> for DropoutBackward {
+    type State = FlexTensor;
+
+    fn backward(self, ops: Ops<Self::State, 1>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let [Some(node)] = ops.parents else { return };
+        let dy = grads.consume::<Flex>(&ops.node).to_contiguous();
+        let mask = ops.state;
+        let dx = map3(dy.storage(), mask.storage(), mask.storage(), |g, m, _| g * m);
+        grads.register::<Flex>(node.id, tensor(dx, shape(&mask)));
     }
 }
 
@@ -252,6 +339,22 @@ impl<C: CheckpointStrategy> CpuPointwiseBackend for Autodiff<Flex, C> {
                 prep.finish((pp.clone(), tp.clone()), Flex::bce_logits_sum(xp, pp, tp))
             }
             OpsKind::UnTracked(prep) => prep.finish(Flex::bce_logits_sum(xp, pp, tp)),
+        }
+    }
+
+    fn fast_dropout(x: FloatTensor<Self>, keep: f32, seed: [u32; 2]) -> FloatTensor<Self> {
+        let xp = x.primitive().clone().to_contiguous();
+        let mask = tensor(
+            dropout_mask(xp.layout().shape().num_elements(), keep, seed),
+            shape(&xp),
+        );
+        let y = tensor(
+            map3(xp.storage(), mask.storage(), mask.storage(), |x, m, _| x * m),
+            shape(&xp),
+        );
+        match DropoutBackward.prepare::<C>([x.node()]).compute_bound().stateful() {
+            OpsKind::Tracked(prep) => prep.finish(mask, y),
+            OpsKind::UnTracked(prep) => prep.finish(y),
         }
     }
 }

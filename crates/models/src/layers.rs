@@ -160,7 +160,7 @@ impl DenseBlock {
     pub fn forward(&self, x: Tensor<2>) -> Tensor<2> {
         let x = self.activation.apply(self.linear.forward(x));
         match &self.dropout {
-            Some(dropout) => dropout.forward(x),
+            Some(dropout) => apply_dropout(dropout, x),
             None => x,
         }
     }
@@ -457,6 +457,15 @@ impl ConvTransposeBlock {
             self.conv.num_params(),
         );
     }
+}
+
+/// `dropout` on `x`: active only while training, as Burn's `Dropout::forward`, and then one
+/// fused pass on `flex` ([`cpu_pointwise::dropout`]), Burn's module elsewhere.
+pub(crate) fn apply_dropout<const D: usize>(dropout: &Dropout, x: Tensor<D>) -> Tensor<D> {
+    if !dropout.training.is_enabled() || !x.device().is_autodiff() || dropout.prob == 0.0 {
+        return x;
+    }
+    cpu_pointwise::dropout(&x, dropout.prob).unwrap_or_else(|| dropout.forward(x))
 }
 
 /// A max-pooling window of `size × size` with stride `size` (Keras `MaxPooling2D(size)`).

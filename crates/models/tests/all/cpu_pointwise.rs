@@ -92,3 +92,32 @@ fn fused_bce_sum_matches_an_f64_reference_on_every_split() {
         assert_close(&values(x.grad(&grads).unwrap()), &want, 1e-7, "d sum / d logits");
     }
 }
+
+#[test]
+fn fast_dropout_keeps_the_right_share_scales_it_and_routes_the_gradient_through_the_mask() {
+    let device = Device::flex().autodiff();
+    let n = 200_000;
+    let ones = Tensor::<1>::ones([n], &device);
+    assert!(cpu_pointwise::runs_on(&ones));
+    let mask_of = |seed: u64| {
+        device.seed(seed);
+        let x = ones.clone().require_grad();
+        let y = cpu_pointwise::dropout(&x, 0.3).expect("flex");
+        let grads = y.clone().sum().backward();
+        (values(y), values(x.grad(&grads).unwrap()))
+    };
+    let (y, dx) = mask_of(11);
+    let keep = 1.0 / 0.7f32;
+    // Kept elements are scaled by exactly 1 / (1 - p); the gradient is the same mask.
+    assert!(y.iter().all(|&v| v == 0.0 || v == keep), "values other than 0 and 1/0.7");
+    assert_eq!(y, dx, "gradient of sum(y) is the mask");
+    let dropped = y.iter().filter(|&&v| v == 0.0).count() as f64 / n as f64;
+    // 200,000 draws: one standard deviation of the share is 0.001.
+    assert!((dropped - 0.3).abs() < 0.005, "dropped share {dropped}");
+    // Neighbours are independent: both dropped about p² of the time.
+    let both = y.windows(2).filter(|w| w[0] == 0.0 && w[1] == 0.0).count() as f64 / (n - 1) as f64;
+    assert!((both - 0.09).abs() < 0.005, "both neighbours dropped {both}");
+    // The device seed makes the mask repeatable; another seed gives another mask.
+    assert_eq!(mask_of(11).0, y);
+    assert_ne!(mask_of(12).0, y);
+}
