@@ -1,5 +1,5 @@
-//! The sigmoid, the summed binary cross-entropy and dropout on the `flex` CPU backend as single
-//! fused, vectorized, multi-threaded passes, registered with Burn as a backend extension with a
+//! The sigmoid, the summed binary cross-entropy, dropout and the L2 penalty's sum of squares on
+//! the `flex` CPU backend as single fused, vectorized, multi-threaded passes, registered with Burn as a backend extension with a
 //! hand-written backward pass.
 //!
 //! `flex` evaluates `exp` and `ln` one element at a time through libm, on one thread: for the
@@ -7,8 +7,8 @@
 //! Here `e^x` and `ln(1 + e)` are short polynomials in plain arithmetic, which the compiler turns
 //! into SIMD loops, and each pass is split over the rayon pool. Dropout masks come from a hash
 //! of the element index instead of Burn's per-element ChaCha draws (a sixth of a step of the
-//! dropout autoencoder). On any other device [`sigmoid`], [`bce_with_logits_sum`] and
-//! [`dropout`] return `None` and callers use Burn's ops.
+//! dropout autoencoder). On any other device [`sigmoid`], [`bce_with_logits_sum`], [`dropout`]
+//! and [`sum_squares`] return `None` and callers use Burn's ops.
 
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
@@ -158,6 +158,23 @@ fn bce_sum(x: &[f32], p: &[f32], t: &[f32]) -> f64 {
         .sum()
 }
 
+/// `Σ x²`, in eight f32 lanes per chunk and f64 across chunks.
+fn squares_sum(x: &[f32]) -> f64 {
+    x.par_chunks(CHUNK)
+        .map(|x| {
+            let mut lanes = [0.0f32; 8];
+            let chunks = x.chunks_exact(8);
+            let tail: f32 = chunks.remainder().iter().map(|v| v * v).sum();
+            for c in chunks {
+                for i in 0..8 {
+                    lanes[i] += c[i] * c[i];
+                }
+            }
+            lanes.iter().map(|&v| v as f64).sum::<f64>() + tail as f64
+        })
+        .sum()
+}
+
 /// The element-wise ops this crate implements for `flex` (and autodiff over `flex`).
 #[backend_extension(Flex, Autodiff)]
 pub trait CpuPointwiseBackend: Backend {
@@ -177,6 +194,9 @@ pub trait CpuPointwiseBackend: Backend {
     /// zeroed; the mask is drawn from `seed` ([`dropout_factor`]). Gradient: `dy` times the same
     /// mask.
     fn fast_dropout(x: FloatTensor<Self>, keep: f32, seed: [u32; 2]) -> FloatTensor<Self>;
+
+    /// `[Σ x²]` (shape `[1]`), any shape; gradient `2·x·dy`.
+    fn fast_sum_squares(x: FloatTensor<Self>) -> FloatTensor<Self>;
 }
 
 /// Whether [`sigmoid`] and [`bce_with_logits_sum`] take `x`: `f32` on `flex`, with or without
@@ -235,6 +255,15 @@ pub fn dropout<const D: usize>(x: &Tensor<D>, prob: f64) -> Option<Tensor<D>> {
     )))
 }
 
+/// `Σ x²` on a `flex` device (one pass; the L2 penalty), or `None` elsewhere.
+pub fn sum_squares<const D: usize>(x: &Tensor<D>) -> Option<Tensor<1>> {
+    runs_on(x).then(|| {
+        Tensor::from_dispatch(<Dispatch as CpuPointwiseBackend>::fast_sum_squares(
+            x.clone().into_dispatch(),
+        ))
+    })
+}
+
 fn tensor(values: Vec<f32>, shape: Shape) -> FlexTensor {
     FlexTensor::new(Bytes::from_elems(values), Layout::contiguous(shape), DType::F32)
 }
@@ -260,6 +289,27 @@ impl CpuPointwiseBackend for Flex {
         let mask = dropout_mask(x.layout().shape().num_elements(), keep, seed);
         let y = map3(x.storage(), &mask, &mask, |x, m, _| x * m);
         tensor(y, shape(&x))
+    }
+
+    fn fast_sum_squares(x: FlexTensor) -> FlexTensor {
+        let sum = squares_sum(x.to_contiguous().storage());
+        tensor(vec![sum as f32], Shape::new([1]))
+    }
+}
+
+/// Backward of the sum of squares; the state is `x`.
+#[derive(Debug)]
+struct SumSquaresBackward;
+
+impl Backward<Flex, 1> for SumSquaresBackward {
+    type State = FlexTensor;
+
+    fn backward(self, ops: Ops<Self::State, 1>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let [Some(node)] = ops.parents else { return };
+        let g = grads.consume::<Flex>(&ops.node).to_contiguous().storage::<f32>()[0];
+        let x = ops.state.to_contiguous();
+        let dx = map(x.storage(), |v| 2.0 * g * v);
+        grads.register::<Flex>(node.id, tensor(dx, shape(&x)));
     }
 }
 
@@ -355,6 +405,14 @@ impl<C: CheckpointStrategy> CpuPointwiseBackend for Autodiff<Flex, C> {
         match DropoutBackward.prepare::<C>([x.node()]).compute_bound().stateful() {
             OpsKind::Tracked(prep) => prep.finish(mask, y),
             OpsKind::UnTracked(prep) => prep.finish(y),
+        }
+    }
+
+    fn fast_sum_squares(x: FloatTensor<Self>) -> FloatTensor<Self> {
+        let xp = x.primitive().clone();
+        match SumSquaresBackward.prepare::<C>([x.node()]).compute_bound().stateful() {
+            OpsKind::Tracked(prep) => prep.finish(xp.clone(), Flex::fast_sum_squares(xp)),
+            OpsKind::UnTracked(prep) => prep.finish(Flex::fast_sum_squares(xp)),
         }
     }
 }

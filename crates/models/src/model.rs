@@ -221,7 +221,10 @@ impl ModuleVisitor for KernelL2 {
         if self.path.last().map(String::as_str) != Some("weight") {
             return;
         }
-        let squares = param.val().square().sum(); // [1]
+        let weight = param.val();
+        // One fused pass on `flex`.
+        let squares = crate::cpu_pointwise::sum_squares(&weight)
+            .unwrap_or_else(|| weight.square().sum()); // [1]
         self.total = Some(match self.total.take() {
             Some(total) => total + squares,
             None => squares,

@@ -121,3 +121,19 @@ fn fast_dropout_keeps_the_right_share_scales_it_and_routes_the_gradient_through_
     assert_eq!(mask_of(11).0, y);
     assert_ne!(mask_of(12).0, y);
 }
+
+#[test]
+fn sum_of_squares_matches_f64_and_its_gradient_is_twice_the_input() {
+    let device = Device::flex().autodiff();
+    // 784 × 500 + 3: several chunks and a lane tail.
+    let x = Tensor::<1>::random([392_003], Distribution::Normal(0.0, 0.05), &device).require_grad();
+    assert!(cpu_pointwise::runs_on(&x));
+    let sum = cpu_pointwise::sum_squares(&x).expect("flex").mul_scalar(0.5);
+    let grads = sum.clone().backward();
+    let xs = values(x.clone());
+    let expected: f64 = xs.iter().map(|&v| (v as f64).powi(2)).sum::<f64>() * 0.5;
+    let got = scalar(sum.inner()) as f64;
+    assert!((got - expected).abs() < 1e-6 * expected, "{got} vs {expected}");
+    // d(0.5 Σ x²)/dx = x.
+    assert_close(&values(x.grad(&grads).unwrap()), &xs, 1e-7, "gradient");
+}
