@@ -2,9 +2,9 @@
 //! and weight/bias gradient, each as "im2col one image, then one matrix product".
 //!
 //! Burn's `flex` backend derives the weight gradient from a convolution whose kernel is the
-//! whole output gradient (`[filters, batch, 24, 24]` for the seed CNN), which its conv loops run
-//! about nine times slower than a matrix product. Here every pass is one `gemm` per image over
-//! a patch matrix small enough to stay in cache, images spread over the rayon pool.
+//! whole output gradient (`[filters, batch, 24, 24]` for the seed CNN, for a 3×3 output), a shape
+//! its tiled conv loops are not made for. Here every pass is one `gemm` per image over a patch
+//! matrix small enough to stay in cache, images spread over the rayon pool.
 
 use rayon::prelude::*;
 
