@@ -2,6 +2,7 @@
 //! into [`ModuleOptimizer`](burn::optim::ModuleOptimizer) and its burnpack save/load like Burn's own.
 
 pub mod adadelta;
+pub mod cpu;
 pub mod nadam;
 
 pub use adadelta::{Adadelta, AdadeltaConfig, AdadeltaState};

@@ -4,6 +4,8 @@
 use burn::optim::{LearningRate, ModuleOptimizer, Optimizer, RecordState, StateSink, StateSource};
 use burn::prelude::*;
 
+use super::cpu::{self, NadamCoefficients};
+
 /// Nadam hyper-parameters; the defaults are Keras' (`beta_1 = 0.9`, `beta_2 = 0.999`,
 /// `epsilon = 1e-7`, momentum schedule decay `0.004`).
 ///
@@ -119,50 +121,62 @@ impl Optimizer for Nadam {
         state: Option<Self::State<D>>,
     ) -> (Tensor<D>, Option<Self::State<D>>) {
         let c = &self.config;
-        let (time, u_product, moment_1, moment_2) = match state {
-            Some(state) => {
-                let m = state
-                    .moment_1
-                    .mul_scalar(c.beta_1)
-                    .add(grad.clone().mul_scalar(1.0 - c.beta_1));
-                let v = state
-                    .moment_2
-                    .mul_scalar(c.beta_2)
-                    .add(grad.clone().square().mul_scalar(1.0 - c.beta_2));
-                (state.time + 1, state.u_product, m, v)
-            }
-            None => {
-                let m = grad.clone().mul_scalar(1.0 - c.beta_1);
-                let v = grad.clone().square().mul_scalar(1.0 - c.beta_2);
-                (1, 1.0, m, v)
-            }
+        let (time, u_product, previous) = match state {
+            Some(state) => (
+                state.time + 1,
+                state.u_product,
+                Some((state.moment_1, state.moment_2)),
+            ),
+            None => (1, 1.0, None),
         };
+        // Both moments start at zero.
+        let (moment_1, moment_2) =
+            previous.unwrap_or_else(|| (grad.zeros_like(), grad.zeros_like()));
 
         let u_t = self.momentum_schedule(time);
         let u_next = self.momentum_schedule(time + 1);
         let u_product = u_product * u_t;
         let u_product_next = u_product * u_next;
         let exponent = i32::try_from(time).unwrap_or(i32::MAX);
-        let v_correction = 1.0 - c.beta_2.powi(exponent);
-
-        let m_hat = moment_1
-            .clone()
-            .mul_scalar(u_next / (1.0 - u_product_next))
-            .add(grad.mul_scalar((1.0 - u_t) / (1.0 - u_product)));
-        let denominator = moment_2
-            .clone()
-            .div_scalar(v_correction)
-            .sqrt()
-            .add_scalar(c.epsilon);
-        let update = m_hat.mul_scalar(lr).div(denominator);
-
-        let state = NadamState {
+        let coefficients = NadamCoefficients {
+            beta_1: c.beta_1 as f32,
+            beta_2: c.beta_2 as f32,
+            moment_weight: (u_next / (1.0 - u_product_next)) as f32,
+            grad_weight: ((1.0 - u_t) / (1.0 - u_product)) as f32,
+            v_correction: (1.0 - c.beta_2.powi(exponent)) as f32,
+            epsilon: c.epsilon as f32,
+            lr: lr as f32,
+        };
+        let state = |moment_1, moment_2| NadamState {
             time,
             u_product,
             moment_1,
             moment_2,
         };
-        (tensor - update, Some(state))
+
+        // One fused pass on `flex`; the same formula in tensor ops elsewhere.
+        if let Some((tensor, moment_1, moment_2)) =
+            cpu::nadam_update(&tensor, &grad, &moment_1, &moment_2, coefficients)
+        {
+            return (tensor, Some(state(moment_1, moment_2)));
+        }
+        let moment_1 = moment_1
+            .mul_scalar(c.beta_1)
+            .add(grad.clone().mul_scalar(1.0 - c.beta_1));
+        let moment_2 = moment_2
+            .mul_scalar(c.beta_2)
+            .add(grad.clone().square().mul_scalar(1.0 - c.beta_2));
+        let m_hat = moment_1
+            .clone()
+            .mul_scalar(coefficients.moment_weight)
+            .add(grad.mul_scalar(coefficients.grad_weight));
+        let denominator = moment_2
+            .clone()
+            .div_scalar(coefficients.v_correction)
+            .sqrt()
+            .add_scalar(c.epsilon);
+        let update = m_hat.mul_scalar(lr).div(denominator);
+        (tensor - update, Some(state(moment_1, moment_2)))
     }
 
     fn to_device<const D: usize>(mut state: Self::State<D>, device: &Device) -> Self::State<D> {
