@@ -13,7 +13,7 @@
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
 use burn::backend::autodiff::grads::Gradients;
-use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
+use burn::backend::autodiff::ops::{Backward, Ops, OpsKind, unary};
 use burn::backend::flex::{FlexTensor, Layout};
 use burn::backend::tensor::FloatTensor;
 use burn::backend::{Autodiff, Backend, Dispatch, DispatchDevice, Flex, backend_extension};
@@ -113,6 +113,14 @@ fn dropout_mask(len: usize, keep: f32, seed: [u32; 2]) -> Vec<f32> {
     mask
 }
 
+/// The scaled mask and `x` times it.
+fn dropout_forward(x: FlexTensor, keep: f32, seed: [u32; 2]) -> (FlexTensor, FlexTensor) {
+    let x = x.to_contiguous();
+    let mask = dropout_mask(x.layout().shape().num_elements(), keep, seed);
+    let y = map2(x.storage(), &mask, |x, m| x * m);
+    (tensor(mask, shape(&x)), tensor(y, shape(&x)))
+}
+
 /// `out[i] = f(a[i])` over the pool.
 fn map(a: &[f32], f: impl Fn(f32) -> f32 + Sync) -> Vec<f32> {
     let mut out = vec![0.0f32; a.len()];
@@ -122,15 +130,15 @@ fn map(a: &[f32], f: impl Fn(f32) -> f32 + Sync) -> Vec<f32> {
     out
 }
 
-/// `out[i] = f(a[i], b[i], c[i])` over the pool.
-fn map3(a: &[f32], b: &[f32], c: &[f32], f: impl Fn(f32, f32, f32) -> f32 + Sync) -> Vec<f32> {
-    assert!(a.len() == b.len() && b.len() == c.len(), "element-wise lengths differ");
+/// `out[i] = f(a[i], b[i])` over the pool.
+fn map2(a: &[f32], b: &[f32], f: impl Fn(f32, f32) -> f32 + Sync) -> Vec<f32> {
+    assert_eq!(a.len(), b.len(), "element-wise lengths differ");
     let mut out = vec![0.0f32; a.len()];
     out.par_chunks_mut(CHUNK)
-        .zip(a.par_chunks(CHUNK).zip(b.par_chunks(CHUNK)).zip(c.par_chunks(CHUNK)))
-        .for_each(|(o, ((a, b), c))| {
+        .zip(a.par_chunks(CHUNK).zip(b.par_chunks(CHUNK)))
+        .for_each(|(o, (a, b))| {
             for i in 0..o.len() {
-                o[i] = f(a[i], b[i], c[i]);
+                o[i] = f(a[i], b[i]);
             }
         });
     out
@@ -199,8 +207,8 @@ pub trait CpuPointwiseBackend: Backend {
     fn fast_sum_squares(x: FloatTensor<Self>) -> FloatTensor<Self>;
 }
 
-/// Whether [`sigmoid`] and [`bce_with_logits_sum`] take `x`: `f32` on `flex`, with or without
-/// autodiff.
+/// Whether this module's ops (and [`crate::cpu_conv`]'s) take `x`: `f32` on `flex`, with or
+/// without autodiff.
 pub fn runs_on<const D: usize>(x: &Tensor<D>) -> bool {
     matches!(x.device().inner().as_dispatch(), DispatchDevice::Flex(_)) && x.dtype() == DType::F32
 }
@@ -264,12 +272,18 @@ pub fn sum_squares<const D: usize>(x: &Tensor<D>) -> Option<Tensor<1>> {
     })
 }
 
-fn tensor(values: Vec<f32>, shape: Shape) -> FlexTensor {
-    FlexTensor::new(Bytes::from_elems(values), Layout::contiguous(shape), DType::F32)
+/// A contiguous `f32` `flex` tensor of `shape` holding `values`.
+pub(crate) fn tensor(values: Vec<f32>, shape: impl Into<Shape>) -> FlexTensor {
+    FlexTensor::new(Bytes::from_elems(values), Layout::contiguous(shape.into()), DType::F32)
 }
 
 fn shape(t: &FlexTensor) -> Shape {
     t.layout().shape().clone()
+}
+
+/// The value of a one-element gradient (of a summed loss term).
+fn scalar(t: FlexTensor) -> f32 {
+    t.to_contiguous().storage::<f32>()[0]
 }
 
 impl CpuPointwiseBackend for Flex {
@@ -285,10 +299,7 @@ impl CpuPointwiseBackend for Flex {
     }
 
     fn fast_dropout(x: FlexTensor, keep: f32, seed: [u32; 2]) -> FlexTensor {
-        let x = x.to_contiguous();
-        let mask = dropout_mask(x.layout().shape().num_elements(), keep, seed);
-        let y = map3(x.storage(), &mask, &mask, |x, m, _| x * m);
-        tensor(y, shape(&x))
+        dropout_forward(x, keep, seed).1
     }
 
     fn fast_sum_squares(x: FlexTensor) -> FlexTensor {
@@ -305,11 +316,11 @@ impl Backward<Flex, 1> for SumSquaresBackward {
     type State = FlexTensor;
 
     fn backward(self, ops: Ops<Self::State, 1>, grads: &mut Gradients, _: &mut Checkpointer) {
-        let [Some(node)] = ops.parents else { return };
-        let g = grads.consume::<Flex>(&ops.node).to_contiguous().storage::<f32>()[0];
         let x = ops.state.to_contiguous();
-        let dx = map(x.storage(), |v| 2.0 * g * v);
-        grads.register::<Flex>(node.id, tensor(dx, shape(&x)));
+        unary::<Flex, _>(ops.parents, ops.node, grads, |grad| {
+            let g = scalar(grad);
+            tensor(map(x.storage(), |v| 2.0 * g * v), shape(&x))
+        });
     }
 }
 
@@ -321,11 +332,11 @@ impl Backward<Flex, 1> for DropoutBackward {
     type State = FlexTensor;
 
     fn backward(self, ops: Ops<Self::State, 1>, grads: &mut Gradients, _: &mut Checkpointer) {
-        let [Some(node)] = ops.parents else { return };
-        let dy = grads.consume::<Flex>(&ops.node).to_contiguous();
         let mask = ops.state;
-        let dx = map3(dy.storage(), mask.storage(), mask.storage(), |g, m, _| g * m);
-        grads.register::<Flex>(node.id, tensor(dx, shape(&mask)));
+        unary::<Flex, _>(ops.parents, ops.node, grads, |dy| {
+            let dy = dy.to_contiguous();
+            tensor(map2(dy.storage(), mask.storage(), |g, m| g * m), shape(&mask))
+        });
     }
 }
 
@@ -337,11 +348,11 @@ impl Backward<Flex, 1> for SigmoidBackward {
     type State = FlexTensor;
 
     fn backward(self, ops: Ops<Self::State, 1>, grads: &mut Gradients, _: &mut Checkpointer) {
-        let [Some(node)] = ops.parents else { return };
-        let dy = grads.consume::<Flex>(&ops.node).to_contiguous();
         let p = ops.state.to_contiguous();
-        let dx = map3(dy.storage(), p.storage(), p.storage(), |g, p, _| g * p * (1.0 - p));
-        grads.register::<Flex>(node.id, tensor(dx, shape(&p)));
+        unary::<Flex, _>(ops.parents, ops.node, grads, |dy| {
+            let dy = dy.to_contiguous();
+            tensor(map2(dy.storage(), p.storage(), |g, p| g * p * (1.0 - p)), shape(&p))
+        });
     }
 }
 
@@ -353,11 +364,11 @@ impl Backward<Flex, 1> for BceBackward {
     type State = (FlexTensor, FlexTensor);
 
     fn backward(self, ops: Ops<Self::State, 1>, grads: &mut Gradients, _: &mut Checkpointer) {
-        let [Some(node)] = ops.parents else { return };
-        let g = grads.consume::<Flex>(&ops.node).to_contiguous().storage::<f32>()[0];
         let (p, t) = (ops.state.0.to_contiguous(), ops.state.1.to_contiguous());
-        let dx = map3(p.storage(), t.storage(), t.storage(), |p, t, _| g * (p - t));
-        grads.register::<Flex>(node.id, tensor(dx, shape(&p)));
+        unary::<Flex, _>(ops.parents, ops.node, grads, |grad| {
+            let g = scalar(grad);
+            tensor(map2(p.storage(), t.storage(), |p, t| g * (p - t)), shape(&p))
+        });
     }
 }
 
@@ -393,15 +404,7 @@ impl<C: CheckpointStrategy> CpuPointwiseBackend for Autodiff<Flex, C> {
     }
 
     fn fast_dropout(x: FloatTensor<Self>, keep: f32, seed: [u32; 2]) -> FloatTensor<Self> {
-        let xp = x.primitive().clone().to_contiguous();
-        let mask = tensor(
-            dropout_mask(xp.layout().shape().num_elements(), keep, seed),
-            shape(&xp),
-        );
-        let y = tensor(
-            map3(xp.storage(), mask.storage(), mask.storage(), |x, m, _| x * m),
-            shape(&xp),
-        );
+        let (mask, y) = dropout_forward(x.primitive().clone(), keep, seed);
         match DropoutBackward.prepare::<C>([x.node()]).compute_bound().stateful() {
             OpsKind::Tracked(prep) => prep.finish(mask, y),
             OpsKind::UnTracked(prep) => prep.finish(y),

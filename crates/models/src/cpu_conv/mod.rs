@@ -12,12 +12,14 @@ use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
 use burn::backend::autodiff::grads::Gradients;
 use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
-use burn::backend::flex::{FlexTensor, Layout};
+use burn::backend::flex::FlexTensor;
 use burn::backend::tensor::FloatTensor;
-use burn::backend::{Autodiff, Backend, Dispatch, DispatchDevice, Flex, backend_extension};
+use burn::backend::{Autodiff, Backend, Dispatch, Flex, backend_extension};
 use burn::prelude::*;
-use burn::tensor::{Bytes, DType, Shape};
 
+/// Whether [`conv2d`] and [`conv_transpose2d`] take `x` (`f32` on `flex`).
+pub use crate::cpu_pointwise::runs_on;
+use crate::cpu_pointwise::tensor;
 pub use kernels::{ConvGeometry, ConvShape};
 
 /// The convolution ops this crate implements for `flex` (and for autodiff over `flex`).
@@ -89,11 +91,6 @@ pub fn conv_transpose2d(
     Some(Tensor::from_dispatch(y))
 }
 
-/// Whether [`conv2d`] and [`conv_transpose2d`] take `x`: it lives on `flex` (with or without
-/// autodiff) as `f32`.
-pub fn runs_on(x: &Tensor<4>) -> bool {
-    matches!(x.device().inner().as_dispatch(), DispatchDevice::Flex(_)) && x.dtype() == DType::F32
-}
 
 /// The forward convolution a transposed one is the input gradient of: it maps `[batch, filters,
 /// out_size]` back to `x`'s `[batch, channels_in, h, w]`.
@@ -120,14 +117,6 @@ fn dims4(t: &FlexTensor) -> [usize; 4] {
 /// Contiguous `f32` data of `t` (a copy only when `t` is a strided view).
 fn data(t: &FlexTensor) -> FlexTensor {
     t.to_contiguous()
-}
-
-fn tensor(values: Vec<f32>, shape: impl Into<Shape>) -> FlexTensor {
-    FlexTensor::new(
-        Bytes::from_elems(values),
-        Layout::contiguous(shape.into()),
-        DType::F32,
-    )
 }
 
 fn forward_shape(x: &FlexTensor, weight: &FlexTensor, geometry: ConvGeometry) -> ConvShape {

@@ -2,6 +2,7 @@
 //! same outputs and same gradients for the input, the kernel and the bias, over strides,
 //! `same`/`valid` padding (odd and even), kernel sizes and channel counts.
 
+use burn::module::Param;
 use burn::prelude::*;
 use burn::tensor::{Distribution, s};
 use mnist_models::cpu_conv;
@@ -65,14 +66,32 @@ fn compare(fast: Grads, burn: Grads, what: &str) {
     assert_close(&fast.db, &burn.db, tol, &format!("{what}: bias gradient"));
 }
 
-fn random_bias(block_bias: &mut Option<burn::module::Param<Tensor<1>>>, device: &Device) {
+fn random_bias(block_bias: &mut Option<Param<Tensor<1>>>, device: &Device) {
     let bias = block_bias.take().expect("blocks have a bias");
     let n = bias.dims()[0];
-    *block_bias = Some(burn::module::Param::from_tensor(Tensor::random(
+    *block_bias = Some(Param::from_tensor(Tensor::random(
         [n],
         Distribution::Normal(0.0, 1.0),
         device,
     )));
+}
+
+/// A batch of 3 random `size × size` inputs with `channels` channels.
+fn input(channels: usize, size: usize, device: &Device) -> Tensor<4> {
+    Tensor::random([3, channels, size, size], Distribution::Normal(0.0, 1.0), device)
+}
+
+/// Reads a block's kernel and bias gradients out of a backward pass.
+fn param_grads<'a>(
+    weight: &'a Param<Tensor<4>>,
+    bias: &'a Option<Param<Tensor<1>>>,
+) -> impl Fn(&burn::tensor::Gradients) -> (Tensor<4>, Tensor<1>) + Copy + 'a {
+    move |g| {
+        (
+            weight.grad(g).expect("kernel gradient"),
+            bias.as_ref().expect("blocks have a bias").grad(g).expect("bias gradient"),
+        )
+    }
 }
 
 #[test]
@@ -93,23 +112,8 @@ fn convolution_matches_burn_in_value_and_gradients() {
             format!("conv c{channels} {size}x{size} f{filters} k{kernel} s{stride} {padding:?}");
         let mut block = ConvBlock::new(channels, &layer(filters, kernel, stride, padding), &device);
         random_bias(&mut block.conv.bias, &device);
-        let x = Tensor::<4>::random(
-            [3, channels, size, size],
-            Distribution::Normal(0.0, 1.0),
-            &device,
-        );
-        let params = |g: &burn::tensor::Gradients| {
-            (
-                block.conv.weight.grad(g).expect("kernel gradient"),
-                block
-                    .conv
-                    .bias
-                    .as_ref()
-                    .unwrap()
-                    .grad(g)
-                    .expect("bias gradient"),
-            )
-        };
+        let x = input(channels, size, &device);
+        let params = param_grads(&block.conv.weight, &block.conv.bias);
         assert!(
             cpu_conv::runs_on(&x),
             "the fast path must be the one under test"
@@ -138,23 +142,8 @@ fn transposed_convolution_matches_burn_in_value_and_gradients() {
         let mut block =
             ConvTransposeBlock::new(channels, &layer(filters, kernel, stride, padding), &device);
         random_bias(&mut block.conv.bias, &device);
-        let x = Tensor::<4>::random(
-            [3, channels, size, size],
-            Distribution::Normal(0.0, 1.0),
-            &device,
-        );
-        let params = |g: &burn::tensor::Gradients| {
-            (
-                block.conv.weight.grad(g).expect("kernel gradient"),
-                block
-                    .conv
-                    .bias
-                    .as_ref()
-                    .unwrap()
-                    .grad(g)
-                    .expect("bias gradient"),
-            )
-        };
+        let x = input(channels, size, &device);
+        let params = param_grads(&block.conv.weight, &block.conv.bias);
         // Burn's module, cropped at the end as the block does off `flex`.
         let reference = |x: Tensor<4>| {
             let y = block.conv.forward(x);
