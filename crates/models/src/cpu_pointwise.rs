@@ -100,87 +100,134 @@ pub fn dropout_factor(seed: [u32; 2], i: u32, keep: f32, scale: f32) -> f32 {
     if uniform < keep { scale } else { 0.0 }
 }
 
-/// The scaled dropout mask for `len` elements.
-fn dropout_mask(len: usize, keep: f32, seed: [u32; 2]) -> Vec<f32> {
+/// `(mask, x·mask)`: the scaled dropout mask and its product with `x`, in one pass.
+fn dropout_pass(x: &[f32], keep: f32, seed: [u32; 2]) -> (Vec<f32>, Vec<f32>) {
     let scale = 1.0 / keep;
-    let mut mask = vec![0.0f32; len];
-    mask.par_chunks_mut(CHUNK).enumerate().for_each(|(c, chunk)| {
-        let start = (c * CHUNK) as u32;
-        for (j, m) in chunk.iter_mut().enumerate() {
-            *m = dropout_factor(seed, start.wrapping_add(j as u32), keep, scale);
-        }
-    });
-    mask
+    let mut mask = Box::new_uninit_slice(x.len());
+    let mut y = Box::new_uninit_slice(x.len());
+    (mask.par_chunks_mut(CHUNK).zip(y.par_chunks_mut(CHUNK)))
+        .zip(x.par_chunks(CHUNK))
+        .enumerate()
+        .for_each(|(c, ((mask, y), x))| {
+            let start = (c * CHUNK) as u32;
+            vectorized(
+                #[inline(always)]
+                || {
+                    for (j, ((m, y), &x)) in mask.iter_mut().zip(y).zip(x).enumerate() {
+                        let i = start.wrapping_add(j as u32);
+                        let factor = dropout_factor(seed, i, keep, scale);
+                        m.write(factor);
+                        y.write(x * factor);
+                    }
+                },
+            )
+        });
+    (initialized(mask), initialized(y))
 }
 
 /// The scaled mask and `x` times it.
 fn dropout_forward(x: FlexTensor, keep: f32, seed: [u32; 2]) -> (FlexTensor, FlexTensor) {
     let x = x.to_contiguous();
-    let mask = dropout_mask(x.layout().shape().num_elements(), keep, seed);
-    let y = map2(x.storage(), &mask, |x, m| x * m);
+    let (mask, y) = dropout_pass(x.storage(), keep, seed);
     (tensor(mask, shape(&x)), tensor(y, shape(&x)))
 }
 
-/// `out[i] = f(a[i])` over the pool.
+/// Runs `f` compiled for the best SIMD level this CPU has: AVX-512, AVX2 with FMA, or baseline
+/// x86-64 (pulp's run-time dispatch; other architectures run `f` as it is). The workspace builds
+/// for baseline x86-64, so a plain loop is vectorized 4 lanes wide with SSE2, which has no 32-bit
+/// integer multiply (the dropout hash ran scalar). `f` should be `#[inline(always)]` so that its
+/// body is compiled inside the dispatched function.
+#[inline(always)]
+pub fn vectorized<R>(f: impl FnOnce() -> R) -> R {
+    pulp::Arch::new().dispatch(f)
+}
+
+/// The values of a slice whose every element the caller has written.
+#[allow(unsafe_code)]
+fn initialized(values: Box<[std::mem::MaybeUninit<f32>]>) -> Vec<f32> {
+    // SAFETY: every caller pairs the chunks of `values` one to one with equal-length chunks of
+    // its inputs (lengths asserted or taken from them) and writes each element of each chunk.
+    unsafe { values.assume_init() }.into_vec()
+}
+
+/// `out[i] = f(a[i])` over the pool. The output is not zeroed first (zeroing was a separate
+/// pass over memory as large as the result).
 fn map(a: &[f32], f: impl Fn(f32) -> f32 + Sync) -> Vec<f32> {
-    let mut out = vec![0.0f32; a.len()];
-    out.par_chunks_mut(CHUNK)
-        .zip(a.par_chunks(CHUNK))
-        .for_each(|(o, a)| o.iter_mut().zip(a).for_each(|(o, &a)| *o = f(a)));
-    out
+    let mut out = Box::new_uninit_slice(a.len());
+    out.par_chunks_mut(CHUNK).zip(a.par_chunks(CHUNK)).for_each(|(o, a)| {
+        vectorized(
+            #[inline(always)]
+            || o.iter_mut().zip(a).for_each(|(o, &a)| _ = o.write(f(a))),
+        )
+    });
+    initialized(out)
 }
 
 /// `out[i] = f(a[i], b[i])` over the pool.
 fn map2(a: &[f32], b: &[f32], f: impl Fn(f32, f32) -> f32 + Sync) -> Vec<f32> {
     assert_eq!(a.len(), b.len(), "element-wise lengths differ");
-    let mut out = vec![0.0f32; a.len()];
+    let mut out = Box::new_uninit_slice(a.len());
     out.par_chunks_mut(CHUNK)
         .zip(a.par_chunks(CHUNK).zip(b.par_chunks(CHUNK)))
         .for_each(|(o, (a, b))| {
-            for i in 0..o.len() {
-                o[i] = f(a[i], b[i]);
-            }
+            vectorized(
+                #[inline(always)]
+                || {
+                    for ((o, &a), &b) in o.iter_mut().zip(a).zip(b) {
+                        o.write(f(a, b));
+                    }
+                },
+            )
         });
-    out
+    initialized(out)
 }
 
-/// `Σ bce_scalar(x, p, t)`, in eight f32 lanes per chunk (so the loop vectorizes) and f64
-/// across chunks.
+/// f32 accumulators per reduction chunk: one AVX-512 register, or two AVX2 ones, so the loop
+/// vectorizes without reassociating a single running sum.
+const LANES: usize = 16;
+
+/// `Σ bce_scalar(x, p, t)`, in f32 lanes per chunk and f64 across chunks.
 fn bce_sum(x: &[f32], p: &[f32], t: &[f32]) -> f64 {
     assert!(x.len() == p.len() && p.len() == t.len(), "BCE lengths differ");
     x.par_chunks(CHUNK)
         .zip(p.par_chunks(CHUNK).zip(t.par_chunks(CHUNK)))
-        .map(|(x, (p, t))| {
-            let mut lanes = [0.0f32; 8];
-            let (xs, ps, ts) = (x.chunks_exact(8), p.chunks_exact(8), t.chunks_exact(8));
-            let tail: f32 = (xs.remainder().iter().zip(ps.remainder()).zip(ts.remainder()))
-                .map(|((&x, &p), &t)| bce_scalar(x, p, t))
-                .sum();
-            for ((x, p), t) in xs.zip(ps).zip(ts) {
-                for i in 0..8 {
-                    lanes[i] += bce_scalar(x[i], p[i], t[i]);
-                }
-            }
-            lanes.iter().map(|&v| v as f64).sum::<f64>() + tail as f64
-        })
+        .map(|(x, (p, t))| vectorized(#[inline(always)] || bce_chunk_sum(x, p, t)))
         .sum()
 }
 
-/// `Σ x²`, in eight f32 lanes per chunk and f64 across chunks.
+#[inline(always)]
+fn bce_chunk_sum(x: &[f32], p: &[f32], t: &[f32]) -> f64 {
+    let mut lanes = [0.0f32; LANES];
+    let (xs, ps, ts) = (x.chunks_exact(LANES), p.chunks_exact(LANES), t.chunks_exact(LANES));
+    let tail: f32 = (xs.remainder().iter().zip(ps.remainder()).zip(ts.remainder()))
+        .map(|((&x, &p), &t)| bce_scalar(x, p, t))
+        .sum();
+    for ((x, p), t) in xs.zip(ps).zip(ts) {
+        for i in 0..LANES {
+            lanes[i] += bce_scalar(x[i], p[i], t[i]);
+        }
+    }
+    lanes.iter().map(|&v| v as f64).sum::<f64>() + tail as f64
+}
+
+/// `Σ x²`, in f32 lanes per chunk and f64 across chunks.
 fn squares_sum(x: &[f32]) -> f64 {
     x.par_chunks(CHUNK)
-        .map(|x| {
-            let mut lanes = [0.0f32; 8];
-            let chunks = x.chunks_exact(8);
-            let tail: f32 = chunks.remainder().iter().map(|v| v * v).sum();
-            for c in chunks {
-                for i in 0..8 {
-                    lanes[i] += c[i] * c[i];
-                }
-            }
-            lanes.iter().map(|&v| v as f64).sum::<f64>() + tail as f64
-        })
+        .map(|x| vectorized(#[inline(always)] || squares_chunk_sum(x)))
         .sum()
+}
+
+#[inline(always)]
+fn squares_chunk_sum(x: &[f32]) -> f64 {
+    let mut lanes = [0.0f32; LANES];
+    let chunks = x.chunks_exact(LANES);
+    let tail: f32 = chunks.remainder().iter().map(|v| v * v).sum();
+    for c in chunks {
+        for i in 0..LANES {
+            lanes[i] += c[i] * c[i];
+        }
+    }
+    lanes.iter().map(|&v| v as f64).sum::<f64>() + tail as f64
 }
 
 /// The element-wise ops this crate implements for `flex` (and autodiff over `flex`).

@@ -3,11 +3,12 @@
 //! fifteen separate element-wise passes, each allocating its result; the dropout autoencoder's
 //! 1.1 million parameters made that a large share of its step. Other devices keep the tensor ops.
 
-use burn::backend::flex::{FlexTensor, Layout};
+use burn::backend::flex::FlexTensor;
 use burn::backend::tensor::FloatTensor;
 use burn::backend::{Backend, Dispatch, DispatchDevice, Flex, backend_extension};
 use burn::prelude::*;
-use burn::tensor::{Bytes, DType};
+use burn::tensor::DType;
+use mnist_models::cpu_pointwise::vectorized;
 use rayon::prelude::*;
 
 /// Elements per rayon task.
@@ -46,31 +47,51 @@ pub trait CpuOptimBackend: Backend {
     ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>);
 }
 
-/// One fused Nadam step on `flex` (`f32`, not tracked), or `None` elsewhere.
-pub fn nadam_update<const D: usize>(
+/// Whether [`nadam_update`] takes these tensors: `f32` on `flex`, one shape.
+pub fn fuses_nadam<const D: usize>(
     w: &Tensor<D>,
     g: &Tensor<D>,
     m: &Tensor<D>,
     v: &Tensor<D>,
-    c: NadamCoefficients,
-) -> Option<(Tensor<D>, Tensor<D>, Tensor<D>)> {
+) -> bool {
     let on_flex = matches!(w.device().as_dispatch(), DispatchDevice::Flex(_));
-    let same = [g.dims(), m.dims(), v.dims()].iter().all(|d| *d == w.dims());
-    if !on_flex || w.dtype() != DType::F32 || !same {
-        return None;
-    }
+    let same = [g.dims(), m.dims(), v.dims()]
+        .iter()
+        .all(|d| *d == w.dims());
+    on_flex && w.dtype() == DType::F32 && same
+}
+
+/// One fused Nadam step, `(w', m', v')`, for tensors that [`fuses_nadam`] accepts (not tracked).
+/// Tensors held nowhere else are updated in place.
+pub fn nadam_update<const D: usize>(
+    w: Tensor<D>,
+    g: Tensor<D>,
+    m: Tensor<D>,
+    v: Tensor<D>,
+    c: NadamCoefficients,
+) -> (Tensor<D>, Tensor<D>, Tensor<D>) {
+    assert!(
+        fuses_nadam(&w, &g, &m, &v),
+        "the fused Nadam needs f32 tensors of one shape on flex"
+    );
     let (w, m, v) = <Dispatch as CpuOptimBackend>::nadam_update(
-        w.clone().into_dispatch(),
-        g.clone().into_dispatch(),
-        m.clone().into_dispatch(),
-        v.clone().into_dispatch(),
+        w.into_dispatch(),
+        g.into_dispatch(),
+        m.into_dispatch(),
+        v.into_dispatch(),
         c,
     );
-    Some((
+    (
         Tensor::from_dispatch(w),
         Tensor::from_dispatch(m),
         Tensor::from_dispatch(v),
-    ))
+    )
+}
+
+/// `t` with a contiguous buffer of exactly its elements, dropping the caller's handle so that a
+/// buffer nobody else holds stays unshared (and is then updated in place).
+fn contiguous(t: FlexTensor) -> FlexTensor {
+    t.to_contiguous()
 }
 
 impl CpuOptimBackend for Flex {
@@ -81,28 +102,37 @@ impl CpuOptimBackend for Flex {
         v: FlexTensor,
         c: NadamCoefficients,
     ) -> (FlexTensor, FlexTensor, FlexTensor) {
-        let shape = w.layout().shape().clone();
-        let (w, g, m, v) = (w.to_contiguous(), g.to_contiguous(), m.to_contiguous(), v.to_contiguous());
-        let n = shape.num_elements();
-        let (mut w2, mut m2, mut v2) = (vec![0.0f32; n], vec![0.0f32; n], vec![0.0f32; n]);
-        let inputs = w.storage::<f32>().par_chunks(CHUNK).zip(g.storage::<f32>().par_chunks(CHUNK));
-        let moments = m.storage::<f32>().par_chunks(CHUNK).zip(v.storage::<f32>().par_chunks(CHUNK));
-        let outputs = w2.par_chunks_mut(CHUNK).zip(m2.par_chunks_mut(CHUNK)).zip(v2.par_chunks_mut(CHUNK));
-        inputs.zip(moments).zip(outputs).for_each(|(((w, g), (m, v)), ((w2, m2), v2))| {
-            for i in 0..w.len() {
-                let m_new = c.beta_1 * m[i] + (1.0 - c.beta_1) * g[i];
-                let v_new = c.beta_2 * v[i] + (1.0 - c.beta_2) * g[i] * g[i];
-                let m_hat = c.moment_weight * m_new + c.grad_weight * g[i];
-                let denominator = (v_new / c.v_correction).sqrt() + c.epsilon;
-                w2[i] = w[i] - c.lr * m_hat / denominator;
-                m2[i] = m_new;
-                v2[i] = v_new;
-            }
-        });
-        let tensor = |values: Vec<f32>| {
-            FlexTensor::new(Bytes::from_elems(values), Layout::contiguous(shape.clone()), DType::F32)
-        };
-        (tensor(w2), tensor(m2), tensor(v2))
+        let (mut w, g, mut m, mut v) = (contiguous(w), contiguous(g), contiguous(m), contiguous(v));
+        // In place: the parameter and both moments are normally held by the optimizer alone, so
+        // `storage_mut` neither allocates nor copies (it copies once if they are shared).
+        let (ws, ms, vs) = (
+            w.storage_mut::<f32>(),
+            m.storage_mut::<f32>(),
+            v.storage_mut::<f32>(),
+        );
+        let g = g.storage::<f32>();
+        assert!(
+            [ws.len(), ms.len(), vs.len()].iter().all(|&n| n == g.len()),
+            "Nadam's parameter, gradient and moments differ in length"
+        );
+        let updated = ws.par_chunks_mut(CHUNK).zip(ms.par_chunks_mut(CHUNK));
+        (updated.zip(vs.par_chunks_mut(CHUNK)))
+            .zip(g.par_chunks(CHUNK))
+            .for_each(|(((w, m), v), g)| {
+                vectorized(
+                    #[inline(always)]
+                    || {
+                        for (((w, m), v), &g) in w.iter_mut().zip(m).zip(v).zip(g) {
+                            *m = c.beta_1 * *m + (1.0 - c.beta_1) * g;
+                            *v = c.beta_2 * *v + (1.0 - c.beta_2) * g * g;
+                            let m_hat = c.moment_weight * *m + c.grad_weight * g;
+                            let denominator = (*v / c.v_correction).sqrt() + c.epsilon;
+                            *w -= c.lr * m_hat / denominator;
+                        }
+                    },
+                )
+            });
+        (w, m, v)
     }
 }
 
@@ -131,20 +161,44 @@ mod tests {
             epsilon: 1e-7,
             lr: 0.002,
         };
-        let (w2, m2, v2) = nadam_update(&w, &g, &m, &v, c).expect("flex takes the fused pass");
-        let (w, g, m, v) = (host(&w), host(&g), host(&m), host(&v));
+        assert!(fuses_nadam(&w, &g, &m, &v), "flex takes the fused pass");
+        let before = [host(&w), host(&g), host(&m), host(&v)];
+        // Shared tensors are copied, not overwritten; unshared ones are updated in place. Both
+        // give the same values.
+        let shared = nadam_update(w.clone(), g.clone(), m.clone(), v.clone(), c);
+        let untouched = [host(&w), host(&g), host(&m), host(&v)];
+        assert!(
+            untouched == before,
+            "the update overwrote a tensor it shares"
+        );
+        let (w2, m2, v2) = nadam_update(w, g, m, v, c);
         let (w2, m2, v2) = (host(&w2), host(&m2), host(&v2));
+        assert!(
+            [host(&shared.0), host(&shared.1), host(&shared.2)]
+                == [w2.clone(), m2.clone(), v2.clone()]
+        );
+        let [w, g, m, v] = before;
         let f = |x: f32| x as f64;
         for i in 0..n {
             let m_new = f(c.beta_1) * f(m[i]) + (1.0 - f(c.beta_1)) * f(g[i]);
             let v_new = f(c.beta_2) * f(v[i]) + (1.0 - f(c.beta_2)) * f(g[i]).powi(2);
             let m_hat = f(c.moment_weight) * m_new + f(c.grad_weight) * f(g[i]);
-            let w_new = f(w[i]) - f(c.lr) * m_hat / ((v_new / f(c.v_correction)).sqrt() + f(c.epsilon));
+            let w_new =
+                f(w[i]) - f(c.lr) * m_hat / ((v_new / f(c.v_correction)).sqrt() + f(c.epsilon));
             // f32 rounding, relative to the size of the terms (sums may cancel).
             let update = f(w[i]) - w_new;
-            assert!((f(m2[i]) - m_new).abs() <= 1e-6 * (f(m[i]).abs() + f(g[i]).abs()), "m at {i}");
-            assert!((f(v2[i]) - v_new).abs() <= 1e-6 * (f(v[i]) + f(g[i]).powi(2)), "v at {i}");
-            assert!((f(w2[i]) - w_new).abs() <= 1e-6 * (f(w[i]).abs() + update.abs()), "w at {i}");
+            assert!(
+                (f(m2[i]) - m_new).abs() <= 1e-6 * (f(m[i]).abs() + f(g[i]).abs()),
+                "m at {i}"
+            );
+            assert!(
+                (f(v2[i]) - v_new).abs() <= 1e-6 * (f(v[i]) + f(g[i]).powi(2)),
+                "v at {i}"
+            );
+            assert!(
+                (f(w2[i]) - w_new).abs() <= 1e-6 * (f(w[i]).abs() + update.abs()),
+                "w at {i}"
+            );
         }
     }
 }

@@ -155,9 +155,9 @@ impl Optimizer for Nadam {
         };
 
         // One fused pass on `flex`; the same formula in tensor ops elsewhere.
-        if let Some((tensor, moment_1, moment_2)) =
-            cpu::nadam_update(&tensor, &grad, &moment_1, &moment_2, coefficients)
-        {
+        if cpu::fuses_nadam(&tensor, &grad, &moment_1, &moment_2) {
+            let (tensor, moment_1, moment_2) =
+                cpu::nadam_update(tensor, grad, moment_1, moment_2, coefficients);
             return (tensor, Some(state(moment_1, moment_2)));
         }
         let moment_1 = moment_1
