@@ -46,8 +46,17 @@ pub fn purge_delay() -> i64 {
 
 /// Runs a command's body, printing any error as one `error: ...` line (with its causes) and
 /// turning it into a non-zero exit code; a panic becomes an error line too, never a backtrace.
-pub fn run_main(body: impl FnOnce() -> anyhow::Result<ExitCode> + std::panic::UnwindSafe) -> ExitCode {
+///
+/// The body runs on a thread of rayon's pool, the one `flex`, `gemm` and our kernels split their
+/// work over. From the main thread, every parallel op (dozens per training step) handed its work
+/// to the pool and slept until it was done, two thread wake-ups per op; from inside the pool the
+/// calling thread takes its share and the other threads steal the rest (dropout autoencoder:
+/// median 10,800 → 11,700 samples/s over eight alternating runs).
+pub fn run_main(body: impl FnOnce() -> anyhow::Result<ExitCode> + std::panic::UnwindSafe + Send) -> ExitCode {
     keep_freed_memory();
+    // The main thread's stack size for the body (rayon's threads get 2 MiB by default). Fails
+    // only if the pool already exists, which then keeps its settings.
+    let _ = rayon::ThreadPoolBuilder::new().stack_size(8 << 20).build_global();
     std::panic::set_hook(Box::new(|info| {
         let message = info
             .payload()
@@ -61,7 +70,7 @@ pub fn run_main(body: impl FnOnce() -> anyhow::Result<ExitCode> + std::panic::Un
             eprintln!("hint: {hint}");
         }
     }));
-    match std::panic::catch_unwind(body) {
+    match std::panic::catch_unwind(|| rayon::scope(|_| body())) {
         Ok(Ok(code)) => code,
         Ok(Err(err)) => {
             eprintln!("error: {}", one_line(&err));

@@ -112,7 +112,7 @@ fn dropout_pass(x: &[f32], keep: f32, seed: [u32; 2]) -> (Vec<f32>, Vec<f32>) {
             let start = (c * CHUNK) as u32;
             vectorized(
                 #[inline(always)]
-                || {
+                move || {
                     for (j, ((m, y), &x)) in mask.iter_mut().zip(y).zip(x).enumerate() {
                         let i = start.wrapping_add(j as u32);
                         let factor = dropout_factor(seed, i, keep, scale);
@@ -151,20 +151,22 @@ fn initialized(values: Box<[std::mem::MaybeUninit<f32>]>) -> Vec<f32> {
 }
 
 /// `out[i] = f(a[i])` over the pool. The output is not zeroed first (zeroing was a separate
-/// pass over memory as large as the result).
-fn map(a: &[f32], f: impl Fn(f32) -> f32 + Sync) -> Vec<f32> {
+/// pass over memory as large as the result). `f` is `Copy` (a closure that captures its scalars
+/// by `move`): each chunk's loop gets its own copy, so the compiler sees that the stores cannot
+/// change what `f` reads and vectorizes it; through a reference it ran scalar.
+fn map(a: &[f32], f: impl Fn(f32) -> f32 + Sync + Copy) -> Vec<f32> {
     let mut out = Box::new_uninit_slice(a.len());
     out.par_chunks_mut(CHUNK).zip(a.par_chunks(CHUNK)).for_each(|(o, a)| {
         vectorized(
             #[inline(always)]
-            || o.iter_mut().zip(a).for_each(|(o, &a)| _ = o.write(f(a))),
+            move || o.iter_mut().zip(a).for_each(|(o, &a)| _ = o.write(f(a))),
         )
     });
     initialized(out)
 }
 
-/// `out[i] = f(a[i], b[i])` over the pool.
-fn map2(a: &[f32], b: &[f32], f: impl Fn(f32, f32) -> f32 + Sync) -> Vec<f32> {
+/// `out[i] = f(a[i], b[i])` over the pool, like [`map`].
+fn map2(a: &[f32], b: &[f32], f: impl Fn(f32, f32) -> f32 + Sync + Copy) -> Vec<f32> {
     assert_eq!(a.len(), b.len(), "element-wise lengths differ");
     let mut out = Box::new_uninit_slice(a.len());
     out.par_chunks_mut(CHUNK)
@@ -172,7 +174,7 @@ fn map2(a: &[f32], b: &[f32], f: impl Fn(f32, f32) -> f32 + Sync) -> Vec<f32> {
         .for_each(|(o, (a, b))| {
             vectorized(
                 #[inline(always)]
-                || {
+                move || {
                     for ((o, &a), &b) in o.iter_mut().zip(a).zip(b) {
                         o.write(f(a, b));
                     }
@@ -191,7 +193,7 @@ fn bce_sum(x: &[f32], p: &[f32], t: &[f32]) -> f64 {
     assert!(x.len() == p.len() && p.len() == t.len(), "BCE lengths differ");
     x.par_chunks(CHUNK)
         .zip(p.par_chunks(CHUNK).zip(t.par_chunks(CHUNK)))
-        .map(|(x, (p, t))| vectorized(#[inline(always)] || bce_chunk_sum(x, p, t)))
+        .map(|(x, (p, t))| vectorized(#[inline(always)] move || bce_chunk_sum(x, p, t)))
         .sum()
 }
 
@@ -213,7 +215,7 @@ fn bce_chunk_sum(x: &[f32], p: &[f32], t: &[f32]) -> f64 {
 /// `Σ x²`, in f32 lanes per chunk and f64 across chunks.
 fn squares_sum(x: &[f32]) -> f64 {
     x.par_chunks(CHUNK)
-        .map(|x| vectorized(#[inline(always)] || squares_chunk_sum(x)))
+        .map(|x| vectorized(#[inline(always)] move || squares_chunk_sum(x)))
         .sum()
 }
 
@@ -366,7 +368,7 @@ impl Backward<Flex, 1> for SumSquaresBackward {
         let x = ops.state.to_contiguous();
         unary::<Flex, _>(ops.parents, ops.node, grads, |grad| {
             let g = scalar(grad);
-            tensor(map(x.storage(), |v| 2.0 * g * v), shape(&x))
+            tensor(map(x.storage(), move |v| 2.0 * g * v), shape(&x))
         });
     }
 }
@@ -414,7 +416,7 @@ impl Backward<Flex, 1> for BceBackward {
         let (p, t) = (ops.state.0.to_contiguous(), ops.state.1.to_contiguous());
         unary::<Flex, _>(ops.parents, ops.node, grads, |grad| {
             let g = scalar(grad);
-            tensor(map2(p.storage(), t.storage(), |p, t| g * (p - t)), shape(&p))
+            tensor(map2(p.storage(), t.storage(), move |p, t| g * (p - t)), shape(&p))
         });
     }
 }

@@ -3,10 +3,10 @@
 
 use burn::optim::decay::WeightDecayConfig;
 use burn::optim::momentum::MomentumConfig;
-use burn::optim::{AdaGradConfig, AdamConfig, AdamWConfig, ModuleOptimizer, RmsPropConfig, SgdConfig};
+use burn::optim::{AdaGradConfig, AdamWConfig, ModuleOptimizer, RmsPropConfig, SgdConfig};
 use serde::{Deserialize, Serialize};
 
-use crate::optim::{AdadeltaConfig, NadamConfig};
+use crate::optim::{AdadeltaConfig, FusedAdamConfig, NadamConfig};
 
 /// An optimizer and its hyper-parameters (the learning rate lives in `[training]`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -183,11 +183,7 @@ impl OptimizerConfig {
                     MomentumConfig::new().with_momentum(momentum).with_dampening(0.0).with_nesterov(nesterov)
                 }))
                 .init(),
-            OptimizerConfig::Adam { beta_1, beta_2, epsilon } => AdamConfig::new()
-                .with_beta_1(beta_1 as f32)
-                .with_beta_2(beta_2 as f32)
-                .with_epsilon(epsilon as f32)
-                .init(),
+            OptimizerConfig::Adam { beta_1, beta_2, epsilon } => FusedAdamConfig { beta_1, beta_2, epsilon }.init(),
             OptimizerConfig::Adamw { beta_1, beta_2, epsilon, weight_decay } => AdamWConfig::new()
                 .with_beta_1(beta_1 as f32)
                 .with_beta_2(beta_2 as f32)

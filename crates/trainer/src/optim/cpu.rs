@@ -1,7 +1,8 @@
-//! Nadam's update on the `flex` CPU backend as one fused pass over the parameter, its gradient
-//! and both moments (a Burn backend extension). Written with Burn tensor ops, one update is about
-//! fifteen separate element-wise passes, each allocating its result; the dropout autoencoder's
-//! 1.1 million parameters made that a large share of its step. Other devices keep the tensor ops.
+//! Adam's and Nadam's updates on the `flex` CPU backend as one fused pass over the parameter,
+//! its gradient and both moments, in place (a Burn backend extension). Written with Burn tensor
+//! ops, one update is ten to fifteen element-wise passes, each allocating its result: a quarter
+//! of the dense VAE's step, and a large share of the dropout autoencoder's (1.1 million
+//! parameters). Other devices keep the tensor ops.
 
 use burn::backend::flex::FlexTensor;
 use burn::backend::tensor::FloatTensor;
@@ -33,27 +34,47 @@ pub struct NadamCoefficients {
     pub lr: f32,
 }
 
+/// The per-step scalars of one Adam update as Burn writes it (see [`super::FusedAdam`]):
+/// `w -= lr · m · moment_weight / (√v + epsilon)`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct AdamCoefficients {
+    /// Decay of the first moment.
+    pub beta_1: f32,
+    /// Decay of the second moment.
+    pub beta_2: f32,
+    /// Both bias corrections, `√(1 - beta_2^t) / (1 - beta_1^t)`.
+    pub moment_weight: f32,
+    /// Added to `√v`: the configured epsilon times `√(1 - beta_2^t)`.
+    pub epsilon: f32,
+    /// Learning rate.
+    pub lr: f32,
+}
+
+/// Which update [`moments_update`] applies.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum MomentsRule {
+    /// Adam, Burn's formulation.
+    Adam(AdamCoefficients),
+    /// Nadam, Keras' formulation.
+    Nadam(NadamCoefficients),
+}
+
 /// The fused optimizer updates this crate implements for `flex`.
 #[backend_extension(Flex)]
 pub trait CpuOptimBackend: Backend {
-    /// `(w', m', v')` of one Nadam step from the parameter `w`, its gradient `g` and the moments
-    /// `m`, `v` (all one shape).
-    fn nadam_update(
+    /// `(w', m', v')` of one step of `rule` from the parameter `w`, its gradient `g` and the
+    /// moments `m`, `v` (all one shape).
+    fn moments_update(
         w: FloatTensor<Self>,
         g: FloatTensor<Self>,
         m: FloatTensor<Self>,
         v: FloatTensor<Self>,
-        c: NadamCoefficients,
+        rule: MomentsRule,
     ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>);
 }
 
-/// Whether [`nadam_update`] takes these tensors: `f32` on `flex`, one shape.
-pub fn fuses_nadam<const D: usize>(
-    w: &Tensor<D>,
-    g: &Tensor<D>,
-    m: &Tensor<D>,
-    v: &Tensor<D>,
-) -> bool {
+/// Whether [`moments_update`] takes these tensors: `f32` on `flex`, one shape.
+pub fn fuses<const D: usize>(w: &Tensor<D>, g: &Tensor<D>, m: &Tensor<D>, v: &Tensor<D>) -> bool {
     let on_flex = matches!(w.device().as_dispatch(), DispatchDevice::Flex(_));
     let same = [g.dims(), m.dims(), v.dims()]
         .iter()
@@ -61,25 +82,25 @@ pub fn fuses_nadam<const D: usize>(
     on_flex && w.dtype() == DType::F32 && same
 }
 
-/// One fused Nadam step, `(w', m', v')`, for tensors that [`fuses_nadam`] accepts (not tracked).
+/// One fused step of `rule`, `(w', m', v')`, for tensors that [`fuses`] accepts (not tracked).
 /// Tensors held nowhere else are updated in place.
-pub fn nadam_update<const D: usize>(
+pub fn moments_update<const D: usize>(
     w: Tensor<D>,
     g: Tensor<D>,
     m: Tensor<D>,
     v: Tensor<D>,
-    c: NadamCoefficients,
+    rule: MomentsRule,
 ) -> (Tensor<D>, Tensor<D>, Tensor<D>) {
     assert!(
-        fuses_nadam(&w, &g, &m, &v),
-        "the fused Nadam needs f32 tensors of one shape on flex"
+        fuses(&w, &g, &m, &v),
+        "the fused update needs f32 tensors of one shape on flex"
     );
-    let (w, m, v) = <Dispatch as CpuOptimBackend>::nadam_update(
+    let (w, m, v) = <Dispatch as CpuOptimBackend>::moments_update(
         w.into_dispatch(),
         g.into_dispatch(),
         m.into_dispatch(),
         v.into_dispatch(),
-        c,
+        rule,
     );
     (
         Tensor::from_dispatch(w),
@@ -94,17 +115,53 @@ fn contiguous(t: FlexTensor) -> FlexTensor {
     t.to_contiguous()
 }
 
+impl MomentsRule {
+    /// One element's update: the new moments in place, and the decrement of the parameter.
+    #[inline(always)]
+    fn step(self, g: f32, m: &mut f32, v: &mut f32) -> f32 {
+        match self {
+            MomentsRule::Adam(c) => {
+                *m = c.beta_1 * *m + (1.0 - c.beta_1) * g;
+                *v = c.beta_2 * *v + (1.0 - c.beta_2) * g * g;
+                c.lr * (*m * c.moment_weight / (v.sqrt() + c.epsilon))
+            }
+            MomentsRule::Nadam(c) => {
+                *m = c.beta_1 * *m + (1.0 - c.beta_1) * g;
+                *v = c.beta_2 * *v + (1.0 - c.beta_2) * g * g;
+                let m_hat = c.moment_weight * *m + c.grad_weight * g;
+                c.lr * m_hat / ((*v / c.v_correction).sqrt() + c.epsilon)
+            }
+        }
+    }
+
+    /// [`Self::step`] over one chunk. Monomorphic in the rule (the `match` is outside the loop)
+    /// and with the coefficients in a by-value copy, so the compiler sees that the stores cannot
+    /// change them and vectorizes the loop.
+    #[inline(always)]
+    fn apply(self, w: &mut [f32], m: &mut [f32], v: &mut [f32], g: &[f32]) {
+        let run = |rule: MomentsRule| {
+            for (((w, m), v), &g) in w.iter_mut().zip(m).zip(v).zip(g) {
+                *w -= rule.step(g, m, v);
+            }
+        };
+        match self {
+            MomentsRule::Adam(c) => run(MomentsRule::Adam(c)),
+            MomentsRule::Nadam(c) => run(MomentsRule::Nadam(c)),
+        }
+    }
+}
+
 impl CpuOptimBackend for Flex {
-    fn nadam_update(
+    /// In place: the parameter and both moments are normally held by the optimizer alone, so
+    /// `storage_mut` neither allocates nor copies (it copies once if one of them is shared).
+    fn moments_update(
         w: FlexTensor,
         g: FlexTensor,
         m: FlexTensor,
         v: FlexTensor,
-        c: NadamCoefficients,
+        rule: MomentsRule,
     ) -> (FlexTensor, FlexTensor, FlexTensor) {
         let (mut w, g, mut m, mut v) = (contiguous(w), contiguous(g), contiguous(m), contiguous(v));
-        // In place: the parameter and both moments are normally held by the optimizer alone, so
-        // `storage_mut` neither allocates nor copies (it copies once if they are shared).
         let (ws, ms, vs) = (
             w.storage_mut::<f32>(),
             m.storage_mut::<f32>(),
@@ -113,7 +170,7 @@ impl CpuOptimBackend for Flex {
         let g = g.storage::<f32>();
         assert!(
             [ws.len(), ms.len(), vs.len()].iter().all(|&n| n == g.len()),
-            "Nadam's parameter, gradient and moments differ in length"
+            "the parameter, its gradient and its moments differ in length"
         );
         let updated = ws.par_chunks_mut(CHUNK).zip(ms.par_chunks_mut(CHUNK));
         (updated.zip(vs.par_chunks_mut(CHUNK)))
@@ -121,15 +178,7 @@ impl CpuOptimBackend for Flex {
             .for_each(|(((w, m), v), g)| {
                 vectorized(
                     #[inline(always)]
-                    || {
-                        for (((w, m), v), &g) in w.iter_mut().zip(m).zip(v).zip(g) {
-                            *m = c.beta_1 * *m + (1.0 - c.beta_1) * g;
-                            *v = c.beta_2 * *v + (1.0 - c.beta_2) * g * g;
-                            let m_hat = c.moment_weight * *m + c.grad_weight * g;
-                            let denominator = (*v / c.v_correction).sqrt() + c.epsilon;
-                            *w -= c.lr * m_hat / denominator;
-                        }
-                    },
+                    move || rule.apply(w, m, v, g),
                 )
             });
         (w, m, v)
@@ -161,17 +210,18 @@ mod tests {
             epsilon: 1e-7,
             lr: 0.002,
         };
-        assert!(fuses_nadam(&w, &g, &m, &v), "flex takes the fused pass");
+        assert!(fuses(&w, &g, &m, &v), "flex takes the fused pass");
         let before = [host(&w), host(&g), host(&m), host(&v)];
         // Shared tensors are copied, not overwritten; unshared ones are updated in place. Both
         // give the same values.
-        let shared = nadam_update(w.clone(), g.clone(), m.clone(), v.clone(), c);
+        let rule = MomentsRule::Nadam(c);
+        let shared = moments_update(w.clone(), g.clone(), m.clone(), v.clone(), rule);
         let untouched = [host(&w), host(&g), host(&m), host(&v)];
         assert!(
             untouched == before,
             "the update overwrote a tensor it shares"
         );
-        let (w2, m2, v2) = nadam_update(w, g, m, v, c);
+        let (w2, m2, v2) = moments_update(w, g, m, v, rule);
         let (w2, m2, v2) = (host(&w2), host(&m2), host(&v2));
         assert!(
             [host(&shared.0), host(&shared.1), host(&shared.2)]

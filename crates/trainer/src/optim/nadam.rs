@@ -4,7 +4,7 @@
 use burn::optim::{LearningRate, ModuleOptimizer, Optimizer, RecordState, StateSink, StateSource};
 use burn::prelude::*;
 
-use super::cpu::{self, NadamCoefficients};
+use super::cpu::{self, MomentsRule, NadamCoefficients};
 
 /// Nadam hyper-parameters; the defaults are Keras' (`beta_1 = 0.9`, `beta_2 = 0.999`,
 /// `epsilon = 1e-7`, momentum schedule decay `0.004`).
@@ -155,9 +155,10 @@ impl Optimizer for Nadam {
         };
 
         // One fused pass on `flex`; the same formula in tensor ops elsewhere.
-        if cpu::fuses_nadam(&tensor, &grad, &moment_1, &moment_2) {
+        if cpu::fuses(&tensor, &grad, &moment_1, &moment_2) {
+            let rule = MomentsRule::Nadam(coefficients);
             let (tensor, moment_1, moment_2) =
-                cpu::nadam_update(tensor, grad, moment_1, moment_2, coefficients);
+                cpu::moments_update(tensor, grad, moment_1, moment_2, rule);
             return (tensor, Some(state(moment_1, moment_2)));
         }
         let moment_1 = moment_1
