@@ -8,6 +8,8 @@
 
 use rayon::prelude::*;
 
+use crate::cpu_pointwise::vectorized;
+
 /// Where the window of a 2-D convolution falls: strides and zero padding, per axis
 /// `[height, width]`. Padding may differ at the two ends (Keras' `same` puts the odd row and
 /// column at the bottom and right).
@@ -120,6 +122,14 @@ impl ConvShape {
     /// Writes the patch matrix `[channels·kh·kw, out_h·out_w]` of one image (zeros where the
     /// window hangs over the padding).
     fn im2col(&self, image: &[f32], cols: &mut [f32]) {
+        vectorized(
+            #[inline(always)]
+            || self.im2col_loops(image, cols),
+        )
+    }
+
+    #[inline(always)]
+    fn im2col_loops(&self, image: &[f32], cols: &mut [f32]) {
         let [h, w] = self.input;
         let [kh, kw] = self.kernel;
         let [oh, ow] = self.output;
@@ -135,18 +145,21 @@ impl ConvShape {
                     let row = rows.next().expect("patch matrix sized by patch_rows");
                     for (oy, out) in row.chunks_exact_mut(ow).enumerate() {
                         if oy < y0 || oy >= y1 {
-                            out.fill(0.0);
+                            zero_short(out);
                             continue;
                         }
                         let line = &plane[(oy * sh + i - pt) * w..][..w];
-                        out[..x0].fill(0.0);
-                        out[x1..].fill(0.0);
+                        zero_short(&mut out[..x0]);
+                        zero_short(&mut out[x1..]);
                         if sw == 1 {
                             let start = x0 + j - pl;
-                            out[x0..x1].copy_from_slice(&line[start..start + (x1 - x0)]);
+                            copy_short(&mut out[x0..x1], &line[start..start + (x1 - x0)]);
                         } else {
-                            for (ox, v) in out[x0..x1].iter_mut().enumerate() {
-                                *v = line[(x0 + ox) * sw + j - pl];
+                            // `step_by` rather than indexing: no bounds or overflow check per
+                            // element.
+                            let taps = line[x0 * sw + j - pl..].iter().step_by(sw);
+                            for (v, &x) in out[x0..x1].iter_mut().zip(taps) {
+                                *v = x;
                             }
                         }
                     }
@@ -158,6 +171,14 @@ impl ConvShape {
     /// Adds the patch-matrix gradient of one image back onto its pixels (the transpose of
     /// [`Self::im2col`]); `image` must start zeroed.
     fn col2im(&self, cols: &[f32], image: &mut [f32]) {
+        vectorized(
+            #[inline(always)]
+            || self.col2im_loops(cols, image),
+        )
+    }
+
+    #[inline(always)]
+    fn col2im_loops(&self, cols: &[f32], image: &mut [f32]) {
         let [h, w] = self.input;
         let [kh, kw] = self.kernel;
         let [oh, ow] = self.output;
@@ -180,8 +201,9 @@ impl ConvShape {
                                 *d += s;
                             }
                         } else {
-                            for (ox, s) in src.iter().enumerate() {
-                                line[(x0 + ox) * sw + j - pl] += s;
+                            let taps = line[x0 * sw + j - pl..].iter_mut().step_by(sw);
+                            for (d, s) in taps.zip(src) {
+                                *d += s;
                             }
                         }
                     }
@@ -286,6 +308,47 @@ impl ConvShape {
     }
 }
 
+/// `dst.copy_from_slice(src)` for the short rows of a patch matrix (a few to a few dozen
+/// values): fixed-size block copies the compiler keeps inline, where `copy_from_slice` of an
+/// unknown length is a call into libc's `memcpy` per row (a tenth of the CNN's step).
+#[inline(always)]
+fn copy_short(dst: &mut [f32], src: &[f32]) {
+    assert_eq!(dst.len(), src.len(), "copy lengths differ");
+    let n = dst.len();
+    for block in [16, 8, 4] {
+        if n >= block {
+            let (d_blocks, s_blocks) = (dst.chunks_exact_mut(block), src.chunks_exact(block));
+            for (d, s) in d_blocks.zip(s_blocks) {
+                d.copy_from_slice(s);
+            }
+            // The last block overlaps the previous one instead of a loop over the remainder.
+            dst[n - block..].copy_from_slice(&src[n - block..]);
+            return;
+        }
+    }
+    for (d, &s) in dst.iter_mut().zip(src) {
+        *d = s;
+    }
+}
+
+/// `dst.fill(0.0)` for short rows, inline like [`copy_short`].
+#[inline(always)]
+fn zero_short(dst: &mut [f32]) {
+    let n = dst.len();
+    for block in [16, 8, 4] {
+        if n >= block {
+            for d in dst.chunks_exact_mut(block) {
+                d.fill(0.0);
+            }
+            dst[n - block..].fill(0.0);
+            return;
+        }
+    }
+    for d in dst {
+        *d = 0.0;
+    }
+}
+
 /// One matrix product `dst [m, n] (+)= a [m, k] · b [k, n]`, all row-major.
 struct Product {
     m: usize,
@@ -335,6 +398,29 @@ impl Product {
                 false,
                 gemm::Parallelism::None,
             );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every length from empty to past two 16-blocks, so each block size, the overlapping last
+    /// block and the short loop are all taken; the values around the range stay untouched.
+    #[test]
+    fn short_copies_and_fills_write_exactly_their_range() {
+        let src: Vec<f32> = (0..40).map(|i| i as f32 + 0.5).collect();
+        for n in 0..=35 {
+            let mut dst = vec![-1.0f32; 40];
+            copy_short(&mut dst[2..2 + n], &src[3..3 + n]);
+            let expected: Vec<f32> = (0..40)
+                .map(|i| if (2..2 + n).contains(&i) { src[i + 1] } else { -1.0 })
+                .collect();
+            assert_eq!(dst, expected, "copy of {n}");
+            zero_short(&mut dst[1..1 + n]);
+            let zeroed = dst.iter().enumerate().all(|(i, &v)| (v == 0.0) == (1..1 + n).contains(&i));
+            assert!(zeroed, "fill of {n}: {dst:?}");
         }
     }
 }
