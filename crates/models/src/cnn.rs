@@ -11,7 +11,7 @@ use crate::config::{
     pool_output_shape,
 };
 use crate::layers::{
-    Activation, ConvBlock, ConvLayer, DenseBlock, Padding, apply_dropout, keras_linear, max_pool,
+    Activation, ConvBlock, ConvLayer, DenseBlock, Padding, apply_dropout, apply_max_pool, keras_linear, max_pool,
 };
 use crate::summary::{Summary, SummaryBuilder};
 use crate::{IMAGE_SHAPE, NUM_CLASSES};
@@ -154,7 +154,7 @@ impl Cnn {
             x = block.forward(x); // [batch, 32, 26, 26], then [batch, 64, 24, 24]
         }
         if let Some(pool) = &self.pool {
-            x = pool.forward(x); // [batch, 64, 8, 8]
+            x = apply_max_pool(pool, x); // [batch, 64, 8, 8]
         }
         if let Some(dropout) = &self.dropout {
             x = apply_dropout(dropout, x);

@@ -10,7 +10,9 @@ use crate::config::{
     ModelConfigError, check_image_size, check_nonzero, check_not_empty, conv_output_shape,
     pool_output_shape,
 };
-use crate::layers::{Activation, ConvBlock, ConvLayer, Padding, max_pool, upsample_nearest};
+use crate::layers::{
+    Activation, ConvBlock, ConvLayer, Padding, apply_max_pool, max_pool, upsample_nearest,
+};
 use crate::model::AutoencoderOutput;
 use crate::summary::{Summary, SummaryBuilder};
 
@@ -165,7 +167,7 @@ impl ConvAutoencoder {
         let x = self
             .encoder
             .iter()
-            .fold(images, |x, block| self.pool.forward(block.forward(x)));
+            .fold(images, |x, block| apply_max_pool(&self.pool, block.forward(x)));
         x.flatten(1, 3) // [batch, 128]
     }
 

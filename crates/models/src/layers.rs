@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::cpu_conv::{self, ConvGeometry};
 use crate::cpu_pointwise;
+use crate::cpu_pool::{self, PoolGeometry};
 use crate::summary::SummaryBuilder;
 
 /// Glorot (Xavier) uniform, Keras' default kernel initializer.
@@ -476,6 +477,31 @@ pub(crate) fn max_pool(size: usize, padding: Padding) -> MaxPool2d {
         .with_strides([size, size])
         .with_padding(padding.to_burn())
         .init()
+}
+
+/// `pool` on `x` `[batch, c, h, w]`: one pass on `flex` ([`cpu_pool::max_pool2d`]), Burn's module
+/// elsewhere (and for dilated, ceil-mode or explicitly padded windows, which our layers never
+/// build).
+pub(crate) fn apply_max_pool(pool: &MaxPool2d, x: Tensor<4>) -> Tensor<4> {
+    let [_, _, h, w] = x.dims();
+    let padding = match pool.padding {
+        PaddingConfig2d::Valid => Some(Padding::Valid),
+        PaddingConfig2d::Same => Some(Padding::Same),
+        _ => None,
+    };
+    if let Some(padding) = padding.filter(|_| pool.dilation == [1, 1] && !pool.ceil_mode) {
+        let ([kh, kw], [sh, sw]) = (pool.kernel_size, pool.stride);
+        // Burn's `same` for pooling is TensorFlow's, as for convolutions.
+        let geometry = PoolGeometry {
+            kernel: pool.kernel_size,
+            stride: pool.stride,
+            padding: [padding.conv_padding(h, kh, sh), padding.conv_padding(w, kw, sw)],
+        };
+        if let Some(y) = cpu_pool::max_pool2d(&x, geometry) {
+            return y;
+        }
+    }
+    pool.forward(x)
 }
 
 /// Nearest-neighbour upsampling by an integer factor (Keras `UpSampling2D`, its default

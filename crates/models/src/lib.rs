@@ -11,6 +11,7 @@ pub mod conv_ae;
 pub mod conv_vae;
 pub mod cpu_conv;
 pub mod cpu_pointwise;
+pub mod cpu_pool;
 pub mod dense_ae;
 pub mod layers;
 pub mod loss;

@@ -6,6 +6,7 @@ mod common;
 mod config_errors;
 mod cpu_conv;
 mod cpu_pointwise;
+mod cpu_pool;
 mod dropout;
 mod gradient;
 mod layers;

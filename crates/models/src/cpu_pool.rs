@@ -1,0 +1,205 @@
+//! Max pooling on the `flex` CPU backend: one pass over each image plane that keeps every
+//! window's argmax, and a backward pass that routes the gradient to it (a Burn backend extension
+//! with a hand-written backward pass). `flex` pools through a general 3-D kernel with indices, a
+//! twelfth of the seed CNN's step. On any other device [`max_pool2d`] returns `None` and callers
+//! use Burn's `MaxPool2d`.
+
+use burn::backend::autodiff::checkpoint::base::Checkpointer;
+use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
+use burn::backend::autodiff::grads::Gradients;
+use burn::backend::autodiff::ops::{Backward, Ops, OpsKind, unary};
+use burn::backend::flex::FlexTensor;
+use burn::backend::tensor::FloatTensor;
+use burn::backend::{Autodiff, Backend, Dispatch, Flex, backend_extension};
+use burn::prelude::*;
+use burn::tensor::Shape;
+use rayon::prelude::*;
+
+use crate::cpu_pointwise::{runs_on, tensor, vectorized};
+
+/// Where the windows of a 2-D max pooling fall, per axis `[height, width]`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PoolGeometry {
+    /// Window size.
+    pub kernel: [usize; 2],
+    /// Step of the window.
+    pub stride: [usize; 2],
+    /// Rows/columns of `-inf` added `[[top, bottom], [left, right]]`: a window hanging over the
+    /// edge takes the max of its real pixels only.
+    pub padding: [[usize; 2]; 2],
+}
+
+impl PoolGeometry {
+    /// Output size along `axis` for `input` pixels, or `None` if no window fits (or one would
+    /// lie entirely in the padding, which has no max).
+    fn output_size(&self, axis: usize, input: usize) -> Option<usize> {
+        let [begin, end] = self.padding[axis];
+        let (kernel, stride) = (self.kernel[axis], self.stride[axis]);
+        let padded = input + begin + end;
+        if kernel == 0 || stride == 0 || padded < kernel || begin >= kernel || end >= kernel {
+            return None;
+        }
+        Some((padded - kernel) / stride + 1)
+    }
+}
+
+/// The sizes of one pooling over `planes` image planes (batch × channels) of `input` pixels.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct PoolShape {
+    planes: usize,
+    input: [usize; 2],
+    output: [usize; 2],
+    geometry: PoolGeometry,
+}
+
+impl PoolShape {
+    fn new(x: [usize; 4], geometry: PoolGeometry) -> Option<Self> {
+        let [batch, channels, h, w] = x;
+        let output = [geometry.output_size(0, h)?, geometry.output_size(1, w)?];
+        let fits = (h * w) <= u32::MAX as usize;
+        fits.then_some(Self {
+            planes: batch * channels,
+            input: [h, w],
+            output,
+            geometry,
+        })
+    }
+
+    /// Input indices `[first, end)` along `axis` that output position `o` covers.
+    #[inline(always)]
+    fn window(&self, axis: usize, o: usize) -> (usize, usize) {
+        let g = self.geometry;
+        let start = o * g.stride[axis];
+        let first = start.saturating_sub(g.padding[axis][0]);
+        let end = (start + g.kernel[axis] - g.padding[axis][0]).min(self.input[axis]);
+        (first, end)
+    }
+
+    /// `(y, argmax)`: each window's max and its index within the plane (the first one on ties).
+    fn forward(&self, x: &[f32]) -> (Vec<f32>, Vec<u32>) {
+        let ([h, w], [oh, ow]) = (self.input, self.output);
+        assert_eq!(x.len(), self.planes * h * w, "max pool input length");
+        let mut y = vec![0.0f32; self.planes * oh * ow];
+        let mut at = vec![0u32; y.len()];
+        (y.par_chunks_mut(oh * ow).zip(at.par_chunks_mut(oh * ow)))
+            .zip(x.par_chunks(h * w))
+            .for_each(|((y, at), plane)| {
+                vectorized(
+                    #[inline(always)]
+                    || self.pool_plane(plane, y, at),
+                )
+            });
+        (y, at)
+    }
+
+    #[inline(always)]
+    fn pool_plane(&self, plane: &[f32], y: &mut [f32], at: &mut [u32]) {
+        let [_, w] = self.input;
+        let [oh, ow] = self.output;
+        for oy in 0..oh {
+            let (r0, r1) = self.window(0, oy);
+            for ox in 0..ow {
+                let (c0, c1) = self.window(1, ox);
+                let mut best_at = r0 * w + c0;
+                let mut best = plane[best_at];
+                for r in r0..r1 {
+                    for (c, &v) in plane[r * w + c0..r * w + c1].iter().enumerate() {
+                        if v > best {
+                            best = v;
+                            best_at = r * w + c0 + c;
+                        }
+                    }
+                }
+                y[oy * ow + ox] = best;
+                at[oy * ow + ox] = best_at as u32;
+            }
+        }
+    }
+
+    /// The input gradient: each output's `dy` added at its window's argmax, zero elsewhere.
+    fn backward(&self, dy: &[f32], at: &[u32]) -> Vec<f32> {
+        let ([h, w], [oh, ow]) = (self.input, self.output);
+        assert!(
+            dy.len() == at.len() && dy.len() == self.planes * oh * ow,
+            "max pool gradient length"
+        );
+        let mut dx = vec![0.0f32; self.planes * h * w];
+        (dx.par_chunks_mut(h * w))
+            .zip(dy.par_chunks(oh * ow).zip(at.par_chunks(oh * ow)))
+            .for_each(|(dx, (dy, at))| {
+                for (&g, &i) in dy.iter().zip(at) {
+                    dx[i as usize] += g;
+                }
+            });
+        dx
+    }
+}
+
+/// The pooling ops this crate implements for `flex` (and autodiff over `flex`).
+#[backend_extension(Flex, Autodiff)]
+pub trait CpuPoolBackend: Backend {
+    /// Max pooling of `x [batch, channels, h, w]` with `geometry`, which must fit (see
+    /// [`max_pool2d`]). Gradient: `dy` routed to each window's argmax.
+    fn fast_max_pool2d(x: FloatTensor<Self>, geometry: PoolGeometry) -> FloatTensor<Self>;
+}
+
+/// Max pooling on a `flex` device, or `None` elsewhere or when no window fits.
+pub fn max_pool2d(x: &Tensor<4>, geometry: PoolGeometry) -> Option<Tensor<4>> {
+    PoolShape::new(x.dims(), geometry)?;
+    runs_on(x).then(|| {
+        Tensor::from_dispatch(<Dispatch as CpuPoolBackend>::fast_max_pool2d(
+            x.clone().into_dispatch(),
+            geometry,
+        ))
+    })
+}
+
+/// `(y, argmax, shape)` of `x`.
+fn pool(x: FlexTensor, geometry: PoolGeometry) -> (FlexTensor, Vec<u32>, PoolShape) {
+    let x = x.to_contiguous();
+    let dims = x.layout().shape();
+    let dims = [dims[0], dims[1], dims[2], dims[3]];
+    let shape = PoolShape::new(dims, geometry).expect("max_pool2d checked that the windows fit");
+    let (y, at) = shape.forward(x.storage());
+    let [oh, ow] = shape.output;
+    (tensor(y, Shape::new([dims[0], dims[1], oh, ow])), at, shape)
+}
+
+impl CpuPoolBackend for Flex {
+    fn fast_max_pool2d(x: FlexTensor, geometry: PoolGeometry) -> FlexTensor {
+        pool(x, geometry).0
+    }
+}
+
+/// Backward of max pooling; the state is the argmax of every window and the sizes.
+#[derive(Debug)]
+struct MaxPoolBackward;
+
+impl Backward<Flex, 1> for MaxPoolBackward {
+    type State = (std::sync::Arc<Vec<u32>>, PoolShape, [usize; 4]);
+
+    fn backward(self, ops: Ops<Self::State, 1>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let (at, shape, dims) = ops.state;
+        unary::<Flex, _>(ops.parents, ops.node, grads, |dy| {
+            let dy = dy.to_contiguous();
+            tensor(shape.backward(dy.storage(), &at), Shape::new(dims))
+        });
+    }
+}
+
+impl<C: CheckpointStrategy> CpuPoolBackend for Autodiff<Flex, C> {
+    fn fast_max_pool2d(x: FloatTensor<Self>, geometry: PoolGeometry) -> FloatTensor<Self> {
+        let xp = x.primitive().clone();
+        let d = xp.layout().shape();
+        let dims = [d[0], d[1], d[2], d[3]];
+        let (y, at, shape) = pool(xp, geometry);
+        match MaxPoolBackward
+            .prepare::<C>([x.node()])
+            .compute_bound()
+            .stateful()
+        {
+            OpsKind::Tracked(prep) => prep.finish((std::sync::Arc::new(at), shape, dims), y),
+            OpsKind::UnTracked(prep) => prep.finish(y),
+        }
+    }
+}
