@@ -143,24 +143,19 @@ impl ConvShape {
                 for j in 0..kw {
                     let (x0, x1) = self.valid_range(1, j);
                     let row = rows.next().expect("patch matrix sized by patch_rows");
-                    for (oy, out) in row.chunks_exact_mut(ow).enumerate() {
-                        if oy < y0 || oy >= y1 {
-                            zero_short(out);
-                            continue;
-                        }
+                    // Zeros where the window hangs over the padding: one fill for the whole row
+                    // rather than pieces of each line (most rows of a `valid` layer need none).
+                    if y0 > 0 || y1 < oh || x0 > 0 || x1 < ow {
+                        row.fill(0.0);
+                    }
+                    let first = x0 * sw + j - pl;
+                    for oy in y0..y1 {
                         let line = &plane[(oy * sh + i - pt) * w..][..w];
-                        zero_short(&mut out[..x0]);
-                        zero_short(&mut out[x1..]);
+                        let out = &mut row[oy * ow + x0..oy * ow + x1];
                         if sw == 1 {
-                            let start = x0 + j - pl;
-                            copy_short(&mut out[x0..x1], &line[start..start + (x1 - x0)]);
+                            copy_short(out, &line[first..first + (x1 - x0)]);
                         } else {
-                            // `step_by` rather than indexing: no bounds or overflow check per
-                            // element.
-                            let taps = line[x0 * sw + j - pl..].iter().step_by(sw);
-                            for (v, &x) in out[x0..x1].iter_mut().zip(taps) {
-                                *v = x;
-                            }
+                            gather_strided(out, &line[first..], sw);
                         }
                     }
                 }
@@ -201,10 +196,7 @@ impl ConvShape {
                                 *d += s;
                             }
                         } else {
-                            let taps = line[x0 * sw + j - pl..].iter_mut().step_by(sw);
-                            for (d, s) in taps.zip(src) {
-                                *d += s;
-                            }
+                            scatter_add_strided(&mut line[x0 * sw + j - pl..], src, sw);
                         }
                     }
                 }
@@ -331,21 +323,37 @@ fn copy_short(dst: &mut [f32], src: &[f32]) {
     }
 }
 
-/// `dst.fill(0.0)` for short rows, inline like [`copy_short`].
+/// `dst[k] = src[k · stride]`. Strides 2 and 3 (the strided layers') get their own loops with a
+/// constant stride, which the compiler vectorizes as interleaved loads; any stride runs without
+/// a bounds or overflow check per element.
 #[inline(always)]
-fn zero_short(dst: &mut [f32]) {
-    let n = dst.len();
-    for block in [16, 8, 4] {
-        if n >= block {
-            for d in dst.chunks_exact_mut(block) {
-                d.fill(0.0);
-            }
-            dst[n - block..].fill(0.0);
-            return;
+fn gather_strided(dst: &mut [f32], src: &[f32], stride: usize) {
+    #[inline(always)]
+    fn constant<const S: usize>(dst: &mut [f32], src: &[f32]) {
+        for (d, taps) in dst.iter_mut().zip(src.chunks(S)) {
+            *d = taps[0];
         }
     }
-    for d in dst {
-        *d = 0.0;
+    match stride {
+        2 => constant::<2>(dst, src),
+        3 => constant::<3>(dst, src),
+        _ => dst.iter_mut().zip(src.iter().step_by(stride)).for_each(|(d, &s)| *d = s),
+    }
+}
+
+/// `dst[k · stride] += src[k]`, the transpose of [`gather_strided`].
+#[inline(always)]
+fn scatter_add_strided(dst: &mut [f32], src: &[f32], stride: usize) {
+    #[inline(always)]
+    fn constant<const S: usize>(dst: &mut [f32], src: &[f32]) {
+        for (taps, &s) in dst.chunks_mut(S).zip(src) {
+            taps[0] += s;
+        }
+    }
+    match stride {
+        2 => constant::<2>(dst, src),
+        3 => constant::<3>(dst, src),
+        _ => dst.iter_mut().step_by(stride).zip(src).for_each(|(d, &s)| *d += s),
     }
 }
 
@@ -406,10 +414,34 @@ impl Product {
 mod tests {
     use super::*;
 
+    /// Strided gathers and scatter-adds against indexing, for the strides with their own loop
+    /// and one without, and lengths that end on and between the taps.
+    #[test]
+    fn strided_gathers_and_scatters_match_indexing() {
+        let src: Vec<f32> = (0..64).map(|i| i as f32 * 0.25 - 3.0).collect();
+        for stride in 1..=4 {
+            for n in 0..=12 {
+                let len = if n == 0 { 0 } else { (n - 1) * stride + 1 };
+                let mut dst = vec![7.0f32; n];
+                gather_strided(&mut dst, &src[5..5 + len], stride);
+                let expected: Vec<f32> = (0..n).map(|k| src[5 + k * stride]).collect();
+                assert_eq!(dst, expected, "gather stride {stride} n {n}");
+
+                let mut image = src.clone();
+                scatter_add_strided(&mut image[3..3 + len], &expected, stride);
+                let mut reference = src.clone();
+                for (k, &v) in expected.iter().enumerate() {
+                    reference[3 + k * stride] += v;
+                }
+                assert_eq!(image, reference, "scatter stride {stride} n {n}");
+            }
+        }
+    }
+
     /// Every length from empty to past two 16-blocks, so each block size, the overlapping last
     /// block and the short loop are all taken; the values around the range stay untouched.
     #[test]
-    fn short_copies_and_fills_write_exactly_their_range() {
+    fn short_copies_write_exactly_their_range() {
         let src: Vec<f32> = (0..40).map(|i| i as f32 + 0.5).collect();
         for n in 0..=35 {
             let mut dst = vec![-1.0f32; 40];
@@ -418,9 +450,6 @@ mod tests {
                 .map(|i| if (2..2 + n).contains(&i) { src[i + 1] } else { -1.0 })
                 .collect();
             assert_eq!(dst, expected, "copy of {n}");
-            zero_short(&mut dst[1..1 + n]);
-            let zeroed = dst.iter().enumerate().all(|(i, &v)| (v == 0.0) == (1..1 + n).contains(&i));
-            assert!(zeroed, "fill of {n}: {dst:?}");
         }
     }
 }
