@@ -148,7 +148,26 @@ impl ConvShape {
                     if y0 > 0 || y1 < oh || x0 > 0 || x1 < ow {
                         row.fill(0.0);
                     }
+                    if y0 >= y1 || x0 >= x1 {
+                        continue;
+                    }
                     let first = x0 * sw + j - pl;
+                    if sh == 1 && sw == 1 && ow == w {
+                        // A `same` convolution of stride 1: output and input lines are equally
+                        // long, so the taps of all lines are one contiguous run of the plane,
+                        // shifted. One copy instead of one per line; it also writes neighbouring
+                        // pixels into the padded columns, which are zeroed again after it.
+                        let (start, end) = (y0 * ow + x0, (y1 - 1) * ow + x1);
+                        let from = (y0 + i - pt) * w + first;
+                        row[start..end].copy_from_slice(&plane[from..from + (end - start)]);
+                        if x0 > 0 || x1 < ow {
+                            for line in row[y0 * ow..y1 * ow].chunks_exact_mut(ow) {
+                                line[..x0].fill(0.0);
+                                line[x1..].fill(0.0);
+                            }
+                        }
+                        continue;
+                    }
                     for oy in y0..y1 {
                         let line = &plane[(oy * sh + i - pt) * w..][..w];
                         let out = &mut row[oy * ow + x0..oy * ow + x1];
@@ -164,8 +183,9 @@ impl ConvShape {
     }
 
     /// Adds the patch-matrix gradient of one image back onto its pixels (the transpose of
-    /// [`Self::im2col`]); `image` must start zeroed.
-    fn col2im(&self, cols: &[f32], image: &mut [f32]) {
+    /// [`Self::im2col`]); `image` must start zeroed. `cols` is scratch: the entries for padding
+    /// positions may be zeroed.
+    fn col2im(&self, cols: &mut [f32], image: &mut [f32]) {
         vectorized(
             #[inline(always)]
             || self.col2im_loops(cols, image),
@@ -173,13 +193,13 @@ impl ConvShape {
     }
 
     #[inline(always)]
-    fn col2im_loops(&self, cols: &[f32], image: &mut [f32]) {
+    fn col2im_loops(&self, cols: &mut [f32], image: &mut [f32]) {
         let [h, w] = self.input;
         let [kh, kw] = self.kernel;
         let [oh, ow] = self.output;
         let [sh, sw] = self.geometry.stride;
         let [pt, pl] = [self.geometry.padding[0][0], self.geometry.padding[1][0]];
-        let mut rows = cols.chunks_exact(oh * ow);
+        let mut rows = cols.chunks_exact_mut(oh * ow);
         for c in 0..self.channels {
             let plane = &mut image[c * h * w..(c + 1) * h * w];
             for i in 0..kh {
@@ -187,6 +207,25 @@ impl ConvShape {
                 for j in 0..kw {
                     let (x0, x1) = self.valid_range(1, j);
                     let row = rows.next().expect("patch matrix sized by patch_rows");
+                    if y0 >= y1 || x0 >= x1 {
+                        continue;
+                    }
+                    if sh == 1 && sw == 1 && ow == w {
+                        // As in `im2col`: one contiguous add for the whole row, after zeroing
+                        // its padded columns (they would land on neighbouring pixels).
+                        if x0 > 0 || x1 < ow {
+                            for line in row[y0 * ow..y1 * ow].chunks_exact_mut(ow) {
+                                line[..x0].fill(0.0);
+                                line[x1..].fill(0.0);
+                            }
+                        }
+                        let (start, end) = (y0 * ow + x0, (y1 - 1) * ow + x1);
+                        let to = (y0 + i - pt) * w + x0 + j - pl;
+                        for (d, s) in plane[to..to + (end - start)].iter_mut().zip(&row[start..end]) {
+                            *d += s;
+                        }
+                        continue;
+                    }
                     for oy in y0..y1 {
                         let src = &row[oy * ow + x0..oy * ow + x1];
                         let line = &mut plane[(oy * sh + i - pt) * w..][..w];
