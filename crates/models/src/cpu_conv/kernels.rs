@@ -128,16 +128,18 @@ impl ConvShape {
         )
     }
 
+    /// Stride 1: the taps of one output line are a contiguous run of one input line.
     #[inline(always)]
     fn im2col_loops(&self, image: &[f32], cols: &mut [f32]) {
+        if self.geometry.stride != [1, 1] {
+            return self.im2col_strided(image, cols);
+        }
         let [h, w] = self.input;
         let [kh, kw] = self.kernel;
         let [oh, ow] = self.output;
-        let [sh, sw] = self.geometry.stride;
         let [pt, pl] = [self.geometry.padding[0][0], self.geometry.padding[1][0]];
         let mut rows = cols.chunks_exact_mut(oh * ow);
-        for c in 0..self.channels {
-            let plane = &image[c * h * w..(c + 1) * h * w];
+        for plane in image.chunks_exact(h * w).take(self.channels) {
             for i in 0..kh {
                 let (y0, y1) = self.valid_range(0, i);
                 for j in 0..kw {
@@ -151,31 +153,21 @@ impl ConvShape {
                     if y0 >= y1 || x0 >= x1 {
                         continue;
                     }
-                    let first = x0 * sw + j - pl;
-                    if sh == 1 && sw == 1 && ow == w {
-                        // A `same` convolution of stride 1: output and input lines are equally
-                        // long, so the taps of all lines are one contiguous run of the plane,
-                        // shifted. One copy instead of one per line; it also writes neighbouring
-                        // pixels into the padded columns, which are zeroed again after it.
+                    let from = (y0 + i - pt) * w + x0 + j - pl;
+                    if ow == w {
+                        // A `same` convolution: output and input lines are equally long, so the
+                        // taps of all lines are one contiguous run of the plane, shifted. One
+                        // copy instead of one per line; it also writes neighbouring pixels into
+                        // the padded columns, which are zeroed again after it.
                         let (start, end) = (y0 * ow + x0, (y1 - 1) * ow + x1);
-                        let from = (y0 + i - pt) * w + first;
                         row[start..end].copy_from_slice(&plane[from..from + (end - start)]);
-                        if x0 > 0 || x1 < ow {
-                            for line in row[y0 * ow..y1 * ow].chunks_exact_mut(ow) {
-                                line[..x0].fill(0.0);
-                                line[x1..].fill(0.0);
-                            }
-                        }
+                        zero_padded_columns(&mut row[y0 * ow..y1 * ow], ow, x0, x1);
                         continue;
                     }
-                    for oy in y0..y1 {
-                        let line = &plane[(oy * sh + i - pt) * w..][..w];
+                    for (k, oy) in (y0..y1).enumerate() {
+                        let from = from + k * w;
                         let out = &mut row[oy * ow + x0..oy * ow + x1];
-                        if sw == 1 {
-                            copy_short(out, &line[first..first + (x1 - x0)]);
-                        } else {
-                            gather_strided(out, &line[first..], sw);
-                        }
+                        copy_short(out, &plane[from..from + (x1 - x0)]);
                     }
                 }
             }
@@ -194,14 +186,15 @@ impl ConvShape {
 
     #[inline(always)]
     fn col2im_loops(&self, cols: &mut [f32], image: &mut [f32]) {
+        if self.geometry.stride != [1, 1] {
+            return self.col2im_strided(cols, image);
+        }
         let [h, w] = self.input;
         let [kh, kw] = self.kernel;
         let [oh, ow] = self.output;
-        let [sh, sw] = self.geometry.stride;
         let [pt, pl] = [self.geometry.padding[0][0], self.geometry.padding[1][0]];
         let mut rows = cols.chunks_exact_mut(oh * ow);
-        for c in 0..self.channels {
-            let plane = &mut image[c * h * w..(c + 1) * h * w];
+        for plane in image.chunks_exact_mut(h * w).take(self.channels) {
             for i in 0..kh {
                 let (y0, y1) = self.valid_range(0, i);
                 for j in 0..kw {
@@ -210,37 +203,127 @@ impl ConvShape {
                     if y0 >= y1 || x0 >= x1 {
                         continue;
                     }
-                    if sh == 1 && sw == 1 && ow == w {
+                    let to = (y0 + i - pt) * w + x0 + j - pl;
+                    if ow == w {
                         // As in `im2col`: one contiguous add for the whole row, after zeroing
                         // its padded columns (they would land on neighbouring pixels).
-                        if x0 > 0 || x1 < ow {
-                            for line in row[y0 * ow..y1 * ow].chunks_exact_mut(ow) {
-                                line[..x0].fill(0.0);
-                                line[x1..].fill(0.0);
-                            }
-                        }
+                        zero_padded_columns(&mut row[y0 * ow..y1 * ow], ow, x0, x1);
                         let (start, end) = (y0 * ow + x0, (y1 - 1) * ow + x1);
-                        let to = (y0 + i - pt) * w + x0 + j - pl;
-                        for (d, s) in plane[to..to + (end - start)].iter_mut().zip(&row[start..end]) {
-                            *d += s;
-                        }
+                        let dst = plane[to..to + (end - start)].iter_mut();
+                        dst.zip(&row[start..end]).for_each(|(d, s)| *d += s);
                         continue;
                     }
-                    for oy in y0..y1 {
+                    for (k, oy) in (y0..y1).enumerate() {
+                        let to = to + k * w;
                         let src = &row[oy * ow + x0..oy * ow + x1];
-                        let line = &mut plane[(oy * sh + i - pt) * w..][..w];
-                        if sw == 1 {
-                            let start = x0 + j - pl;
-                            for (d, s) in line[start..start + src.len()].iter_mut().zip(src) {
-                                *d += s;
-                            }
-                        } else {
-                            scatter_add_strided(&mut line[x0 * sw + j - pl..], src, sw);
+                        let dst = plane[to..to + src.len()].iter_mut();
+                        dst.zip(src).for_each(|(d, s)| *d += s);
+                    }
+                }
+            }
+        }
+    }
+
+    /// [`Self::im2col`] for strides above 1, through the image's phases ([`Phases`]). In the
+    /// phase a kernel offset falls on, the taps of one output line are contiguous, and when the
+    /// phase is as wide as the output (a `same` convolution over an even size) so are the taps
+    /// of the whole patch row: one copy, as for stride 1, instead of a strided gather per line.
+    #[inline(always)]
+    fn im2col_strided(&self, image: &[f32], cols: &mut [f32]) {
+        let [h, w] = self.input;
+        let [kh, kw] = self.kernel;
+        let [oh, ow] = self.output;
+        let phases = Phases::new(self.input, self.geometry.stride);
+        let mut split = vec![0.0f32; h * w];
+        let mut rows = cols.chunks_exact_mut(oh * ow);
+        for plane in image.chunks_exact(h * w).take(self.channels) {
+            phases.split(plane, &mut split);
+            for i in 0..kh {
+                let (y0, y1) = self.valid_range(0, i);
+                for j in 0..kw {
+                    let (x0, x1) = self.valid_range(1, j);
+                    let row = rows.next().expect("patch matrix sized by patch_rows");
+                    if y0 > 0 || y1 < oh || x0 > 0 || x1 < ow {
+                        row.fill(0.0);
+                    }
+                    if y0 >= y1 || x0 >= x1 {
+                        continue;
+                    }
+                    let (from, width) = self.phase_run(&phases, i, j, y0, x0);
+                    if width == ow {
+                        let (start, end) = (y0 * ow + x0, (y1 - 1) * ow + x1);
+                        row[start..end].copy_from_slice(&split[from..from + (end - start)]);
+                        zero_padded_columns(&mut row[y0 * ow..y1 * ow], ow, x0, x1);
+                    } else {
+                        for (k, oy) in (y0..y1).enumerate() {
+                            let from = from + k * width;
+                            let out = &mut row[oy * ow + x0..oy * ow + x1];
+                            copy_short(out, &split[from..from + (x1 - x0)]);
                         }
                     }
                 }
             }
         }
+    }
+
+    /// [`Self::col2im`] for strides above 1: adds into the image's phases (contiguous runs, as
+    /// in [`Self::im2col_strided`]), then interleaves them back onto the pixels.
+    #[inline(always)]
+    fn col2im_strided(&self, cols: &mut [f32], image: &mut [f32]) {
+        let [h, w] = self.input;
+        let [kh, kw] = self.kernel;
+        let [oh, ow] = self.output;
+        let phases = Phases::new(self.input, self.geometry.stride);
+        let mut split = vec![0.0f32; h * w];
+        let mut rows = cols.chunks_exact_mut(oh * ow);
+        for plane in image.chunks_exact_mut(h * w).take(self.channels) {
+            split.fill(0.0);
+            for i in 0..kh {
+                let (y0, y1) = self.valid_range(0, i);
+                for j in 0..kw {
+                    let (x0, x1) = self.valid_range(1, j);
+                    let row = rows.next().expect("patch matrix sized by patch_rows");
+                    if y0 >= y1 || x0 >= x1 {
+                        continue;
+                    }
+                    let (to, width) = self.phase_run(&phases, i, j, y0, x0);
+                    if width == ow {
+                        zero_padded_columns(&mut row[y0 * ow..y1 * ow], ow, x0, x1);
+                        let (start, end) = (y0 * ow + x0, (y1 - 1) * ow + x1);
+                        let dst = split[to..to + (end - start)].iter_mut();
+                        dst.zip(&row[start..end]).for_each(|(d, s)| *d += s);
+                    } else {
+                        for (k, oy) in (y0..y1).enumerate() {
+                            let to = to + k * width;
+                            let src = &row[oy * ow + x0..oy * ow + x1];
+                            let dst = split[to..to + src.len()].iter_mut();
+                            dst.zip(src).for_each(|(d, s)| *d += s);
+                        }
+                    }
+                }
+            }
+            phases.merge_add(&split, plane);
+        }
+    }
+
+    /// For kernel offset `(i, j)`: where in the split image the tap of output pixel `(y0, x0)`
+    /// lies, and the width of its phase (the distance to the tap of the next output line).
+    #[inline(always)]
+    fn phase_run(
+        &self,
+        phases: &Phases,
+        i: usize,
+        j: usize,
+        y0: usize,
+        x0: usize,
+    ) -> (usize, usize) {
+        let [pt, pl] = [self.geometry.padding[0][0], self.geometry.padding[1][0]];
+        // Input pixel (oy·sh + i - pt, ox·sw + j - pl) is pixel (oy + dy, ox + dx) of `phase`.
+        let (phase, [dy, dx]) = phases.locate(i as isize - pt as isize, j as isize - pl as isize);
+        let width = phases.width(phase);
+        let row = (y0 as isize + dy) as usize;
+        let column = (x0 as isize + dx) as usize;
+        (phases.offset(phase) + row * width + column, width)
     }
 
     /// `y = conv(x, weight) + bias`: `x` is `[batch, channels, h, w]`, `weight` `[filters,
@@ -339,6 +422,115 @@ impl ConvShape {
     }
 }
 
+/// Zeroes the columns outside `[x0, x1)` of every line of `rows` (lines of `width` values).
+#[inline(always)]
+fn zero_padded_columns(rows: &mut [f32], width: usize, x0: usize, x1: usize) {
+    if x0 > 0 || x1 < width {
+        for line in rows.chunks_exact_mut(width) {
+            line[..x0].fill(0.0);
+            line[x1..].fill(0.0);
+        }
+    }
+}
+
+/// An image plane of `[h, w]` pixels split into its `stride_h × stride_w` phases: phase `(a, b)`
+/// holds pixels `(y·stride_h + a, x·stride_w + b)` as a plane of its own, row-major, the phases
+/// one after the other (together exactly `h·w` values). A convolution of stride `s` reads, for
+/// each kernel offset, every `s`-th pixel of every `s`-th row: a block of one phase.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Phases {
+    stride: [usize; 2],
+    input: [usize; 2],
+    /// Rows of the phases with row offset `a`, per `a`.
+    heights: Vec<usize>,
+    /// Columns of the phases with column offset `b`, per `b`.
+    widths: Vec<usize>,
+    /// Where each phase `a·stride_w + b` starts.
+    offsets: Vec<usize>,
+}
+
+impl Phases {
+    fn new(input: [usize; 2], stride: [usize; 2]) -> Self {
+        let count = |n: usize, s: usize, a: usize| n.saturating_sub(a).div_ceil(s);
+        let heights: Vec<usize> = (0..stride[0])
+            .map(|a| count(input[0], stride[0], a))
+            .collect();
+        let widths: Vec<usize> = (0..stride[1])
+            .map(|b| count(input[1], stride[1], b))
+            .collect();
+        let mut offsets = Vec::with_capacity(stride[0] * stride[1]);
+        let mut next = 0;
+        for &ph in &heights {
+            for &pw in &widths {
+                offsets.push(next);
+                next += ph * pw;
+            }
+        }
+        Self {
+            stride,
+            input,
+            heights,
+            widths,
+            offsets,
+        }
+    }
+
+    fn offset(&self, phase: usize) -> usize {
+        self.offsets[phase]
+    }
+
+    fn width(&self, phase: usize) -> usize {
+        self.widths[phase % self.stride[1]]
+    }
+
+    /// The phase that pixel `(y·stride_h + ty, x·stride_w + tx)` lies in, and that pixel's
+    /// position in it minus `(y, x)`. `ty`, `tx` may be negative (a kernel offset inside the
+    /// padding).
+    fn locate(&self, ty: isize, tx: isize) -> (usize, [isize; 2]) {
+        let [sh, sw] = self.stride.map(|s| s as isize);
+        let (a, b) = (ty.rem_euclid(sh) as usize, tx.rem_euclid(sw) as usize);
+        (
+            a * self.stride[1] + b,
+            [ty.div_euclid(sh), tx.div_euclid(sw)],
+        )
+    }
+
+    /// Calls `f(line of the split plane, index of the line's first pixel in the plane)` for every
+    /// line of every phase; the line's pixels are every `stride_w`-th value from there.
+    #[inline(always)]
+    fn for_each_line(&self, mut f: impl FnMut(std::ops::Range<usize>, usize)) {
+        let ([sh, sw], [_, w]) = (self.stride, self.input);
+        for (a, &ph) in self.heights.iter().enumerate() {
+            for (b, &pw) in self.widths.iter().enumerate() {
+                let offset = self.offsets[a * sw + b];
+                for y in 0..ph {
+                    f(offset + y * pw..offset + (y + 1) * pw, (y * sh + a) * w + b);
+                }
+            }
+        }
+    }
+
+    /// Writes the phases of `plane` into `split`.
+    #[inline(always)]
+    fn split(&self, plane: &[f32], split: &mut [f32]) {
+        let sw = self.stride[1];
+        self.for_each_line(|line, start| {
+            let taps = plane[start..].iter().step_by(sw);
+            split[line].iter_mut().zip(taps).for_each(|(d, &v)| *d = v);
+        });
+    }
+
+    /// Adds the phases in `split` back onto the pixels of `plane`.
+    #[inline(always)]
+    fn merge_add(&self, split: &[f32], plane: &mut [f32]) {
+        let sw = self.stride[1];
+        self.for_each_line(|line, start| {
+            let taps = plane[start..].iter_mut().step_by(sw);
+            taps.zip(&split[line]).for_each(|(d, &v)| *d += v);
+        });
+    }
+}
+
 /// `dst.copy_from_slice(src)` for the short rows of a patch matrix (a few to a few dozen
 /// values): fixed-size block copies the compiler keeps inline, where `copy_from_slice` of an
 /// unknown length is a call into libc's `memcpy` per row (a tenth of the CNN's step).
@@ -359,40 +551,6 @@ fn copy_short(dst: &mut [f32], src: &[f32]) {
     }
     for (d, &s) in dst.iter_mut().zip(src) {
         *d = s;
-    }
-}
-
-/// `dst[k] = src[k · stride]`. Strides 2 and 3 (the strided layers') get their own loops with a
-/// constant stride, which the compiler vectorizes as interleaved loads; any stride runs without
-/// a bounds or overflow check per element.
-#[inline(always)]
-fn gather_strided(dst: &mut [f32], src: &[f32], stride: usize) {
-    #[inline(always)]
-    fn constant<const S: usize>(dst: &mut [f32], src: &[f32]) {
-        for (d, taps) in dst.iter_mut().zip(src.chunks(S)) {
-            *d = taps[0];
-        }
-    }
-    match stride {
-        2 => constant::<2>(dst, src),
-        3 => constant::<3>(dst, src),
-        _ => dst.iter_mut().zip(src.iter().step_by(stride)).for_each(|(d, &s)| *d = s),
-    }
-}
-
-/// `dst[k · stride] += src[k]`, the transpose of [`gather_strided`].
-#[inline(always)]
-fn scatter_add_strided(dst: &mut [f32], src: &[f32], stride: usize) {
-    #[inline(always)]
-    fn constant<const S: usize>(dst: &mut [f32], src: &[f32]) {
-        for (taps, &s) in dst.chunks_mut(S).zip(src) {
-            taps[0] += s;
-        }
-    }
-    match stride {
-        2 => constant::<2>(dst, src),
-        3 => constant::<3>(dst, src),
-        _ => dst.iter_mut().step_by(stride).zip(src).for_each(|(d, &s)| *d += s),
     }
 }
 
@@ -453,26 +611,33 @@ impl Product {
 mod tests {
     use super::*;
 
-    /// Strided gathers and scatter-adds against indexing, for the strides with their own loop
-    /// and one without, and lengths that end on and between the taps.
+    /// Splitting into phases and merging back gives the plane again, and each phase holds the
+    /// pixels `locate` says it does, for strides 1-3 and sizes that do and don't divide evenly.
     #[test]
-    fn strided_gathers_and_scatters_match_indexing() {
-        let src: Vec<f32> = (0..64).map(|i| i as f32 * 0.25 - 3.0).collect();
-        for stride in 1..=4 {
-            for n in 0..=12 {
-                let len = if n == 0 { 0 } else { (n - 1) * stride + 1 };
-                let mut dst = vec![7.0f32; n];
-                gather_strided(&mut dst, &src[5..5 + len], stride);
-                let expected: Vec<f32> = (0..n).map(|k| src[5 + k * stride]).collect();
-                assert_eq!(dst, expected, "gather stride {stride} n {n}");
-
-                let mut image = src.clone();
-                scatter_add_strided(&mut image[3..3 + len], &expected, stride);
-                let mut reference = src.clone();
-                for (k, &v) in expected.iter().enumerate() {
-                    reference[3 + k * stride] += v;
+    fn phases_partition_the_plane() {
+        for (h, w) in [(7, 7), (14, 14), (5, 8), (1, 3)] {
+            for stride in [[2, 2], [3, 3], [1, 2], [2, 1], [3, 2]] {
+                let what = format!("{h}x{w} stride {stride:?}");
+                let plane: Vec<f32> = (0..h * w).map(|i| i as f32).collect();
+                let phases = Phases::new([h, w], stride);
+                let mut split = vec![-1.0f32; h * w];
+                phases.split(&plane, &mut split);
+                let mut sorted = split.clone();
+                sorted.sort_by(f32::total_cmp);
+                assert_eq!(sorted, plane, "{what}: not a permutation");
+                for y in 0..h {
+                    for x in 0..w {
+                        // Pixel (y, x) is (0·s + y, 0·s + x): position (dy, dx) of its phase.
+                        let (phase, [dy, dx]) = phases.locate(y as isize, x as isize);
+                        let at =
+                            phases.offset(phase) + dy as usize * phases.width(phase) + dx as usize;
+                        assert_eq!(split[at], plane[y * w + x], "{what}: pixel ({y}, {x})");
+                    }
                 }
-                assert_eq!(image, reference, "scatter stride {stride} n {n}");
+                let mut merged = vec![0.5f32; h * w];
+                phases.merge_add(&split, &mut merged);
+                let expected: Vec<f32> = plane.iter().map(|v| v + 0.5).collect();
+                assert_eq!(merged, expected, "{what}: merge");
             }
         }
     }
@@ -486,7 +651,13 @@ mod tests {
             let mut dst = vec![-1.0f32; 40];
             copy_short(&mut dst[2..2 + n], &src[3..3 + n]);
             let expected: Vec<f32> = (0..40)
-                .map(|i| if (2..2 + n).contains(&i) { src[i + 1] } else { -1.0 })
+                .map(|i| {
+                    if (2..2 + n).contains(&i) {
+                        src[i + 1]
+                    } else {
+                        -1.0
+                    }
+                })
                 .collect();
             assert_eq!(dst, expected, "copy of {n}");
         }
