@@ -10,10 +10,13 @@
 #   scripts/bench-vs-pytorch.sh                         # every seed model, 50 steps, 5 warm-up
 #   scripts/bench-vs-pytorch.sh --steps 20 --warmup 3 mlp cnn vae
 #   scripts/bench-vs-pytorch.sh --threads 4 cnn         # both sides on 4 threads
+#   scripts/bench-vs-pytorch.sh --rounds 3              # 3 interleaved rounds, medians (noisy VMs)
 # Environment: BENCH (default target/debug/bench), PYTHON (default python3).
 # Options: --steps N, --warmup N, --threads N (PyTorch's torch.set_num_threads, and RAYON_NUM_THREADS
-# for Burn; default: every core for both), --keep DIR (also write the raw JSON lines to DIR), then
-# model names (config stems; default: every configs/*.toml but smoke.toml).
+# for Burn; default: every core for both), --rounds N (run every model N times on each side, the
+# two sides alternating, and report medians and the range of the per-round ratios; default 1),
+# --keep DIR (also write the raw JSON lines to DIR), then model names (config stems; default:
+# every configs/*.toml but smoke.toml).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -22,16 +25,18 @@ PYTHON="${PYTHON:-python3}"
 steps=50
 warmup=5
 threads=""
+rounds=1
 keep=""
 models=()
 
-usage() { sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; }
 
 while [ $# -gt 0 ]; do
   case "$1" in
     --steps) steps="${2:?--steps needs a number}"; shift 2 ;;
     --warmup) warmup="${2:?--warmup needs a number}"; shift 2 ;;
     --threads) threads="${2:?--threads needs a number}"; shift 2 ;;
+    --rounds) rounds="${2:?--rounds needs a number}"; shift 2 ;;
     --keep) keep="${2:?--keep needs a folder}"; shift 2 ;;
     --model) models+=("${2:?--model needs a name}"); shift 2 ;;
     -h|--help) usage; exit 0 ;;
@@ -40,9 +45,10 @@ while [ $# -gt 0 ]; do
   esac
 done
 
-for n in "$steps" "$warmup" ${threads:+"$threads"}; do
+for n in "$steps" "$warmup" "$rounds" ${threads:+"$threads"}; do
   case "$n" in ''|*[!0-9]*) echo "bench-vs-pytorch.sh: '$n' is not a whole number" >&2; exit 2 ;; esac
 done
+[ "$rounds" -ge 1 ] || { echo "bench-vs-pytorch.sh: --rounds must be at least 1" >&2; exit 2; }
 
 if [ ! -x "$BENCH" ]; then
   echo "bench-vs-pytorch.sh: no bench binary at $BENCH; build it first with 'cargo build --bins'" \
@@ -83,16 +89,18 @@ fi
 
 echo "Burn: $BENCH --device flex; PyTorch $torch_version; $steps steps after $warmup warm-up," \
      "threads: ${threads:-all cores}" >&2
-i=0
-for m in "${models[@]}"; do
-  i=$((i + 1))
-  # One process per model and side, so each peak RSS is that model's alone.
-  echo "[$i/${#models[@]}] $m: burn" >&2
-  "$BENCH" --model "$m" --device flex --steps "$steps" --warmup "$warmup" | tee -a "$tmp/burn.jsonl" >&2 \
-    || echo "  burn failed on $m" >&2
-  echo "[$i/${#models[@]}] $m: pytorch" >&2
-  "$PYTHON" scripts/bench_pytorch.py --model "$m" "${torch_args[@]}" | tee -a "$tmp/torch.jsonl" >&2 \
-    || echo "  pytorch failed on $m" >&2
+for round in $(seq "$rounds"); do
+  i=0
+  for m in "${models[@]}"; do
+    i=$((i + 1))
+    # One process per model and side, so each peak RSS is that model's alone.
+    echo "[round $round/$rounds, $i/${#models[@]}] $m: burn" >&2
+    "$BENCH" --model "$m" --device flex --steps "$steps" --warmup "$warmup" | tee -a "$tmp/burn.jsonl" >&2 \
+      || echo "  burn failed on $m" >&2
+    echo "[round $round/$rounds, $i/${#models[@]}] $m: pytorch" >&2
+    "$PYTHON" scripts/bench_pytorch.py --model "$m" "${torch_args[@]}" | tee -a "$tmp/torch.jsonl" >&2 \
+      || echo "  pytorch failed on $m" >&2
+  done
 done
 
 if [ -n "$keep" ]; then
@@ -102,45 +110,56 @@ if [ -n "$keep" ]; then
 fi
 
 "$PYTHON" - "$tmp/burn.jsonl" "$tmp/torch.jsonl" "${models[@]}" <<'EOF'
-import json, os, sys
+import json, os, statistics, sys
 
 def load(path):
+    """Every row of every round, per model, in order."""
     rows = {}
     with open(path) as f:
         for line in f:
             line = line.strip()
             if line.startswith("{"):
                 row = json.loads(line)
-                rows[row["model"]] = row
+                rows.setdefault(row["model"], []).append(row)
     return rows
 
 burn, torch = load(sys.argv[1]), load(sys.argv[2])
 models = sys.argv[3:]
-t0 = next(iter(torch.values()), {})
-b0 = next(iter(burn.values()), {})
+t0 = next(iter(torch.values()), [{}])[0]
+b0 = next(iter(burn.values()), [{}])[0]
+rounds = max((len(v) for v in list(burn.values()) + list(torch.values())), default=1)
 rayon = os.environ.get("RAYON_NUM_THREADS")
 print(f"Burn {b0.get('adapter', '?')} ({'RAYON_NUM_THREADS=' + rayon if rayon else 'all cores'}) vs "
       f"PyTorch {t0.get('torch_version', '?')} (threads: {t0.get('threads', '?')}), "
-      f"{t0.get('steps', b0.get('steps', '?'))} timed steps per model.")
+      f"{t0.get('steps', b0.get('steps', '?'))} timed steps per model"
+      + (f", {rounds} interleaved rounds: medians, and the range of the per-round ratios." if rounds > 1 else "."))
 print()
-print("| model | batch | Burn flex samples/s | PyTorch samples/s | ratio (Burn / PyTorch) | Burn peak RSS MiB | PyTorch peak RSS MiB |")
-print("|---|---:|---:|---:|---:|---:|---:|")
+range_head = " ratio range |" if rounds > 1 else ""
+range_rule = "---:|" if rounds > 1 else ""
+print(f"| model | batch | Burn flex samples/s | PyTorch samples/s | ratio (Burn / PyTorch) |{range_head} Burn peak RSS MiB | PyTorch peak RSS MiB |")
+print(f"|---|---:|---:|---:|---:|{range_rule}---:|---:|")
 ratios = []
 for m in models:
-    b, t = burn.get(m), torch.get(m)
-    batch = (b or t or {}).get("batch_size", "?")
-    if b and t and b["batch_size"] != t["batch_size"]:
-        batch = f"{b['batch_size']} / {t['batch_size']} (differ!)"
-    bs = f"{b['samples_per_s']:.1f}" if b else "failed"
-    ts = f"{t['samples_per_s']:.1f}" if t else "failed"
-    ratio = "-"
-    if b and t and t["samples_per_s"] > 0:
-        r = b["samples_per_s"] / t["samples_per_s"]
+    b, t = burn.get(m, []), torch.get(m, [])
+    batch = (b or t or [{}])[0].get("batch_size", "?")
+    if b and t and b[0]["batch_size"] != t[0]["batch_size"]:
+        batch = f"{b[0]['batch_size']} / {t[0]['batch_size']} (differ!)"
+    b_rate = statistics.median(r["samples_per_s"] for r in b) if b else None
+    t_rate = statistics.median(r["samples_per_s"] for r in t) if t else None
+    bs = f"{b_rate:.1f}" if b else "failed"
+    ts = f"{t_rate:.1f}" if t else "failed"
+    ratio, spread = "-", "-"
+    if b and t and t_rate > 0:
+        r = b_rate / t_rate
         ratios.append(r)
         ratio = f"{r:.2f}"
-    br = f"{b['peak_rss_mb']:.0f}" if b else "-"
-    tr = f"{t['peak_rss_mb']:.0f}" if t else "-"
-    print(f"| {m} | {batch} | {bs} | {ts} | {ratio} | {br} | {tr} |")
+        per_round = [x["samples_per_s"] / y["samples_per_s"] for x, y in zip(b, t) if y["samples_per_s"] > 0]
+        if per_round:
+            spread = f"{min(per_round):.2f}-{max(per_round):.2f}"
+    br = f"{max(r['peak_rss_mb'] for r in b):.0f}" if b else "-"
+    tr = f"{max(r['peak_rss_mb'] for r in t):.0f}" if t else "-"
+    range_cell = f" {spread} |" if rounds > 1 else ""
+    print(f"| {m} | {batch} | {bs} | {ts} | {ratio} |{range_cell} {br} | {tr} |")
 if ratios:
     geo = 1.0
     for r in ratios:
