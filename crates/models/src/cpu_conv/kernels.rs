@@ -128,18 +128,29 @@ impl ConvShape {
         )
     }
 
-    /// Stride 1: the taps of one output line are a contiguous run of one input line.
+    /// For each patch row (channel, kernel offset), the taps of one output line are a contiguous
+    /// run of the source: an input line at stride 1, a line of one phase of the image
+    /// ([`Phases`]) at larger strides. When the source lines are as long as the output lines (a
+    /// `same` convolution, over an even size if strided) the taps of the whole row are one run:
+    /// one copy instead of one per line, which also writes neighbouring pixels into the padded
+    /// columns, zeroed again after it.
     #[inline(always)]
     fn im2col_loops(&self, image: &[f32], cols: &mut [f32]) {
-        if self.geometry.stride != [1, 1] {
-            return self.im2col_strided(image, cols);
-        }
         let [h, w] = self.input;
         let [kh, kw] = self.kernel;
         let [oh, ow] = self.output;
-        let [pt, pl] = [self.geometry.padding[0][0], self.geometry.padding[1][0]];
+        let phases =
+            (self.geometry.stride != [1, 1]).then(|| Phases::new(self.input, self.geometry.stride));
+        let mut split = vec![0.0f32; if phases.is_some() { h * w } else { 0 }];
         let mut rows = cols.chunks_exact_mut(oh * ow);
         for plane in image.chunks_exact(h * w).take(self.channels) {
+            let source = match &phases {
+                Some(phases) => {
+                    phases.split(plane, &mut split);
+                    &split[..]
+                }
+                None => plane,
+            };
             for i in 0..kh {
                 let (y0, y1) = self.valid_range(0, i);
                 for j in 0..kw {
@@ -153,21 +164,17 @@ impl ConvShape {
                     if y0 >= y1 || x0 >= x1 {
                         continue;
                     }
-                    let from = (y0 + i - pt) * w + x0 + j - pl;
-                    if ow == w {
-                        // A `same` convolution: output and input lines are equally long, so the
-                        // taps of all lines are one contiguous run of the plane, shifted. One
-                        // copy instead of one per line; it also writes neighbouring pixels into
-                        // the padded columns, which are zeroed again after it.
+                    let (from, pitch) = self.taps(phases.as_ref(), i, j, y0, x0);
+                    if pitch == ow {
                         let (start, end) = (y0 * ow + x0, (y1 - 1) * ow + x1);
-                        row[start..end].copy_from_slice(&plane[from..from + (end - start)]);
+                        row[start..end].copy_from_slice(&source[from..from + (end - start)]);
                         zero_padded_columns(&mut row[y0 * ow..y1 * ow], ow, x0, x1);
                         continue;
                     }
                     for (k, oy) in (y0..y1).enumerate() {
-                        let from = from + k * w;
+                        let from = from + k * pitch;
                         let out = &mut row[oy * ow + x0..oy * ow + x1];
-                        copy_short(out, &plane[from..from + (x1 - x0)]);
+                        copy_short(out, &source[from..from + (x1 - x0)]);
                     }
                 }
             }
@@ -184,17 +191,27 @@ impl ConvShape {
         )
     }
 
+    /// The runs of [`Self::im2col_loops`], added instead of copied: into the pixels at stride 1,
+    /// into the image's phases (then interleaved back onto the pixels) at larger strides. A
+    /// whole-row add first zeroes the row's padded columns, which would land on neighbouring
+    /// pixels.
     #[inline(always)]
     fn col2im_loops(&self, cols: &mut [f32], image: &mut [f32]) {
-        if self.geometry.stride != [1, 1] {
-            return self.col2im_strided(cols, image);
-        }
         let [h, w] = self.input;
         let [kh, kw] = self.kernel;
         let [oh, ow] = self.output;
-        let [pt, pl] = [self.geometry.padding[0][0], self.geometry.padding[1][0]];
+        let phases =
+            (self.geometry.stride != [1, 1]).then(|| Phases::new(self.input, self.geometry.stride));
+        let mut split = vec![0.0f32; if phases.is_some() { h * w } else { 0 }];
         let mut rows = cols.chunks_exact_mut(oh * ow);
         for plane in image.chunks_exact_mut(h * w).take(self.channels) {
+            let target = match &phases {
+                Some(_) => {
+                    split.fill(0.0);
+                    &mut split[..]
+                }
+                None => &mut plane[..],
+            };
             for i in 0..kh {
                 let (y0, y1) = self.valid_range(0, i);
                 for j in 0..kw {
@@ -203,121 +220,45 @@ impl ConvShape {
                     if y0 >= y1 || x0 >= x1 {
                         continue;
                     }
-                    let to = (y0 + i - pt) * w + x0 + j - pl;
-                    if ow == w {
-                        // As in `im2col`: one contiguous add for the whole row, after zeroing
-                        // its padded columns (they would land on neighbouring pixels).
+                    let (to, pitch) = self.taps(phases.as_ref(), i, j, y0, x0);
+                    if pitch == ow {
                         zero_padded_columns(&mut row[y0 * ow..y1 * ow], ow, x0, x1);
                         let (start, end) = (y0 * ow + x0, (y1 - 1) * ow + x1);
-                        let dst = plane[to..to + (end - start)].iter_mut();
+                        let dst = target[to..to + (end - start)].iter_mut();
                         dst.zip(&row[start..end]).for_each(|(d, s)| *d += s);
                         continue;
                     }
                     for (k, oy) in (y0..y1).enumerate() {
-                        let to = to + k * w;
+                        let to = to + k * pitch;
                         let src = &row[oy * ow + x0..oy * ow + x1];
-                        let dst = plane[to..to + src.len()].iter_mut();
+                        let dst = target[to..to + src.len()].iter_mut();
                         dst.zip(src).for_each(|(d, s)| *d += s);
                     }
                 }
             }
-        }
-    }
-
-    /// [`Self::im2col`] for strides above 1, through the image's phases ([`Phases`]). In the
-    /// phase a kernel offset falls on, the taps of one output line are contiguous, and when the
-    /// phase is as wide as the output (a `same` convolution over an even size) so are the taps
-    /// of the whole patch row: one copy, as for stride 1, instead of a strided gather per line.
-    #[inline(always)]
-    fn im2col_strided(&self, image: &[f32], cols: &mut [f32]) {
-        let [h, w] = self.input;
-        let [kh, kw] = self.kernel;
-        let [oh, ow] = self.output;
-        let phases = Phases::new(self.input, self.geometry.stride);
-        let mut split = vec![0.0f32; h * w];
-        let mut rows = cols.chunks_exact_mut(oh * ow);
-        for plane in image.chunks_exact(h * w).take(self.channels) {
-            phases.split(plane, &mut split);
-            for i in 0..kh {
-                let (y0, y1) = self.valid_range(0, i);
-                for j in 0..kw {
-                    let (x0, x1) = self.valid_range(1, j);
-                    let row = rows.next().expect("patch matrix sized by patch_rows");
-                    if y0 > 0 || y1 < oh || x0 > 0 || x1 < ow {
-                        row.fill(0.0);
-                    }
-                    if y0 >= y1 || x0 >= x1 {
-                        continue;
-                    }
-                    let (from, width) = self.phase_run(&phases, i, j, y0, x0);
-                    if width == ow {
-                        let (start, end) = (y0 * ow + x0, (y1 - 1) * ow + x1);
-                        row[start..end].copy_from_slice(&split[from..from + (end - start)]);
-                        zero_padded_columns(&mut row[y0 * ow..y1 * ow], ow, x0, x1);
-                    } else {
-                        for (k, oy) in (y0..y1).enumerate() {
-                            let from = from + k * width;
-                            let out = &mut row[oy * ow + x0..oy * ow + x1];
-                            copy_short(out, &split[from..from + (x1 - x0)]);
-                        }
-                    }
-                }
+            if let Some(phases) = &phases {
+                phases.merge_add(&split, plane);
             }
         }
     }
 
-    /// [`Self::col2im`] for strides above 1: adds into the image's phases (contiguous runs, as
-    /// in [`Self::im2col_strided`]), then interleaves them back onto the pixels.
+    /// For kernel offset `(i, j)`: where in the source (the plane at stride 1, its phases
+    /// otherwise) the tap of output pixel `(y0, x0)` lies, and the source's line pitch (the
+    /// distance to the tap of the next output line).
     #[inline(always)]
-    fn col2im_strided(&self, cols: &mut [f32], image: &mut [f32]) {
-        let [h, w] = self.input;
-        let [kh, kw] = self.kernel;
-        let [oh, ow] = self.output;
-        let phases = Phases::new(self.input, self.geometry.stride);
-        let mut split = vec![0.0f32; h * w];
-        let mut rows = cols.chunks_exact_mut(oh * ow);
-        for plane in image.chunks_exact_mut(h * w).take(self.channels) {
-            split.fill(0.0);
-            for i in 0..kh {
-                let (y0, y1) = self.valid_range(0, i);
-                for j in 0..kw {
-                    let (x0, x1) = self.valid_range(1, j);
-                    let row = rows.next().expect("patch matrix sized by patch_rows");
-                    if y0 >= y1 || x0 >= x1 {
-                        continue;
-                    }
-                    let (to, width) = self.phase_run(&phases, i, j, y0, x0);
-                    if width == ow {
-                        zero_padded_columns(&mut row[y0 * ow..y1 * ow], ow, x0, x1);
-                        let (start, end) = (y0 * ow + x0, (y1 - 1) * ow + x1);
-                        let dst = split[to..to + (end - start)].iter_mut();
-                        dst.zip(&row[start..end]).for_each(|(d, s)| *d += s);
-                    } else {
-                        for (k, oy) in (y0..y1).enumerate() {
-                            let to = to + k * width;
-                            let src = &row[oy * ow + x0..oy * ow + x1];
-                            let dst = split[to..to + src.len()].iter_mut();
-                            dst.zip(src).for_each(|(d, s)| *d += s);
-                        }
-                    }
-                }
-            }
-            phases.merge_add(&split, plane);
-        }
-    }
-
-    /// For kernel offset `(i, j)`: where in the split image the tap of output pixel `(y0, x0)`
-    /// lies, and the width of its phase (the distance to the tap of the next output line).
-    #[inline(always)]
-    fn phase_run(
+    fn taps(
         &self,
-        phases: &Phases,
+        phases: Option<&Phases>,
         i: usize,
         j: usize,
         y0: usize,
         x0: usize,
     ) -> (usize, usize) {
         let [pt, pl] = [self.geometry.padding[0][0], self.geometry.padding[1][0]];
+        let Some(phases) = phases else {
+            let w = self.input[1];
+            return ((y0 + i - pt) * w + x0 + j - pl, w);
+        };
         // Input pixel (oy·sh + i - pt, ox·sw + j - pl) is pixel (oy + dy, ox + dx) of `phase`.
         let (phase, [dy, dx]) = phases.locate(i as isize - pt as isize, j as isize - pl as isize);
         let width = phases.width(phase);

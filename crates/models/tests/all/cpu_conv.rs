@@ -9,7 +9,7 @@ use mnist_models::cpu_conv;
 use mnist_models::layers::{ConvBlock, ConvTransposeBlock};
 use mnist_models::{Activation, ConvLayer, Padding};
 
-use crate::common::{assert_close, values};
+use crate::common::{assert_close, irregular, values};
 
 /// What each case compares: the block's output and the gradients of `sum(output · g)` for a
 /// random `g`, through the fast path (`forward_linear`) and through Burn's module.
@@ -40,12 +40,7 @@ where
     let x = x.clone().require_grad();
     let y = f(x.clone());
     // A fixed, irregular `g`, the same for both paths.
-    let n = y.dims().iter().product::<usize>() as i64;
-    let g = Tensor::<1, Int>::arange(0..n, &y.device())
-        .float()
-        .mul_scalar(0.37)
-        .sin()
-        .reshape(y.dims());
+    let g = irregular(y.dims(), &y.device());
     let gradients = (y.clone() * g).sum().backward();
     let (dw, db) = params(&gradients);
     Grads {

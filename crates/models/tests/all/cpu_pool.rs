@@ -8,18 +8,13 @@ use burn::prelude::*;
 use burn::tensor::Distribution;
 use mnist_models::cpu_pool::{self, PoolGeometry};
 
-use crate::common::{assert_close, values};
+use crate::common::{assert_close, irregular, values};
 
 /// The output and the gradient of `sum(y · g)` with respect to `x`, for a fixed irregular `g`.
 fn output_and_grad(x: &Tensor<4>, f: impl Fn(Tensor<4>) -> Tensor<4>) -> (Vec<f32>, Vec<f32>) {
     let x = x.clone().require_grad();
     let y = f(x.clone());
-    let n = y.dims().iter().product::<usize>() as i64;
-    let g = Tensor::<1, Int>::arange(0..n, &y.device())
-        .float()
-        .mul_scalar(0.37)
-        .sin()
-        .reshape(y.dims());
+    let g = irregular(y.dims(), &y.device());
     let gradients = (y.clone() * g).sum().backward();
     (
         values(y),
