@@ -130,20 +130,18 @@ impl ConvShape {
 
     /// For each patch row (channel, kernel offset), the taps of one output line are a contiguous
     /// run of the source: an input line at stride 1, a line of one phase of the image
-    /// ([`Phases`]) at larger strides. When the source lines are as long as the output lines (a
-    /// `same` convolution, over an even size if strided) the taps of the whole row are one run:
-    /// one copy instead of one per line, which also writes neighbouring pixels into the padded
-    /// columns, zeroed again after it.
+    /// ([`Phases`]) at larger strides (see [`Run`]).
     #[inline(always)]
     fn im2col_loops(&self, image: &[f32], cols: &mut [f32]) {
-        let [h, w] = self.input;
-        let [kh, kw] = self.kernel;
+        assert_eq!(image.len(), self.image_len(), "conv image length");
+        assert_eq!(cols.len(), self.patch_rows() * self.out_pixels(), "patch matrix length");
+        let plane_len = self.input[0] * self.input[1];
         let [oh, ow] = self.output;
-        let phases =
-            (self.geometry.stride != [1, 1]).then(|| Phases::new(self.input, self.geometry.stride));
-        let mut split = vec![0.0f32; if phases.is_some() { h * w } else { 0 }];
-        let mut rows = cols.chunks_exact_mut(oh * ow);
-        for plane in image.chunks_exact(h * w).take(self.channels) {
+        let phases = self.phases();
+        let runs = self.runs(phases.as_ref());
+        let mut split = vec![0.0f32; if phases.is_some() { plane_len } else { 0 }];
+        let channel_rows = cols.chunks_exact_mut(runs.len() * oh * ow);
+        for (plane, rows) in image.chunks_exact(plane_len).zip(channel_rows) {
             let source = match &phases {
                 Some(phases) => {
                     phases.split(plane, &mut split);
@@ -151,31 +149,15 @@ impl ConvShape {
                 }
                 None => plane,
             };
-            for i in 0..kh {
-                let (y0, y1) = self.valid_range(0, i);
-                for j in 0..kw {
-                    let (x0, x1) = self.valid_range(1, j);
-                    let row = rows.next().expect("patch matrix sized by patch_rows");
-                    // Zeros where the window hangs over the padding: one fill for the whole row
-                    // rather than pieces of each line (most rows of a `valid` layer need none).
-                    if y0 > 0 || y1 < oh || x0 > 0 || x1 < ow {
-                        row.fill(0.0);
-                    }
-                    if y0 >= y1 || x0 >= x1 {
-                        continue;
-                    }
-                    let (from, pitch) = self.taps(phases.as_ref(), i, j, y0, x0);
-                    if pitch == ow {
-                        let (start, end) = (y0 * ow + x0, (y1 - 1) * ow + x1);
-                        row[start..end].copy_from_slice(&source[from..from + (end - start)]);
-                        zero_padded_columns(&mut row[y0 * ow..y1 * ow], ow, x0, x1);
-                        continue;
-                    }
-                    for (k, oy) in (y0..y1).enumerate() {
-                        let from = from + k * pitch;
-                        let out = &mut row[oy * ow + x0..oy * ow + x1];
-                        copy_short(out, &source[from..from + (x1 - x0)]);
-                    }
+            for (row, run) in rows.chunks_exact_mut(oh * ow).zip(&runs) {
+                // Zeros where the window hangs over the padding: one fill for the whole row
+                // rather than pieces of each line (most rows of a `valid` layer need none).
+                match run {
+                    Some(run) if !run.padded(self.output) => {}
+                    _ => row.fill(0.0),
+                }
+                if let Some(run) = run {
+                    run.copy(source, row, ow);
                 }
             }
         }
@@ -192,19 +174,18 @@ impl ConvShape {
     }
 
     /// The runs of [`Self::im2col_loops`], added instead of copied: into the pixels at stride 1,
-    /// into the image's phases (then interleaved back onto the pixels) at larger strides. A
-    /// whole-row add first zeroes the row's padded columns, which would land on neighbouring
-    /// pixels.
+    /// into the image's phases (then interleaved back onto the pixels) at larger strides.
     #[inline(always)]
     fn col2im_loops(&self, cols: &mut [f32], image: &mut [f32]) {
-        let [h, w] = self.input;
-        let [kh, kw] = self.kernel;
+        assert_eq!(image.len(), self.image_len(), "conv image length");
+        assert_eq!(cols.len(), self.patch_rows() * self.out_pixels(), "patch matrix length");
+        let plane_len = self.input[0] * self.input[1];
         let [oh, ow] = self.output;
-        let phases =
-            (self.geometry.stride != [1, 1]).then(|| Phases::new(self.input, self.geometry.stride));
-        let mut split = vec![0.0f32; if phases.is_some() { h * w } else { 0 }];
-        let mut rows = cols.chunks_exact_mut(oh * ow);
-        for plane in image.chunks_exact_mut(h * w).take(self.channels) {
+        let phases = self.phases();
+        let runs = self.runs(phases.as_ref());
+        let mut split = vec![0.0f32; if phases.is_some() { plane_len } else { 0 }];
+        let channel_rows = cols.chunks_exact_mut(runs.len() * oh * ow);
+        for (plane, rows) in image.chunks_exact_mut(plane_len).zip(channel_rows) {
             let target = match &phases {
                 Some(_) => {
                     split.fill(0.0);
@@ -212,28 +193,9 @@ impl ConvShape {
                 }
                 None => &mut plane[..],
             };
-            for i in 0..kh {
-                let (y0, y1) = self.valid_range(0, i);
-                for j in 0..kw {
-                    let (x0, x1) = self.valid_range(1, j);
-                    let row = rows.next().expect("patch matrix sized by patch_rows");
-                    if y0 >= y1 || x0 >= x1 {
-                        continue;
-                    }
-                    let (to, pitch) = self.taps(phases.as_ref(), i, j, y0, x0);
-                    if pitch == ow {
-                        zero_padded_columns(&mut row[y0 * ow..y1 * ow], ow, x0, x1);
-                        let (start, end) = (y0 * ow + x0, (y1 - 1) * ow + x1);
-                        let dst = target[to..to + (end - start)].iter_mut();
-                        dst.zip(&row[start..end]).for_each(|(d, s)| *d += s);
-                        continue;
-                    }
-                    for (k, oy) in (y0..y1).enumerate() {
-                        let to = to + k * pitch;
-                        let src = &row[oy * ow + x0..oy * ow + x1];
-                        let dst = target[to..to + src.len()].iter_mut();
-                        dst.zip(src).for_each(|(d, s)| *d += s);
-                    }
+            for (row, run) in rows.chunks_exact_mut(oh * ow).zip(&runs) {
+                if let Some(run) = run {
+                    run.add(row, target, ow);
                 }
             }
             if let Some(phases) = &phases {
@@ -242,29 +204,50 @@ impl ConvShape {
         }
     }
 
-    /// For kernel offset `(i, j)`: where in the source (the plane at stride 1, its phases
-    /// otherwise) the tap of output pixel `(y0, x0)` lies, and the source's line pitch (the
-    /// distance to the tap of the next output line).
-    #[inline(always)]
-    fn taps(
-        &self,
-        phases: Option<&Phases>,
-        i: usize,
-        j: usize,
-        y0: usize,
-        x0: usize,
-    ) -> (usize, usize) {
+    /// The image's phases at strides above 1; `None` at stride 1, where patch rows read the
+    /// plane itself.
+    fn phases(&self) -> Option<Phases> {
+        (self.geometry.stride != [1, 1]).then(|| Phases::new(self.input, self.geometry.stride))
+    }
+
+    /// The [`Run`] of every kernel offset `(i, j)`, row-major, the same for every channel;
+    /// `None` where no output pixel's tap lies inside the image.
+    fn runs(&self, phases: Option<&Phases>) -> Vec<Option<Run>> {
+        let [kh, kw] = self.kernel;
         let [pt, pl] = [self.geometry.padding[0][0], self.geometry.padding[1][0]];
-        let Some(phases) = phases else {
-            let w = self.input[1];
-            return ((y0 + i - pt) * w + x0 + j - pl, w);
-        };
-        // Input pixel (oy·sh + i - pt, ox·sw + j - pl) is pixel (oy + dy, ox + dx) of `phase`.
-        let (phase, [dy, dx]) = phases.locate(i as isize - pt as isize, j as isize - pl as isize);
-        let width = phases.width(phase);
-        let row = (y0 as isize + dy) as usize;
-        let column = (x0 as isize + dx) as usize;
-        (phases.offset(phase) + row * width + column, width)
+        let offsets = (0..kh).flat_map(|i| (0..kw).map(move |j| (i, j)));
+        offsets
+            .map(|(i, j)| {
+                let ((y0, y1), (x0, x1)) = (self.valid_range(0, i), self.valid_range(1, j));
+                if y0 >= y1 || x0 >= x1 {
+                    return None;
+                }
+                // Where the tap of output pixel (y0, x0) lies in the source, and the source's
+                // line pitch (the distance to the tap of the next output line).
+                let (from, pitch) = match phases {
+                    None => {
+                        let w = self.input[1];
+                        ((y0 + i - pt) * w + x0 + j - pl, w)
+                    }
+                    Some(phases) => {
+                        // Input pixel (oy·sh + i - pt, ox·sw + j - pl) is pixel
+                        // (oy + dy, ox + dx) of `phase`.
+                        let (ty, tx) = (i as isize - pt as isize, j as isize - pl as isize);
+                        let (phase, [dy, dx]) = phases.locate(ty, tx);
+                        let width = phases.width(phase);
+                        let row = (y0 as isize + dy) as usize;
+                        let column = (x0 as isize + dx) as usize;
+                        (phases.offset(phase) + row * width + column, width)
+                    }
+                };
+                Some(Run {
+                    lines: y0..y1,
+                    columns: x0..x1,
+                    from,
+                    pitch,
+                })
+            })
+            .collect()
     }
 
     /// `y = conv(x, weight) + bias`: `x` is `[batch, channels, h, w]`, `weight` `[filters,
@@ -363,13 +346,86 @@ impl ConvShape {
     }
 }
 
-/// Zeroes the columns outside `[x0, x1)` of every line of `rows` (lines of `width` values).
-#[inline(always)]
-fn zero_padded_columns(rows: &mut [f32], width: usize, x0: usize, x1: usize) {
-    if x0 > 0 || x1 < width {
-        for line in rows.chunks_exact_mut(width) {
-            line[..x0].fill(0.0);
-            line[x1..].fill(0.0);
+/// Where the taps of one patch row (one channel, one kernel offset) lie in their source: output
+/// lines `lines` and columns `columns` read (or, in col2im, receive) `columns.len()` consecutive
+/// values starting at `from + k·pitch` for the `k`-th line. When the source lines are as long as
+/// the output lines (`pitch == ow`: a `same` convolution, over an even size if strided) the taps
+/// of the whole row are one run, moved at once; that also covers the padded columns between
+/// lines, which are zeroed (im2col: after the copy; col2im: before the add, since they would
+/// land on neighbouring pixels).
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Run {
+    lines: std::ops::Range<usize>,
+    columns: std::ops::Range<usize>,
+    from: usize,
+    pitch: usize,
+}
+
+impl Run {
+    /// Whether some output pixels of the row have no tap (the window hangs over the padding).
+    #[inline(always)]
+    fn padded(&self, [oh, ow]: [usize; 2]) -> bool {
+        self.lines.start > 0
+            || self.lines.end < oh
+            || self.columns.start > 0
+            || self.columns.end < ow
+    }
+
+    /// The row's first and one-past-last tapped positions, for a whole-row move.
+    #[inline(always)]
+    fn span(&self, ow: usize) -> (usize, usize) {
+        let Run { lines, columns, .. } = self;
+        (
+            lines.start * ow + columns.start,
+            (lines.end - 1) * ow + columns.end,
+        )
+    }
+
+    /// Zeroes the padded columns of the row's tapped lines.
+    #[inline(always)]
+    fn zero_padded_columns(&self, row: &mut [f32], ow: usize) {
+        let (x0, x1) = (self.columns.start, self.columns.end);
+        if x0 > 0 || x1 < ow {
+            for line in row[self.lines.start * ow..self.lines.end * ow].chunks_exact_mut(ow) {
+                line[..x0].fill(0.0);
+                line[x1..].fill(0.0);
+            }
+        }
+    }
+
+    /// Copies the taps from `source` into the patch row `row` (output lines of `ow` values).
+    #[inline(always)]
+    fn copy(&self, source: &[f32], row: &mut [f32], ow: usize) {
+        if self.pitch == ow {
+            let (start, end) = self.span(ow);
+            row[start..end].copy_from_slice(&source[self.from..self.from + (end - start)]);
+            self.zero_padded_columns(row, ow);
+            return;
+        }
+        let width = self.columns.len();
+        for (k, oy) in self.lines.clone().enumerate() {
+            let from = self.from + k * self.pitch;
+            let out = &mut row[oy * ow + self.columns.start..][..width];
+            copy_short(out, &source[from..from + width]);
+        }
+    }
+
+    /// Adds the patch row `row` onto its taps in `target` (the transpose of [`Self::copy`]).
+    #[inline(always)]
+    fn add(&self, row: &mut [f32], target: &mut [f32], ow: usize) {
+        if self.pitch == ow {
+            self.zero_padded_columns(row, ow);
+            let (start, end) = self.span(ow);
+            let dst = target[self.from..self.from + (end - start)].iter_mut();
+            dst.zip(&row[start..end]).for_each(|(d, s)| *d += s);
+            return;
+        }
+        let width = self.columns.len();
+        for (k, oy) in self.lines.clone().enumerate() {
+            let to = self.from + k * self.pitch;
+            let src = &row[oy * ow + self.columns.start..][..width];
+            let dst = target[to..to + width].iter_mut();
+            dst.zip(src).for_each(|(d, s)| *d += s);
         }
     }
 }
