@@ -43,10 +43,10 @@ impl PoolGeometry {
     }
 }
 
-/// The sizes of one pooling over `planes` image planes (batch × channels) of `input` pixels.
+/// The sizes of one pooling of `[batch, channels]` image planes of `input` pixels.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct PoolShape {
-    planes: usize,
+    batch_channels: [usize; 2],
     input: [usize; 2],
     output: [usize; 2],
     geometry: PoolGeometry,
@@ -58,11 +58,27 @@ impl PoolShape {
         let output = [geometry.output_size(0, h)?, geometry.output_size(1, w)?];
         let fits = (h * w) <= u32::MAX as usize;
         fits.then_some(Self {
-            planes: batch * channels,
+            batch_channels: [batch, channels],
             input: [h, w],
             output,
             geometry,
         })
+    }
+
+    fn planes(&self) -> usize {
+        self.batch_channels[0] * self.batch_channels[1]
+    }
+
+    /// `[batch, channels, height, width]` of the input.
+    fn input_dims(&self) -> [usize; 4] {
+        let ([batch, channels], [h, w]) = (self.batch_channels, self.input);
+        [batch, channels, h, w]
+    }
+
+    /// `[batch, channels, height, width]` of the output.
+    fn output_dims(&self) -> [usize; 4] {
+        let ([batch, channels], [oh, ow]) = (self.batch_channels, self.output);
+        [batch, channels, oh, ow]
     }
 
     /// Input indices `[first, end)` along `axis` that output position `o` covers.
@@ -78,8 +94,8 @@ impl PoolShape {
     /// `(y, argmax)`: each window's max and its index within the plane (the first one on ties).
     fn forward(&self, x: &[f32]) -> (Vec<f32>, Vec<u32>) {
         let ([h, w], [oh, ow]) = (self.input, self.output);
-        assert_eq!(x.len(), self.planes * h * w, "max pool input length");
-        let mut y = vec![0.0f32; self.planes * oh * ow];
+        assert_eq!(x.len(), self.planes() * h * w, "max pool input length");
+        let mut y = vec![0.0f32; self.planes() * oh * ow];
         let mut at = vec![0u32; y.len()];
         (y.par_chunks_mut(oh * ow).zip(at.par_chunks_mut(oh * ow)))
             .zip(x.par_chunks(h * w))
@@ -120,10 +136,10 @@ impl PoolShape {
     fn backward(&self, dy: &[f32], at: &[u32]) -> Vec<f32> {
         let ([h, w], [oh, ow]) = (self.input, self.output);
         assert!(
-            dy.len() == at.len() && dy.len() == self.planes * oh * ow,
+            dy.len() == at.len() && dy.len() == self.planes() * oh * ow,
             "max pool gradient length"
         );
-        let mut dx = vec![0.0f32; self.planes * h * w];
+        let mut dx = vec![0.0f32; self.planes() * h * w];
         (dx.par_chunks_mut(h * w))
             .zip(dy.par_chunks(oh * ow).zip(at.par_chunks(oh * ow)))
             .for_each(|(dx, (dy, at))| {
@@ -157,12 +173,11 @@ pub fn max_pool2d(x: &Tensor<4>, geometry: PoolGeometry) -> Option<Tensor<4>> {
 /// `(y, argmax, shape)` of `x`.
 fn pool(x: FlexTensor, geometry: PoolGeometry) -> (FlexTensor, Vec<u32>, PoolShape) {
     let x = x.to_contiguous();
-    let dims = x.layout().shape();
-    let dims = [dims[0], dims[1], dims[2], dims[3]];
-    let shape = PoolShape::new(dims, geometry).expect("max_pool2d checked that the windows fit");
+    let d = x.layout().shape();
+    let shape = PoolShape::new([d[0], d[1], d[2], d[3]], geometry)
+        .expect("max_pool2d checked that the windows fit");
     let (y, at) = shape.forward(x.storage());
-    let [oh, ow] = shape.output;
-    (tensor(y, Shape::new([dims[0], dims[1], oh, ow])), at, shape)
+    (tensor(y, Shape::new(shape.output_dims())), at, shape)
 }
 
 impl CpuPoolBackend for Flex {
@@ -176,29 +191,29 @@ impl CpuPoolBackend for Flex {
 struct MaxPoolBackward;
 
 impl Backward<Flex, 1> for MaxPoolBackward {
-    type State = (std::sync::Arc<Vec<u32>>, PoolShape, [usize; 4]);
+    type State = (std::sync::Arc<Vec<u32>>, PoolShape);
 
     fn backward(self, ops: Ops<Self::State, 1>, grads: &mut Gradients, _: &mut Checkpointer) {
-        let (at, shape, dims) = ops.state;
+        let (at, shape) = ops.state;
         unary::<Flex, _>(ops.parents, ops.node, grads, |dy| {
             let dy = dy.to_contiguous();
-            tensor(shape.backward(dy.storage(), &at), Shape::new(dims))
+            tensor(
+                shape.backward(dy.storage(), &at),
+                Shape::new(shape.input_dims()),
+            )
         });
     }
 }
 
 impl<C: CheckpointStrategy> CpuPoolBackend for Autodiff<Flex, C> {
     fn fast_max_pool2d(x: FloatTensor<Self>, geometry: PoolGeometry) -> FloatTensor<Self> {
-        let xp = x.primitive().clone();
-        let d = xp.layout().shape();
-        let dims = [d[0], d[1], d[2], d[3]];
-        let (y, at, shape) = pool(xp, geometry);
+        let (y, at, shape) = pool(x.primitive().clone(), geometry);
         match MaxPoolBackward
             .prepare::<C>([x.node()])
             .compute_bound()
             .stateful()
         {
-            OpsKind::Tracked(prep) => prep.finish((std::sync::Arc::new(at), shape, dims), y),
+            OpsKind::Tracked(prep) => prep.finish((std::sync::Arc::new(at), shape), y),
             OpsKind::UnTracked(prep) => prep.finish(y),
         }
     }
