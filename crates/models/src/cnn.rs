@@ -11,7 +11,8 @@ use crate::config::{
     pool_output_shape,
 };
 use crate::layers::{
-    Activation, ConvBlock, ConvLayer, DenseBlock, Padding, apply_dropout, apply_max_pool, keras_linear, max_pool,
+    Activation, ConvBlock, ConvLayer, DenseBlock, Padding, apply_dropout, apply_max_pool, dense,
+    keras_linear, max_pool,
 };
 use crate::summary::{Summary, SummaryBuilder};
 use crate::{IMAGE_SHAPE, NUM_CLASSES};
@@ -163,7 +164,7 @@ impl Cnn {
         for block in &self.dense {
             x = block.forward(x); // [batch, 64]
         }
-        self.output.forward(x) // [batch, 10]
+        dense(&self.output, x) // [batch, 10]
     }
 
     /// The Keras-like summary table.

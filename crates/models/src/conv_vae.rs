@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::IMAGE_SHAPE;
 use crate::config::{ModelConfigError, check_dense_layers, check_nonzero};
 use crate::layers::{
-    Activation, ConvLayer, DenseBlock, DenseLayer, build_dense_stack, keras_linear,
+    Activation, ConvLayer, DenseBlock, DenseLayer, build_dense_stack, dense, keras_linear,
 };
 use crate::model::AutoencoderOutput;
 use crate::strided_conv_ae::{
@@ -123,7 +123,7 @@ impl ConvVae {
     pub fn distribution(&self, images: Tensor<4>) -> (Tensor<2>, Tensor<2>) {
         let h = self.encoder.forward(images); // [batch, 3136]
         let h = self.hidden.iter().fold(h, |h, block| block.forward(h)); // [batch, 16]
-        (self.mean.forward(h.clone()), self.log_var.forward(h))
+        (dense(&self.mean, h.clone()), dense(&self.log_var, h))
     }
 
     /// `[batch, 1, 28, 28]` → the mean of `q(z|x)` `[batch, latent]` (deterministic).

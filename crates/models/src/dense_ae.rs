@@ -8,8 +8,8 @@ use serde::{Deserialize, Serialize};
 use crate::IMAGE_SHAPE;
 use crate::config::{ModelConfigError, check_dense_layers, check_not_empty};
 use crate::layers::{
-    Activation, DenseBlock, DenseLayer, build_dense_stack, flatten_images, forward_dense_stack,
-    keras_linear, unflatten_images,
+    Activation, DenseBlock, DenseLayer, build_dense_stack, dense, flatten_images,
+    forward_dense_stack, keras_linear, unflatten_images,
 };
 use crate::model::AutoencoderOutput;
 use crate::summary::{Summary, SummaryBuilder};
@@ -126,7 +126,7 @@ impl DenseAutoencoder {
     /// Code `[batch, latent]` → pre-activation output `[batch, 1, 28, 28]`.
     pub fn decode_linear(&self, latent: Tensor<2>) -> Tensor<4> {
         let x = forward_dense_stack(&self.decoder, latent); // [batch, last decoder width]
-        unflatten_images(self.output.forward(x)) // [batch, 1, 28, 28]
+        unflatten_images(dense(&self.output, x)) // [batch, 1, 28, 28]
     }
 
     /// Code `[batch, latent]` → reconstruction `[batch, 1, 28, 28]`.

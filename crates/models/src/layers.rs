@@ -12,6 +12,7 @@ use burn::tensor::ops::{InterpolateMode, InterpolateOptions};
 use serde::{Deserialize, Serialize};
 
 use crate::cpu_conv::{self, ConvGeometry};
+use crate::cpu_linear;
 use crate::cpu_pointwise;
 use crate::cpu_pool::{self, PoolGeometry};
 use crate::summary::SummaryBuilder;
@@ -41,7 +42,9 @@ impl Activation {
             Activation::Linear => x,
             Activation::Relu => activation::relu(x),
             // One vectorized pass on `flex` (libm's `expf` per element there otherwise).
-            Activation::Sigmoid => cpu_pointwise::sigmoid(&x).unwrap_or_else(|| activation::sigmoid(x)),
+            Activation::Sigmoid => {
+                cpu_pointwise::sigmoid(&x).unwrap_or_else(|| activation::sigmoid(x))
+            }
             Activation::Tanh => activation::tanh(x),
         }
     }
@@ -128,6 +131,14 @@ pub(crate) fn keras_linear(d_in: usize, d_out: usize, device: &Device) -> Linear
     linear
 }
 
+/// `layer.forward(x)`, `[batch, d_in]` → `[batch, d_out]`, through the fused `flex` kernel
+/// ([`cpu_linear`]) where it applies (every layer here has a bias) and Burn's op elsewhere.
+pub(crate) fn dense(layer: &Linear, x: Tensor<2>) -> Tensor<2> {
+    let fast =
+        (layer.bias.as_ref()).and_then(|b| cpu_linear::linear(&x, layer.weight.val(), b.val()));
+    fast.unwrap_or_else(|| layer.forward(x))
+}
+
 /// A dense layer followed by its activation and, when `dropout > 0`, a dropout layer
 /// (Keras: `Dense(units, activation)` then `Dropout(rate)`).
 #[derive(Module, Debug)]
@@ -159,7 +170,7 @@ impl DenseBlock {
 
     /// `[batch, d_in]` → `[batch, units]`.
     pub fn forward(&self, x: Tensor<2>) -> Tensor<2> {
-        let x = self.activation.apply(self.linear.forward(x));
+        let x = self.activation.apply(dense(&self.linear, x));
         match &self.dropout {
             Some(dropout) => apply_dropout(dropout, x),
             None => x,
@@ -495,7 +506,10 @@ pub(crate) fn apply_max_pool(pool: &MaxPool2d, x: Tensor<4>) -> Tensor<4> {
         let geometry = PoolGeometry {
             kernel: pool.kernel_size,
             stride: pool.stride,
-            padding: [padding.conv_padding(h, kh, sh), padding.conv_padding(w, kw, sw)],
+            padding: [
+                padding.conv_padding(h, kh, sh),
+                padding.conv_padding(w, kw, sw),
+            ],
         };
         if let Some(y) = cpu_pool::max_pool2d(&x, geometry) {
             return y;

@@ -10,6 +10,8 @@ pub mod config;
 pub mod conv_ae;
 pub mod conv_vae;
 pub mod cpu_conv;
+mod cpu_gemm;
+pub mod cpu_linear;
 pub mod cpu_pointwise;
 pub mod cpu_pool;
 pub mod dense_ae;

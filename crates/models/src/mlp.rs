@@ -6,7 +6,9 @@ use burn::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::config::{ModelConfigError, check_dropout, check_nonzero};
-use crate::layers::{Activation, DenseBlock, flatten_images, forward_dense_stack, keras_linear};
+use crate::layers::{
+    Activation, DenseBlock, dense, flatten_images, forward_dense_stack, keras_linear,
+};
 use crate::summary::{Summary, SummaryBuilder};
 use crate::{IMAGE_SHAPE, NUM_CLASSES};
 
@@ -83,7 +85,7 @@ impl Mlp {
     pub fn forward(&self, images: Tensor<4>) -> Tensor<2> {
         let x = flatten_images(images); // [batch, 784]
         let x = forward_dense_stack(&self.hidden, x); // [batch, last hidden]
-        self.output.forward(x)
+        dense(&self.output, x) // [batch, 10]
     }
 
     /// The first dense kernel `[784, units]`.

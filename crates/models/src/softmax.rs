@@ -4,7 +4,7 @@
 use burn::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::layers::{flatten_images, keras_linear};
+use crate::layers::{dense, flatten_images, keras_linear};
 use crate::summary::{Summary, SummaryBuilder};
 use crate::{IMAGE_SHAPE, NUM_CLASSES};
 
@@ -38,7 +38,7 @@ pub struct SoftmaxRegression {
 impl SoftmaxRegression {
     /// `[batch, 1, 28, 28]` → logits `[batch, 10]`.
     pub fn forward(&self, images: Tensor<4>) -> Tensor<2> {
-        self.dense.forward(flatten_images(images))
+        dense(&self.dense, flatten_images(images))
     }
 
     /// The Keras-like summary table.

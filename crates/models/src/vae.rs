@@ -9,8 +9,8 @@ use serde::{Deserialize, Serialize};
 use crate::IMAGE_SHAPE;
 use crate::config::{ModelConfigError, check_dense_layers, check_nonzero};
 use crate::layers::{
-    Activation, DenseBlock, DenseLayer, build_dense_stack, flatten_images, forward_dense_stack,
-    keras_linear, unflatten_images,
+    Activation, DenseBlock, DenseLayer, build_dense_stack, dense, flatten_images,
+    forward_dense_stack, keras_linear, unflatten_images,
 };
 use crate::model::AutoencoderOutput;
 use crate::summary::{Summary, SummaryBuilder};
@@ -103,18 +103,18 @@ impl Vae {
     /// `[batch, 1, 28, 28]` → (mean, log-variance), each `[batch, latent]`.
     pub fn distribution(&self, images: Tensor<4>) -> (Tensor<2>, Tensor<2>) {
         let h = forward_dense_stack(&self.encoder, flatten_images(images)); // [batch, 512]
-        (self.mean.forward(h.clone()), self.log_var.forward(h))
+        (dense(&self.mean, h.clone()), dense(&self.log_var, h))
     }
 
     /// `[batch, 1, 28, 28]` → the mean of `q(z|x)` `[batch, latent]` (deterministic).
     pub fn encode(&self, images: Tensor<4>) -> Tensor<2> {
         let h = forward_dense_stack(&self.encoder, flatten_images(images));
-        self.mean.forward(h)
+        dense(&self.mean, h)
     }
 
     fn decode_linear(&self, latent: Tensor<2>) -> Tensor<4> {
         let x = forward_dense_stack(&self.decoder, latent); // [batch, 512]
-        unflatten_images(self.output.forward(x)) // [batch, 1, 28, 28]
+        unflatten_images(dense(&self.output, x)) // [batch, 1, 28, 28]
     }
 
     /// `z` `[batch, latent]` → reconstruction `[batch, 1, 28, 28]`.

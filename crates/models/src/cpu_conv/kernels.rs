@@ -8,6 +8,7 @@
 
 use rayon::prelude::*;
 
+use crate::cpu_gemm::Product;
 use crate::cpu_pointwise::vectorized;
 
 /// Where the window of a 2-D convolution falls: strides and zero padding, per axis
@@ -134,7 +135,11 @@ impl ConvShape {
     #[inline(always)]
     fn im2col_loops(&self, image: &[f32], cols: &mut [f32]) {
         assert_eq!(image.len(), self.image_len(), "conv image length");
-        assert_eq!(cols.len(), self.patch_rows() * self.out_pixels(), "patch matrix length");
+        assert_eq!(
+            cols.len(),
+            self.patch_rows() * self.out_pixels(),
+            "patch matrix length"
+        );
         let plane_len = self.input[0] * self.input[1];
         let [oh, ow] = self.output;
         let phases = self.phases();
@@ -178,7 +183,11 @@ impl ConvShape {
     #[inline(always)]
     fn col2im_loops(&self, cols: &mut [f32], image: &mut [f32]) {
         assert_eq!(image.len(), self.image_len(), "conv image length");
-        assert_eq!(cols.len(), self.patch_rows() * self.out_pixels(), "patch matrix length");
+        assert_eq!(
+            cols.len(),
+            self.patch_rows() * self.out_pixels(),
+            "patch matrix length"
+        );
         let plane_len = self.input[0] * self.input[1];
         let [oh, ow] = self.output;
         let phases = self.phases();
@@ -272,6 +281,7 @@ impl ConvShape {
                         k: rows,
                         n: pixels,
                         accumulate: true,
+                        parallel: false,
                     };
                     product.run(out, weight, false, cols, false);
                 },
@@ -297,6 +307,7 @@ impl ConvShape {
                         k: self.filters,
                         n: pixels,
                         accumulate: false,
+                        parallel: false,
                     };
                     product.run(cols, weight, true, grad, false);
                     self.col2im(cols, image);
@@ -324,6 +335,7 @@ impl ConvShape {
                         k: pixels,
                         n: rows,
                         accumulate: true,
+                        parallel: false,
                     };
                     product.run(&mut dw, grad, false, &cols, true);
                     for (b, plane) in db.iter_mut().zip(grad.chunks_exact(pixels)) {
@@ -548,59 +560,6 @@ fn copy_short(dst: &mut [f32], src: &[f32]) {
     }
     for (d, &s) in dst.iter_mut().zip(src) {
         *d = s;
-    }
-}
-
-/// One matrix product `dst [m, n] (+)= a [m, k] · b [k, n]`, all row-major.
-struct Product {
-    m: usize,
-    k: usize,
-    n: usize,
-    /// Add to `dst` (`true`) or overwrite it.
-    accumulate: bool,
-}
-
-impl Product {
-    /// Runs the product; `a_t`/`b_t` say the stored matrix is the transpose (`[k, m]` /
-    /// `[n, k]`). Single-threaded: callers already spread images over the pool.
-    #[allow(unsafe_code)]
-    fn run(&self, dst: &mut [f32], a: &[f32], a_t: bool, b: &[f32], b_t: bool) {
-        let Product {
-            m,
-            k,
-            n,
-            accumulate,
-        } = *self;
-        assert!(dst.len() >= m * n && a.len() >= m * k && b.len() >= k * n);
-        // (column stride, row stride) of each operand as stored.
-        let (a_cs, a_rs) = if a_t { (m, 1) } else { (1, k) };
-        let (b_cs, b_rs) = if b_t { (k, 1) } else { (1, n) };
-        // SAFETY: the assert above keeps every index the strides reach inside its slice, and
-        // `dst` is borrowed mutably so it aliases neither operand. With `accumulate` false gemm
-        // never reads `dst` (`dst = 1·a·b`); with it true, `dst = 1·dst + 1·a·b`.
-        unsafe {
-            gemm::gemm(
-                m,
-                n,
-                k,
-                dst.as_mut_ptr(),
-                1,
-                n as isize,
-                accumulate,
-                a.as_ptr(),
-                a_cs as isize,
-                a_rs as isize,
-                b.as_ptr(),
-                b_cs as isize,
-                b_rs as isize,
-                1.0,
-                1.0,
-                false,
-                false,
-                false,
-                gemm::Parallelism::None,
-            );
-        }
     }
 }
 

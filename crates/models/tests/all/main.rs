@@ -5,6 +5,7 @@
 mod common;
 mod config_errors;
 mod cpu_conv;
+mod cpu_linear;
 mod cpu_pointwise;
 mod cpu_pool;
 mod dropout;
