@@ -1,12 +1,10 @@
 //! The optimizer section of a config (`[training.optimizer] kind = "adam"`), with Keras' defaults,
 //! and its construction as a Burn `ModuleOptimizer`.
 
-use burn::optim::decay::WeightDecayConfig;
-use burn::optim::momentum::MomentumConfig;
-use burn::optim::{AdaGradConfig, AdamWConfig, ModuleOptimizer, RmsPropConfig, SgdConfig};
+use burn::optim::{AdaGradConfig, AdamWConfig, ModuleOptimizer, RmsPropConfig};
 use serde::{Deserialize, Serialize};
 
-use crate::optim::{AdadeltaConfig, FusedAdamConfig, NadamConfig};
+use crate::optim::{AdadeltaConfig, FusedAdamConfig, FusedSgdConfig, NadamConfig};
 
 /// An optimizer and its hyper-parameters (the learning rate lives in `[training]`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -174,15 +172,10 @@ impl OptimizerConfig {
 
     /// Builds the Burn optimizer.
     pub fn init(&self) -> ModuleOptimizer {
-        let decay = |wd: f64| (wd > 0.0).then(|| WeightDecayConfig::new(wd as f32));
         match *self {
-            OptimizerConfig::Sgd { momentum, nesterov, weight_decay } => SgdConfig::new()
-                .with_weight_decay(decay(weight_decay))
-                // Keras' momentum has no dampening; Burn's default of 0.1 would change the update.
-                .with_momentum((momentum > 0.0).then(|| {
-                    MomentumConfig::new().with_momentum(momentum).with_dampening(0.0).with_nesterov(nesterov)
-                }))
-                .init(),
+            OptimizerConfig::Sgd { momentum, nesterov, weight_decay } => {
+                FusedSgdConfig { momentum, nesterov, weight_decay }.init()
+            }
             OptimizerConfig::Adam { beta_1, beta_2, epsilon } => FusedAdamConfig { beta_1, beta_2, epsilon }.init(),
             OptimizerConfig::Adamw { beta_1, beta_2, epsilon, weight_decay } => AdamWConfig::new()
                 .with_beta_1(beta_1 as f32)

@@ -1,5 +1,5 @@
-//! Adam's and Nadam's updates on the `flex` CPU backend as one fused pass over the parameter,
-//! its gradient and both moments, in place (a Burn backend extension). Written with Burn tensor
+//! Adam's, Nadam's and plain SGD's updates on the `flex` CPU backend as one fused pass over the
+//! parameter, its gradient and the moments, in place (a Burn backend extension). Written with Burn tensor
 //! ops, one update is ten to fifteen element-wise passes, each allocating its result: a quarter
 //! of the dense VAE's step, and a large share of the dropout autoencoder's (1.1 million
 //! parameters). Other devices keep the tensor ops.
@@ -71,6 +71,9 @@ pub trait CpuOptimBackend: Backend {
         v: FloatTensor<Self>,
         rule: MomentsRule,
     ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>);
+
+    /// `w - lr · g`, the plain SGD step (`w` and `g` of one shape).
+    fn sgd_update(w: FloatTensor<Self>, g: FloatTensor<Self>, lr: f32) -> FloatTensor<Self>;
 }
 
 /// Whether [`moments_update`] takes these tensors: `f32` on `flex`, one shape.
@@ -107,6 +110,21 @@ pub fn moments_update<const D: usize>(
         Tensor::from_dispatch(m),
         Tensor::from_dispatch(v),
     )
+}
+
+/// One plain SGD step, `w - lr · g`, for tensors that [`fuses`] accepts (`fuses(&w, &g, &g,
+/// &g)`; not tracked). A parameter held nowhere else is updated in place. Same rounding as Burn's
+/// `Sgd` (`g · lr`, then subtracted).
+pub fn sgd_update<const D: usize>(w: Tensor<D>, g: Tensor<D>, lr: f32) -> Tensor<D> {
+    assert!(
+        fuses(&w, &g, &g, &g),
+        "the fused update needs f32 tensors of one shape on flex"
+    );
+    Tensor::from_dispatch(<Dispatch as CpuOptimBackend>::sgd_update(
+        w.into_dispatch(),
+        g.into_dispatch(),
+        lr,
+    ))
 }
 
 /// `t` with a contiguous buffer of exactly its elements, dropping the caller's handle so that a
@@ -182,6 +200,28 @@ impl CpuOptimBackend for Flex {
                 )
             });
         (w, m, v)
+    }
+
+    fn sgd_update(w: FlexTensor, g: FlexTensor, lr: f32) -> FlexTensor {
+        let (mut w, g) = (contiguous(w), contiguous(g));
+        let ws = w.storage_mut::<f32>();
+        let g = g.storage::<f32>();
+        assert_eq!(
+            ws.len(),
+            g.len(),
+            "the parameter and its gradient differ in length"
+        );
+        (ws.par_chunks_mut(CHUNK).zip(g.par_chunks(CHUNK))).for_each(|(w, g)| {
+            vectorized(
+                #[inline(always)]
+                move || {
+                    for (w, &g) in w.iter_mut().zip(g) {
+                        *w -= g * lr;
+                    }
+                },
+            )
+        });
+        w
     }
 }
 

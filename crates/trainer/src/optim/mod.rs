@@ -1,14 +1,16 @@
-//! Optimizers that Burn lacks (and Burn's Adam with a fused CPU update), written as Burn [`Optimizer`](burn::optim::Optimizer)s so they plug
+//! Optimizers that Burn lacks (and Burn's Adam and SGD with a fused CPU update), written as Burn [`Optimizer`](burn::optim::Optimizer)s so they plug
 //! into [`ModuleOptimizer`](burn::optim::ModuleOptimizer) and its burnpack save/load like Burn's own.
 
 pub mod adadelta;
 pub mod adam;
 pub mod cpu;
 pub mod nadam;
+pub mod sgd;
 
 pub use adadelta::{Adadelta, AdadeltaConfig, AdadeltaState};
 pub use adam::{FusedAdam, FusedAdamConfig};
 pub use nadam::{Nadam, NadamConfig, NadamState};
+pub use sgd::{FusedSgd, FusedSgdConfig};
 
 /// Shared harness for the optimizer tests: a fixed `Linear(3, 2)` trained on a fixed least-squares
 /// problem, with the same problem written in plain `f64` for the reference implementations.
