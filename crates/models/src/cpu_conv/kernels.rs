@@ -323,33 +323,45 @@ impl ConvShape {
         assert_eq!(dy.len(), self.output_len(), "conv output gradient length");
         let (rows, pixels) = (self.patch_rows(), self.out_pixels());
         let zeros = || (vec![0.0f32; self.weight_len()], vec![0.0f32; self.filters]);
-        x.par_chunks(self.image_len())
+        let (dw_t, db) = x
+            .par_chunks(self.image_len())
             .zip(dy.par_chunks(self.filters * pixels))
             .fold(
                 || (zeros(), vec![0.0f32; rows * pixels]),
-                |((mut dw, mut db), mut cols), (image, grad)| {
+                |((mut dw_t, mut db), mut cols), (image, grad)| {
                     self.im2col(image, &mut cols);
-                    // dw [filters, rows] += dy [filters, pixels] · colsᵀ [pixels, rows]
+                    // dwᵀ [rows, filters] += cols [rows, pixels] · dyᵀ [pixels, filters]. The
+                    // transpose of `dw = dy · colsᵀ`: gemm repacks the operand read across its
+                    // rows, and here that is `dy` (filters × pixels), not the patch matrix
+                    // (rows × pixels, 4.5 times larger for the CNN's second layer).
                     let product = Product {
-                        m: self.filters,
+                        m: rows,
                         k: pixels,
-                        n: rows,
+                        n: self.filters,
                         accumulate: true,
                         parallel: false,
                     };
-                    product.run(&mut dw, grad, false, &cols, true);
+                    product.run(&mut dw_t, &cols, false, grad, true);
                     for (b, plane) in db.iter_mut().zip(grad.chunks_exact(pixels)) {
                         *b += plane.iter().sum::<f32>();
                     }
-                    ((dw, db), cols)
+                    ((dw_t, db), cols)
                 },
             )
             .map(|(grads, _)| grads)
-            .reduce(zeros, |(mut dw, mut db), (dw2, db2)| {
-                dw.iter_mut().zip(&dw2).for_each(|(a, b)| *a += b);
+            .reduce(zeros, |(mut dw_t, mut db), (dw2, db2)| {
+                dw_t.iter_mut().zip(&dw2).for_each(|(a, b)| *a += b);
                 db.iter_mut().zip(&db2).for_each(|(a, b)| *a += b);
-                (dw, db)
-            })
+                (dw_t, db)
+            });
+        // [rows, filters] → [filters, rows]
+        let mut dw = vec![0.0f32; dw_t.len()];
+        for (r, line) in dw_t.chunks_exact(self.filters).enumerate() {
+            for (f, &v) in line.iter().enumerate() {
+                dw[f * rows + r] = v;
+            }
+        }
+        (dw, db)
     }
 
     fn check(&self, x_len: usize, weight_len: usize) {
