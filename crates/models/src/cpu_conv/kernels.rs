@@ -155,14 +155,9 @@ impl ConvShape {
                 None => plane,
             };
             for (row, run) in rows.chunks_exact_mut(oh * ow).zip(&runs) {
-                // Zeros where the window hangs over the padding: one fill for the whole row
-                // rather than pieces of each line (most rows of a `valid` layer need none).
                 match run {
-                    Some(run) if !run.padded(self.output) => {}
-                    _ => row.fill(0.0),
-                }
-                if let Some(run) = run {
-                    run.copy(source, row, ow);
+                    Some(run) => run.copy(source, row, self.output),
+                    None => row.fill(0.0),
                 }
             }
         }
@@ -417,14 +412,24 @@ impl Run {
         }
     }
 
-    /// Copies the taps from `source` into the patch row `row` (output lines of `ow` values).
+    /// Copies the taps from `source` into the patch row `row` (output lines of `ow` values),
+    /// with zeros where the window hangs over the padding.
     #[inline(always)]
-    fn copy(&self, source: &[f32], row: &mut [f32], ow: usize) {
+    fn copy(&self, source: &[f32], row: &mut [f32], output: [usize; 2]) {
+        let ow = output[1];
         if self.pitch == ow {
+            // The run covers `start..end`: only the rest is zeroed first, not the whole row.
             let (start, end) = self.span(ow);
+            row[..start].fill(0.0);
+            row[end..].fill(0.0);
             row[start..end].copy_from_slice(&source[self.from..self.from + (end - start)]);
             self.zero_padded_columns(row, ow);
             return;
+        }
+        // One fill for the whole row rather than pieces of each line (most rows of a `valid`
+        // layer need none).
+        if self.padded(output) {
+            row.fill(0.0);
         }
         let width = self.columns.len();
         for (k, oy) in self.lines.clone().enumerate() {
