@@ -521,39 +521,75 @@ impl Phases {
         )
     }
 
-    /// Calls `f(line of the split plane, index of the line's first pixel in the plane)` for every
-    /// line of every phase; the line's pixels are every `stride_w`-th value from there.
+    /// Where the line of phase `(a, b)` that holds pixels of input row `y` (`y % stride_h ==
+    /// a`) starts in the split plane.
     #[inline(always)]
-    fn for_each_line(&self, mut f: impl FnMut(std::ops::Range<usize>, usize)) {
-        let ([sh, sw], [_, w]) = (self.stride, self.input);
-        for (a, &ph) in self.heights.iter().enumerate() {
-            for (b, &pw) in self.widths.iter().enumerate() {
-                let offset = self.offsets[a * sw + b];
-                for y in 0..ph {
-                    f(offset + y * pw..offset + (y + 1) * pw, (y * sh + a) * w + b);
+    fn line_start(&self, y: usize, b: usize) -> usize {
+        let [sh, sw] = self.stride;
+        self.offsets[(y % sh) * sw + b] + (y / sh) * self.widths[b]
+    }
+
+    /// Writes the phases of `plane` into `split`, one input row at a time. At horizontal stride
+    /// 2 a row is deinterleaved in one pass over pairs (the compiler turns it into vector
+    /// shuffles); a strided gather per phase line ran scalar, a fifth of the strided DAE's step.
+    #[inline(always)]
+    fn split(&self, plane: &[f32], split: &mut [f32]) {
+        let ([_, sw], [_, w]) = (self.stride, self.input);
+        for (y, row) in plane.chunks_exact(w).enumerate() {
+            if sw == 2 {
+                let (even, odd) = self.pair_lines(split, y);
+                for ((e, o), pair) in even.iter_mut().zip(odd.iter_mut()).zip(row.chunks_exact(2)) {
+                    *e = pair[0];
+                    *o = pair[1];
                 }
+                if w % 2 == 1 {
+                    even[w / 2] = row[w - 1];
+                }
+                continue;
+            }
+            for b in 0..sw {
+                let line = &mut split[self.line_start(y, b)..][..self.widths[b]];
+                let taps = row[b..].iter().step_by(sw);
+                line.iter_mut().zip(taps).for_each(|(d, &v)| *d = v);
             }
         }
     }
 
-    /// Writes the phases of `plane` into `split`.
-    #[inline(always)]
-    fn split(&self, plane: &[f32], split: &mut [f32]) {
-        let sw = self.stride[1];
-        self.for_each_line(|line, start| {
-            let taps = plane[start..].iter().step_by(sw);
-            split[line].iter_mut().zip(taps).for_each(|(d, &v)| *d = v);
-        });
-    }
-
-    /// Adds the phases in `split` back onto the pixels of `plane`.
+    /// Adds the phases in `split` back onto the pixels of `plane` (the transpose of
+    /// [`Self::split`]).
     #[inline(always)]
     fn merge_add(&self, split: &[f32], plane: &mut [f32]) {
-        let sw = self.stride[1];
-        self.for_each_line(|line, start| {
-            let taps = plane[start..].iter_mut().step_by(sw);
-            taps.zip(&split[line]).for_each(|(d, &v)| *d += v);
-        });
+        let ([_, sw], [_, w]) = (self.stride, self.input);
+        for (y, row) in plane.chunks_exact_mut(w).enumerate() {
+            if sw == 2 {
+                let even = &split[self.line_start(y, 0)..][..self.widths[0]];
+                let odd = &split[self.line_start(y, 1)..][..self.widths[1]];
+                for ((e, o), pair) in even.iter().zip(odd.iter()).zip(row.chunks_exact_mut(2)) {
+                    pair[0] += e;
+                    pair[1] += o;
+                }
+                if w % 2 == 1 {
+                    row[w - 1] += even[w / 2];
+                }
+                continue;
+            }
+            for b in 0..sw {
+                let line = &split[self.line_start(y, b)..][..self.widths[b]];
+                let taps = row[b..].iter_mut().step_by(sw);
+                taps.zip(line).for_each(|(d, &v)| *d += v);
+            }
+        }
+    }
+
+    /// At horizontal stride 2: the even- and odd-column phase lines of input row `y`.
+    #[inline(always)]
+    fn pair_lines<'a>(&self, split: &'a mut [f32], y: usize) -> (&'a mut [f32], &'a mut [f32]) {
+        // Phase (a, 1) follows phase (a, 0) in the split plane.
+        let (lo, hi) = split.split_at_mut(self.line_start(y, 1));
+        (
+            &mut lo[self.line_start(y, 0)..][..self.widths[0]],
+            &mut hi[..self.widths[1]],
+        )
     }
 }
 
