@@ -19,8 +19,9 @@ use burn::prelude::*;
 
 /// Whether [`conv2d`] and [`conv_transpose2d`] take `x` (`f32` on `flex`).
 pub use crate::cpu_pointwise::runs_on;
-use crate::cpu_pointwise::tensor;
+use crate::cpu_pointwise::{tensor, vectorized};
 pub use kernels::{ConvGeometry, ConvShape};
+use rayon::prelude::*;
 
 /// The convolution ops this crate implements for `flex` (and for autodiff over `flex`).
 #[backend_extension(Flex, Autodiff)]
@@ -91,7 +92,6 @@ pub fn conv_transpose2d(
     Some(Tensor::from_dispatch(y))
 }
 
-
 /// The forward convolution a transposed one is the input gradient of: it maps `[batch, filters,
 /// out_size]` back to `x`'s `[batch, channels_in, h, w]`.
 fn transpose_shape(
@@ -144,21 +144,33 @@ fn input_dims(s: &ConvShape) -> [usize; 4] {
     [s.batch, s.channels, s.input[0], s.input[1]]
 }
 
-/// `dst [batch, c, h, w] += bias[c]`.
+/// `dst [batch, c, h, w] += bias[c]`, images spread over the pool.
 fn add_bias(mut dst: Vec<f32>, bias: &[f32], plane: usize) -> Vec<f32> {
-    for (chunk, b) in dst.chunks_exact_mut(plane).zip(bias.iter().cycle()) {
-        chunk.iter_mut().for_each(|v| *v += b);
-    }
+    dst.par_chunks_mut(bias.len() * plane).for_each(|image| {
+        vectorized(
+            #[inline(always)]
+            || {
+                for (chunk, &b) in image.chunks_exact_mut(plane).zip(bias) {
+                    chunk.iter_mut().for_each(|v| *v += b);
+                }
+            },
+        )
+    });
     dst
 }
 
 /// Per-channel sums of `g [batch, c, h, w]`: the bias gradient of a transposed convolution.
 fn channel_sums(g: &[f32], channels: usize, plane: usize) -> Vec<f32> {
-    let mut sums = vec![0.0f32; channels];
-    for (chunk, s) in g.chunks_exact(plane).zip((0..channels).cycle()) {
-        sums[s] += chunk.iter().sum::<f32>();
-    }
-    sums
+    let zeros = || vec![0.0f32; channels];
+    g.par_chunks(channels * plane)
+        .fold(zeros, |mut sums, image| {
+            kernels::add_plane_sums(&mut sums, image);
+            sums
+        })
+        .reduce(zeros, |mut a, b| {
+            a.iter_mut().zip(&b).for_each(|(a, b)| *a += b);
+            a
+        })
 }
 
 impl CpuConvBackend for Flex {
