@@ -34,7 +34,7 @@ impl Product {
 
     /// The product into a new `[m, n]` buffer (never zeroed first: gemm writes every element).
     /// Needs `accumulate` false.
-    pub fn into_new(&self, a: &[f32], a_t: bool, b: &[f32], b_t: bool) -> Vec<f32> {
+    pub fn run_new(&self, a: &[f32], a_t: bool, b: &[f32], b_t: bool) -> Vec<f32> {
         assert!(
             !self.accumulate,
             "a new buffer has nothing to accumulate into"

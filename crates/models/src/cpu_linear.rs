@@ -93,7 +93,7 @@ impl DenseShape {
             accumulate: false,
             parallel: true,
         };
-        product.into_new(dy, false, weight, true)
+        product.run_new(dy, false, weight, true)
     }
 
     /// `dw [d_in, d_out] = xᵀ [d_in, batch] · dy [batch, d_out]`.
@@ -105,7 +105,7 @@ impl DenseShape {
             accumulate: false,
             parallel: true,
         };
-        product.into_new(x, true, dy, false)
+        product.run_new(x, true, dy, false)
     }
 
     /// `db [d_out]`: the column sums of `dy [batch, d_out]`.
