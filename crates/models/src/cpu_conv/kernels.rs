@@ -134,18 +134,14 @@ impl ConvShape {
     /// ([`Phases`]) at larger strides (see [`Run`]).
     #[inline(always)]
     fn im2col_loops(&self, image: &[f32], cols: &mut [f32]) {
-        assert_eq!(image.len(), self.image_len(), "conv image length");
-        assert_eq!(
-            cols.len(),
-            self.patch_rows() * self.out_pixels(),
-            "patch matrix length"
-        );
-        let plane_len = self.input[0] * self.input[1];
-        let [oh, ow] = self.output;
-        let phases = self.phases();
-        let runs = self.runs(phases.as_ref());
-        let mut split = vec![0.0f32; if phases.is_some() { plane_len } else { 0 }];
-        let channel_rows = cols.chunks_exact_mut(runs.len() * oh * ow);
+        let PatchPass {
+            plane_len,
+            row_len,
+            phases,
+            runs,
+            mut split,
+        } = self.patch_pass(image.len(), cols.len());
+        let channel_rows = cols.chunks_exact_mut(runs.len() * row_len);
         for (plane, rows) in image.chunks_exact(plane_len).zip(channel_rows) {
             let source = match &phases {
                 Some(phases) => {
@@ -154,7 +150,7 @@ impl ConvShape {
                 }
                 None => plane,
             };
-            for (row, run) in rows.chunks_exact_mut(oh * ow).zip(&runs) {
+            for (row, run) in rows.chunks_exact_mut(row_len).zip(&runs) {
                 match run {
                     Some(run) => run.copy(source, row, self.output),
                     None => row.fill(0.0),
@@ -177,18 +173,15 @@ impl ConvShape {
     /// into the image's phases (then interleaved back onto the pixels) at larger strides.
     #[inline(always)]
     fn col2im_loops(&self, cols: &mut [f32], image: &mut [f32]) {
-        assert_eq!(image.len(), self.image_len(), "conv image length");
-        assert_eq!(
-            cols.len(),
-            self.patch_rows() * self.out_pixels(),
-            "patch matrix length"
-        );
-        let plane_len = self.input[0] * self.input[1];
-        let [oh, ow] = self.output;
-        let phases = self.phases();
-        let runs = self.runs(phases.as_ref());
-        let mut split = vec![0.0f32; if phases.is_some() { plane_len } else { 0 }];
-        let channel_rows = cols.chunks_exact_mut(runs.len() * oh * ow);
+        let PatchPass {
+            plane_len,
+            row_len,
+            phases,
+            runs,
+            mut split,
+        } = self.patch_pass(image.len(), cols.len());
+        let ow = self.output[1];
+        let channel_rows = cols.chunks_exact_mut(runs.len() * row_len);
         for (plane, rows) in image.chunks_exact_mut(plane_len).zip(channel_rows) {
             let target = match &phases {
                 Some(_) => {
@@ -197,7 +190,7 @@ impl ConvShape {
                 }
                 None => &mut plane[..],
             };
-            for (row, run) in rows.chunks_exact_mut(oh * ow).zip(&runs) {
+            for (row, run) in rows.chunks_exact_mut(row_len).zip(&runs) {
                 if let Some(run) = run {
                     run.add(row, target, ow);
                 }
@@ -205,6 +198,27 @@ impl ConvShape {
             if let Some(phases) = &phases {
                 phases.merge_add(&split, plane);
             }
+        }
+    }
+
+    /// What im2col and col2im of one image both start from, after checking the image and
+    /// patch-matrix lengths.
+    fn patch_pass(&self, image_len: usize, cols_len: usize) -> PatchPass {
+        assert_eq!(image_len, self.image_len(), "conv image length");
+        assert_eq!(
+            cols_len,
+            self.patch_rows() * self.out_pixels(),
+            "patch matrix length"
+        );
+        let plane_len = self.input[0] * self.input[1];
+        let phases = self.phases();
+        let runs = self.runs(phases.as_ref());
+        PatchPass {
+            plane_len,
+            row_len: self.out_pixels(),
+            split: vec![0.0f32; if phases.is_some() { plane_len } else { 0 }],
+            phases,
+            runs,
         }
     }
 
@@ -361,6 +375,20 @@ impl ConvShape {
         assert_eq!(x_len, self.input_len(), "conv input length");
         assert_eq!(weight_len, self.weight_len(), "conv weight length");
     }
+}
+
+/// The per-image setup of [`ConvShape::im2col_loops`] and [`ConvShape::col2im_loops`].
+struct PatchPass {
+    /// Pixels of one input channel.
+    plane_len: usize,
+    /// Values of one patch row: the output pixels.
+    row_len: usize,
+    /// The image's phases at strides above 1.
+    phases: Option<Phases>,
+    /// The [`Run`] of every kernel offset (see [`ConvShape::runs`]).
+    runs: Vec<Option<Run>>,
+    /// Scratch for one plane split into its phases; empty at stride 1.
+    split: Vec<f32>,
 }
 
 /// Where the taps of one patch row (one channel, one kernel offset) lie in their source: output
