@@ -1,9 +1,10 @@
-//! What the command-line tools share: error printing at the edge and the Ctrl-C flag. The tools
-//! themselves live in `src/bin/`; all the work is done by the `mnist-trainer` crate.
+//! What the command-line tools share: error printing at the edge and the handling of SIGINT and
+//! SIGTERM. The tools themselves live in `src/bin/`; all the work is done by the `mnist-trainer`
+//! crate.
 
 use std::process::ExitCode;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+
+use mnist_trainer::{StopSignal, stop};
 
 /// The allocator of every command. Training allocates and frees tens of megabytes of activations
 /// and gradients per step; glibc's malloc hands such blocks back to the kernel on every free, so
@@ -74,8 +75,8 @@ pub fn run_main(body: impl FnOnce() -> anyhow::Result<ExitCode> + std::panic::Un
         Ok(Ok(code)) => code,
         Ok(Err(err)) => {
             eprintln!("error: {}", one_line(&err));
-            if let Some(mnist_trainer::TrainError::Interrupted { .. }) = err.downcast_ref() {
-                return ExitCode::from(130);
+            if let Some(mnist_trainer::TrainError::Interrupted { signal, .. }) = err.downcast_ref() {
+                return ExitCode::from(signal.exit_code());
             }
             ExitCode::FAILURE
         }
@@ -115,19 +116,28 @@ pub fn hint(message: &str) -> Option<String> {
     ))
 }
 
-/// A flag set by the first Ctrl-C (the loop then stops cleanly); a second Ctrl-C exits at once.
-pub fn interrupt_flag() -> Arc<AtomicBool> {
-    let flag = Arc::new(AtomicBool::new(false));
-    let seen = flag.clone();
-    // Failing to install the handler (e.g. one is already set) only loses the clean stop.
-    let _ = ctrlc::set_handler(move || {
-        if seen.swap(true, Ordering::SeqCst) {
-            eprintln!("\ninterrupted again: exiting now");
-            std::process::exit(130);
+/// Handles SIGINT (Ctrl-C) and SIGTERM (how Slurm, Kubernetes, systemd and `kill` stop a job)
+/// alike: the first records a stop request ([`mnist_trainer::stop`]), which the training loop
+/// honours before its next step; a second exits at once with the shell's status for that signal
+/// (130 or 143). Every file `train` writes is replaced atomically, so exiting at any moment
+/// leaves the run readable and resumable.
+pub fn stop_on_signals() {
+    use signal_hook::consts::{SIGINT, SIGTERM};
+    // Failing to install the handler only loses the clean stop: the default action still ends
+    // the process, and the run stays resumable from its last checkpoint.
+    let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM]) else { return };
+    // The handler proper only writes to a pipe; this thread does the rest, where printing and
+    // exiting are safe.
+    let spawned = std::thread::Builder::new().name("signals".into()).spawn(move || {
+        for signal in signals.forever().filter_map(StopSignal::from_number) {
+            if stop::request(signal) {
+                eprintln!("\n{} again: exiting now", signal.name());
+                std::process::exit(signal.exit_code().into());
+            }
+            eprintln!("\n{}: stopping before the next step (send it again to exit at once)", signal.name());
         }
-        eprintln!("\ninterrupt: stopping before the next step (Ctrl-C again to exit at once)");
     });
-    flag
+    drop(spawned);
 }
 
 #[cfg(test)]

@@ -10,11 +10,9 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Stdio};
 use std::sync::OnceLock;
-use std::time::{Duration, Instant};
 
-use common::{bin, run, snapshot, write_config};
+use common::{assert_readable, bin, metrics_without_seconds, run, snapshot, spawn_paused, write_config};
 
 // ---------------------------------------------------------------------------------------------
 // Fixtures
@@ -194,45 +192,6 @@ fn train(args: &[&str]) -> (i32, String, String) {
 
 fn eval(args: &[&str]) -> (i32, String, String) {
     run("eval", args)
-}
-
-/// `metrics.csv` without its timing column: what must be identical between two runs.
-fn metrics_without_seconds(run_dir: &Path) -> Vec<String> {
-    let text = std::fs::read_to_string(run_dir.join("metrics.csv")).unwrap();
-    text.lines().map(|l| l.rsplit_once(',').unwrap().0.to_string()).collect()
-}
-
-/// Every checkpoint's `state.json` parses and its weights are there, and `metrics.csv` parses
-/// with a whole number of epochs; returns the epochs of the checkpoints.
-#[track_caller]
-fn assert_readable(run_dir: &Path) -> Vec<u64> {
-    let mut epochs = Vec::new();
-    for entry in std::fs::read_dir(run_dir.join("checkpoints")).unwrap() {
-        let path = entry.unwrap().path();
-        let name = path.file_name().unwrap().to_string_lossy().to_string();
-        if !name.starts_with("epoch-") {
-            assert!(name.starts_with(".tmp-") || name.starts_with(".trash-"), "unexpected {name}");
-            continue;
-        }
-        let state: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path.join("state.json")).unwrap())
-            .unwrap_or_else(|e| panic!("{name}/state.json does not parse: {e}"));
-        epochs.push(state["epoch"].as_u64().unwrap());
-        for f in ["model.bpk", "optimizer.bpk"] {
-            assert!(std::fs::metadata(path.join(f)).unwrap().len() > 0, "{name}/{f} is empty");
-        }
-    }
-    if let Ok(text) = std::fs::read_to_string(run_dir.join("metrics.csv")) {
-        let mut lines = text.lines();
-        assert!(lines.next().unwrap().starts_with("epoch,split,loss"), "{text}");
-        let rows: Vec<&str> = lines.collect();
-        assert!(rows.len().is_multiple_of(2), "metrics.csv holds half an epoch:\n{text}");
-        for row in rows {
-            assert_eq!(row.split(',').count(), 12, "a cut metrics row: {row}");
-            row.split(',').next().unwrap().parse::<u64>().unwrap();
-        }
-    }
-    epochs.sort();
-    epochs
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -885,9 +844,13 @@ fn a_loss_that_explodes_stops_the_run_and_keeps_the_last_good_checkpoint() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Interruption: Ctrl-C, SIGKILL, and two trainers on one run
+// Interruption: SIGINT, SIGTERM, SIGKILL, and two trainers on one run
+//
+// Every interruption lands at a point the test names, through the trainer's test hooks
+// (`MNIST_BURN_TEST_PAUSE_AT`, see `mnist_trainer::hooks`): the process pauses there, says so with
+// a marker file, and waits for the signal. Nothing depends on how fast the machine is.
 
-/// Long enough (a few tenths of a second an epoch) to be interrupted in the middle of an epoch.
+/// Four epochs of 113 steps (1,800 training images in batches of 16) on real MNIST.
 const RESUMABLE: &str = r#"[experiment]
 name = "resumable"
 seed = 23
@@ -896,7 +859,7 @@ seed = 23
 set = "mnist"
 dir = "data/mnist"
 validation_fraction = 0.1
-train_limit = 6000
+train_limit = 2000
 test_limit = 500
 
 [model]
@@ -913,6 +876,11 @@ optimizer = { kind = "sgd", momentum = 0.9 }
 keep_checkpoints = 2
 "#;
 
+/// Steps per epoch of [`RESUMABLE`]; [`reference`] checks it.
+const STEPS_PER_EPOCH: usize = 113;
+/// A step in the middle of epoch 2.
+const MID_EPOCH_2: &str = "step@170";
+
 /// The config file of [`RESUMABLE`] and the metrics of its uninterrupted run, computed once.
 fn reference() -> (&'static PathBuf, &'static Vec<String>) {
     static REFERENCE: OnceLock<(tempfile::TempDir, PathBuf, Vec<String>)> = OnceLock::new();
@@ -920,39 +888,14 @@ fn reference() -> (&'static PathBuf, &'static Vec<String>) {
         let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
         let config = PathBuf::from(write_config(dir.path(), "resumable.toml", RESUMABLE));
         let out = dir.path().join("whole");
-        let (code, _, stderr) = train(&["--config", &s(&config), "--out", &s(&out)]);
+        let (code, stdout, stderr) = train(&["--config", &s(&config), "--out", &s(&out)]);
         assert_eq!(code, 0, "{stderr}");
+        assert!(stdout.contains(&format!("done: 4 epochs, {} steps", 4 * STEPS_PER_EPOCH)), "{stdout}");
         let metrics = metrics_without_seconds(&out);
         assert_eq!(metrics.len(), 1 + 2 * 4);
         (dir, config, metrics)
     });
     (config, metrics)
-}
-
-fn spawn_train(config: &Path, out: &Path, extra: &[&str], env: &[(&str, &str)]) -> Child {
-    let mut cmd = bin("train");
-    cmd.args(["--config", &s(config), "--out", &s(out)]).args(extra).stdout(Stdio::null()).stderr(Stdio::piped());
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    cmd.spawn().unwrap()
-}
-
-/// Waits until `path` exists (or the child exits, or two minutes pass).
-fn wait_for(path: &Path, child: &mut Child) -> bool {
-    let start = Instant::now();
-    while !path.exists() {
-        if child.try_wait().unwrap().is_some() || start.elapsed() > Duration::from_secs(120) {
-            return false;
-        }
-        std::thread::sleep(Duration::from_millis(2));
-    }
-    true
-}
-
-fn sigkill(child: &mut Child) {
-    child.kill().unwrap();
-    child.wait().unwrap();
 }
 
 fn finish_with_resume(config: &Path, out: &Path) {
@@ -962,104 +905,138 @@ fn finish_with_resume(config: &Path, out: &Path) {
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
 
+/// The `error:` lines of a stopped run's stderr (exactly one is expected).
+fn error_lines(stderr: &str) -> Vec<&str> {
+    stderr.lines().filter(|l| l.starts_with("error: ")).collect()
+}
+
+/// SIGINT (Ctrl-C) and SIGTERM (a scheduler) in the middle of epoch 2: the run stops before the
+/// next step with the shell's status for the signal, keeps epoch 1, and resumes to exactly the
+/// uninterrupted run's metrics.
 #[test]
-fn ctrl_c_stops_cleanly_and_resume_reaches_the_uninterrupted_metrics() {
+fn sigint_and_sigterm_stop_cleanly_and_resume_reaches_the_uninterrupted_metrics() {
     let (config, whole) = reference();
+    for (signal, code, words) in [("INT", 130, "interrupted (SIGINT) during epoch 2"), ("TERM", 143, "terminated (SIGTERM) during epoch 2")] {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("interrupted");
+        let mut paused = spawn_paused(config, &out, &[], &[MID_EPOCH_2]);
+        paused.wait_for(MID_EPOCH_2);
+        paused.signal(signal);
+        let (status, stderr) = paused.finish();
+        assert_eq!(status, Some(code), "SIG{signal}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{stderr}");
+        let error = error_lines(&stderr);
+        assert_eq!(error.len(), 1, "{stderr}");
+        assert!(error[0].contains(words) && error[0].contains("--resume") && error[0].contains(&s(&out)), "{stderr}");
+        assert!(!out.join("train.lock").exists(), "the lock is released");
+        assert_eq!(assert_readable(&out), vec![1], "SIG{signal}: epoch 1 is kept, epoch 2 is not");
+        assert_eq!(metrics_without_seconds(&out)[..], whole[..3], "epoch 1 matches the uninterrupted run");
+        finish_with_resume(config, &out);
+        assert_eq!(&metrics_without_seconds(&out), whole, "SIG{signal}");
+    }
+}
+
+#[test]
+fn a_signal_before_the_first_checkpoint_says_there_is_nothing_to_resume() {
+    let (config, _) = reference();
+    for (signal, code) in [("INT", 130), ("TERM", 143)] {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("early");
+        let mut paused = spawn_paused(config, &out, &[], &["step@1"]);
+        paused.wait_for("step@1");
+        paused.signal(signal);
+        let (status, stderr) = paused.finish();
+        assert_eq!(status, Some(code), "{stderr}");
+        assert!(stderr.contains("before any epoch completed") && stderr.contains("--force"), "{stderr}");
+        assert!(!stderr.contains("panicked"), "{stderr}");
+        assert!(!out.join("train.lock").exists());
+        refused("resume after an early stop", &train(&["--config", &s(config), "--out", &s(&out), "--resume"]), &["no checkpoint yet"]);
+    }
+}
+
+/// A second signal while the run is shutting down, or while it is writing its files after the
+/// first, ends the process at once; whatever was written stays readable and the run resumes to
+/// the uninterrupted metrics.
+#[test]
+fn a_second_signal_during_shutdown_exits_at_once_and_corrupts_nothing() {
+    let (config, whole) = reference();
+    // 1. Both signals mid-epoch: the second lands while the run is stopping.
     let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("interrupted");
-    let mut child = spawn_train(config, &out, &[], &[]);
-    assert!(wait_for(&out.join("checkpoints/epoch-0001/state.json"), &mut child), "no checkpoint appeared");
-    std::thread::sleep(Duration::from_millis(60));
-    let sent = std::process::Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
-    assert!(sent.success());
-    let output = child.wait_with_output().unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr).to_string();
-    assert_eq!(output.status.code(), Some(130), "{stderr}");
+    let out = dir.path().join("twice");
+    let mut paused = spawn_paused(config, &out, &[], &[MID_EPOCH_2, "shutdown"]);
+    paused.wait_for(MID_EPOCH_2);
+    paused.signal("TERM");
+    paused.wait_for("shutdown");
+    paused.signal("TERM");
+    let (status, stderr) = paused.finish();
+    assert_eq!(status, Some(143), "{stderr}");
+    assert!(stderr.contains("SIGTERM again: exiting now"), "{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
-    let error: Vec<&str> = stderr.lines().filter(|l| l.starts_with("error: ")).collect();
-    assert_eq!(error.len(), 1, "{stderr}");
-    assert!(error[0].contains("interrupted during epoch") && error[0].contains("--resume") && error[0].contains(&s(&out)), "{stderr}");
-    assert!(!out.join("train.lock").exists(), "the lock is released");
-    let epochs = assert_readable(&out);
-    assert!(!epochs.is_empty() && *epochs.last().unwrap() < 4, "{epochs:?}");
-    let partial = metrics_without_seconds(&out);
-    assert_eq!(partial[..], whole[..partial.len()], "the completed epochs match the uninterrupted run");
+    assert_eq!(assert_readable(&out), vec![1]);
     finish_with_resume(config, &out);
     assert_eq!(&metrics_without_seconds(&out), whole);
+
+    // 2. The first signal during epoch 2's checkpoint write (which completes), the second while
+    //    metrics.csv is written under its temporary name: it exits there, with the checkpoint of
+    //    epoch 2 in place and metrics.csv still at epoch 1.
+    let out = dir.path().join("twice-mid-write");
+    let mut paused = spawn_paused(config, &out, &[], &["checkpoint@2", "write:metrics.csv@2"]);
+    paused.wait_for("checkpoint@2");
+    paused.signal("INT");
+    paused.wait_for("write:metrics.csv@2");
+    paused.signal("INT");
+    let (status, stderr) = paused.finish();
+    assert_eq!(status, Some(130), "{stderr}");
+    assert!(stderr.contains("SIGINT again: exiting now"), "{stderr}");
+    assert_eq!(assert_readable(&out), vec![1, 2]);
+    assert_eq!(metrics_without_seconds(&out)[..], whole[..3], "metrics.csv is the old one, whole");
+    finish_with_resume(config, &out);
+    assert_eq!(&metrics_without_seconds(&out), whole);
+    let leftovers: Vec<_> = std::fs::read_dir(&out).unwrap().flatten().filter(|e| e.file_name().to_string_lossy().starts_with(".tmp")).collect();
+    assert!(leftovers.is_empty(), "the resumed run removes the killed write's temporary file: {leftovers:?}");
 }
 
 #[test]
-fn ctrl_c_before_the_first_checkpoint_says_there_is_nothing_to_resume() {
-    let (config, _) = reference();
-    let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("early");
-    let mut child = spawn_train(config, &out, &[], &[]);
-    assert!(wait_for(&out.join("run.json"), &mut child), "the run did not start");
-    let sent = std::process::Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
-    assert!(sent.success());
-    let output = child.wait_with_output().unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr).to_string();
-    assert_eq!(output.status.code(), Some(130), "{stderr}");
-    assert!(stderr.contains("before any epoch completed") && stderr.contains("--force"), "{stderr}");
-    assert!(!stderr.contains("panicked"), "{stderr}");
-    assert!(!out.join("train.lock").exists());
-}
-
-#[test]
-fn sigkill_mid_epoch_and_mid_checkpoint_write_loses_nothing_and_resume_matches() {
+fn sigkill_at_every_kind_of_point_loses_nothing_and_resume_matches() {
     let (config, whole) = reference();
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("killed");
-    // Test hook: every checkpoint write pauses 1.5 s between writing its files and renaming its
-    // directory into place, so a kill can land inside it.
-    let pause = [("MNIST_BURN_TEST_PAUSE_IN_CHECKPOINT_WRITE_MS", "1500")];
 
     // 1. Killed inside the first checkpoint write: nothing to resume, the half-written checkpoint
     //    is invisible.
-    let mut child = spawn_train(config, &out, &[], &pause);
-    assert!(wait_for(&out.join("checkpoints/.tmp-epoch-0001/state.json"), &mut child), "no checkpoint write seen");
-    sigkill(&mut child);
+    let mut paused = spawn_paused(config, &out, &[], &["checkpoint@1"]);
+    paused.wait_for("checkpoint@1");
+    paused.kill();
     assert!(assert_readable(&out).is_empty());
+    assert!(out.join("checkpoints/.tmp-epoch-0001/model.bpk").exists(), "killed with the files written, before the rename");
     assert!(out.join("train.lock").exists(), "SIGKILL leaves the lock file behind");
-    let refused_resume = train(&["--config", &s(config), "--out", &s(&out), "--resume"]);
-    refused("resume with no checkpoint", &refused_resume, &["no checkpoint yet"]);
-    let (code, _, stderr) = train(&["--config", &s(config), "--out", &s(&out), "--force"]);
-    // Restarted from scratch (the stale lock is no obstacle), then killed below at other points.
-    assert_eq!(code, 0, "{stderr}");
-    assert_eq!(&metrics_without_seconds(&out), whole);
+    refused("resume with no checkpoint", &train(&["--config", &s(config), "--out", &s(&out), "--resume"]), &["no checkpoint yet"]);
 
-    // 2. Killed mid-epoch, in the middle of epoch 2 (again from scratch).
-    let out = dir.path().join("killed-2");
-    let mut child = spawn_train(config, &out, &[], &[]);
-    assert!(wait_for(&out.join("checkpoints/epoch-0001/state.json"), &mut child));
-    std::thread::sleep(Duration::from_millis(80));
-    sigkill(&mut child);
-    let epochs = assert_readable(&out);
-    assert_eq!(epochs, vec![1], "killed in epoch 2");
+    // 2. Restarted (the stale lock is no obstacle) and killed in the middle of epoch 2.
+    let mut paused = spawn_paused(config, &out, &["--force"], &[MID_EPOCH_2]);
+    paused.wait_for(MID_EPOCH_2);
+    paused.kill();
+    assert_eq!(assert_readable(&out), vec![1], "killed in epoch 2");
     let metrics_before = std::fs::read(out.join("metrics.csv")).unwrap();
 
-    // 3. Resumed, then killed while writing the checkpoint of epoch 3 (after epoch 2's).
-    let mut child = spawn_train(config, &out, &["--resume"], &pause);
-    assert!(wait_for(&out.join("checkpoints/.tmp-epoch-0003/state.json"), &mut child), "no write of epoch 3 seen");
-    sigkill(&mut child);
-    assert_eq!(assert_readable(&out), vec![1, 2]);
-    assert!(std::fs::read(out.join("metrics.csv")).unwrap().starts_with(&metrics_before[..metrics_before.len() - 1]));
-
-    // 4. Resumed, then killed at a few moments after it starts (loading, training, checkpoint
-    //    writes, pruning), each time leaving readable checkpoints and metrics.
-    for delay_ms in [700, 1300, 1900] {
-        let mut child = spawn_train(config, &out, &["--resume"], &[]);
-        std::thread::sleep(Duration::from_millis(delay_ms));
-        if child.try_wait().unwrap().is_some() {
-            break; // finished already
-        }
-        sigkill(&mut child);
-        assert!(!assert_readable(&out).is_empty());
+    // 3. Resumed, then killed at each kind of point in turn; every time the checkpoints and
+    //    metrics stay readable and only grow.
+    let points = [
+        ("checkpoint@3", vec![1, 2]),     // epoch 3's checkpoint half written
+        ("load@2", vec![1, 2]),           // loading the weights to resume from
+        ("prune@3", vec![2, 3]),          // epoch 1's checkpoint half deleted
+        // Epoch 2 has the best validation loss, so pruning keeps it from here on.
+        ("tensorboard@4", vec![2, 3, 4]),    // TensorBoard records half appended
+        ("write:metrics.csv@4", vec![2, 3, 4]), // metrics.csv half rewritten (on resuming)
+    ];
+    for (point, epochs) in points {
+        let mut paused = spawn_paused(config, &out, &["--resume"], &[point]);
+        paused.wait_for(point);
+        paused.kill();
+        assert_eq!(assert_readable(&out), epochs, "killed at {point}");
+        assert!(std::fs::read(out.join("metrics.csv")).unwrap().starts_with(&metrics_before[..metrics_before.len() - 1]), "killed at {point}");
     }
-    let info = std::fs::read_to_string(out.join("run.json")).unwrap();
-    if info.contains("\"finished\": false") {
-        finish_with_resume(config, &out);
-    }
+    finish_with_resume(config, &out);
     assert_eq!(&metrics_without_seconds(&out), whole, "the resumed run ends with the uninterrupted run's metrics");
     let (code, _, stderr) = eval(&["--run", &s(&out)]);
     assert_eq!(code, 0, "{stderr}");
@@ -1070,9 +1047,9 @@ fn a_second_trainer_on_a_run_in_use_is_refused_and_a_crashed_runs_lock_is_not_st
     let (config, whole) = reference();
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("busy");
-    let mut first = spawn_train(config, &out, &[], &[]);
-    assert!(wait_for(&out.join("checkpoints/epoch-0001/state.json"), &mut first), "no checkpoint appeared");
-    let pid = first.id().to_string();
+    let mut first = spawn_paused(config, &out, &[], &[MID_EPOCH_2]);
+    first.wait_for(MID_EPOCH_2);
+    let pid = first.child.id().to_string();
     for flags in [&[][..], &["--resume"][..], &["--force"][..]] {
         let mut args = vec!["--config".to_string(), s(config), "--out".into(), s(&out)];
         args.extend(flags.iter().map(|f| f.to_string()));
@@ -1081,11 +1058,36 @@ fn a_second_trainer_on_a_run_in_use_is_refused_and_a_crashed_runs_lock_is_not_st
         assert!(out.join("config.toml").is_file() && out.join("checkpoints/epoch-0001").is_dir(), "the second trainer deleted the run");
     }
     // The first one crashes: its lock file stays, but locks nobody out.
-    sigkill(&mut first);
+    first.kill();
     assert!(out.join("train.lock").exists());
     assert_readable(&out);
     finish_with_resume(config, &out);
     assert!(!out.join("train.lock").exists());
+    assert_eq!(&metrics_without_seconds(&out), whole);
+}
+
+/// `eval` and `report` on a run that `train` is training read its last checkpoint, and leave
+/// what the trainer writes alone (the event file it appends to is not replaced under it).
+#[test]
+fn eval_and_report_on_a_run_being_trained_leave_it_alone() {
+    let (config, whole) = reference();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("live");
+    let mut paused = spawn_paused(config, &out, &[], &[MID_EPOCH_2]);
+    paused.wait_for(MID_EPOCH_2);
+    let events = mnist_trainer::tensorboard::event_files(&out.join("tensorboard")).unwrap();
+    let before = std::fs::read(&events[0]).unwrap();
+    let (code, stdout, stderr) = eval(&["--run", &s(&out)]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("(epoch 1)"), "{stdout}");
+    let (code, _, stderr) = run("report", &["--run", &s(&out)]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(out.join("report.html").is_file());
+    assert_eq!(mnist_trainer::tensorboard::event_files(&out.join("tensorboard")).unwrap(), events);
+    assert_eq!(std::fs::read(&events[0]).unwrap(), before, "the live event file was rewritten");
+    paused.signal("TERM");
+    assert_eq!(paused.finish().0, Some(143));
+    finish_with_resume(config, &out);
     assert_eq!(&metrics_without_seconds(&out), whole);
 }
 
@@ -1103,4 +1105,50 @@ fn a_lock_file_left_with_a_dead_or_reused_pid_does_not_block() {
     std::fs::write(garbage.join("train.lock"), "not a pid").unwrap();
     let (code, _, stderr) = train(&["--config", &config, "--out", &s(&garbage), "--force"]);
     assert_eq!(code, 0, "{stderr}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// A full disk
+
+/// Runs `train` with its run directory on a private tmpfs of `size` (a mount namespace of its
+/// own, so no trace is left on the machine), then copies what it wrote to `copy`. Returns
+/// `None` where this machine does not allow such a mount (no user namespaces, not root).
+fn train_on_small_disk(config: &Path, size: &str, copy: &Path) -> Option<(i32, String)> {
+    let disk = tempfile::tempdir().unwrap();
+    let script = r#"mount -t tmpfs -o size="$1" tmpfs "$2" || exit 97
+"$3" --config "$4" --out "$2/run"; code=$?
+cp -a "$2/run" "$5" && exit $code"#;
+    let out = common::output(
+        std::process::Command::new("unshare")
+            .args(["--mount", "--map-root-user", "sh", "-c", script, "sh", size])
+            .arg(disk.path())
+            .arg(env!("CARGO_BIN_EXE_train"))
+            .arg(config)
+            .arg(copy)
+            .current_dir(common::root())
+            .env("MNIST_BURN_DEVICE", "flex"),
+    );
+    if out.0 == 97 || (out.0 == 1 && out.2.contains("unshare")) {
+        eprintln!("skipped: this machine does not allow a private tmpfs ({})", out.2.trim());
+        return None;
+    }
+    Some((out.0, out.2))
+}
+
+/// The disk fills up while epoch 2's checkpoint is written: `train` stops with one error line
+/// naming the file and the cause, epoch 1 stays whole, and the run resumes elsewhere to the
+/// uninterrupted metrics.
+#[test]
+fn a_full_disk_stops_training_with_a_clear_error_and_keeps_the_last_checkpoint() {
+    let (config, whole) = reference();
+    let dir = tempfile::tempdir().unwrap();
+    let copy = dir.path().join("copied");
+    // One checkpoint of this model is 400 KB of weights and 400 KB of momentum: the disk holds
+    // one, not two.
+    let Some((code, stderr)) = train_on_small_disk(config, "1200k", &copy) else { return };
+    refused("full disk", &(code, String::new(), stderr.clone()), &["No space left on device"]);
+    assert_eq!(assert_readable(&copy), vec![1], "epoch 1 is kept whole: {stderr}");
+    assert_eq!(metrics_without_seconds(&copy)[..], whole[..3]);
+    finish_with_resume(config, &copy);
+    assert_eq!(&metrics_without_seconds(&copy), whole);
 }

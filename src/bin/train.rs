@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Parser;
-use mnist_trainer::{Experiment, TrainOptions, train};
+use mnist_trainer::{Experiment, Override, TrainOptions, train};
 
 /// Train a model of the MNIST family from a TOML config (see configs/).
 #[derive(Debug, Parser)]
@@ -18,10 +18,17 @@ struct Args {
     /// Backend: flex (CPU), ndarray, wgpu or vulkan; defaults to the config's, else the best compiled.
     #[arg(long)]
     device: Option<String>,
-    /// Override the number of epochs.
+    /// Set a key of the config by its dotted path, typed and checked as in the file; repeatable.
+    /// VALUE is a TOML value (0.01, [128,64], "adam", { kind = "sgd", momentum = 0.9 }); a bare
+    /// word (adam, data/fashion) is taken as a string. E.g. --set training.learning_rate=0.01
+    /// --set model.hidden=[128,64]. The run's config.toml holds the result.
+    #[arg(long = "set", value_name = "KEY=VALUE", action = clap::ArgAction::Append)]
+    set: Vec<String>,
+    /// Override the number of epochs (--set training.epochs=N). With --resume, more epochs than
+    /// the run was given extend it, unless its learning-rate schedule depends on the total.
     #[arg(long, allow_negative_numbers = true)]
     epochs: Option<usize>,
-    /// Override the seed.
+    /// Override the seed (--set experiment.seed=N).
     #[arg(long, allow_negative_numbers = true)]
     seed: Option<u64>,
     /// Run directory (default: artifacts/<experiment name>).
@@ -51,7 +58,14 @@ fn main() -> ExitCode {
         if args.epochs == Some(0) {
             anyhow::bail!("--epochs 0: expected at least 1");
         }
-        let experiment = Experiment::load(&args.config)?.with_overrides(args.epochs, args.seed, args.device.clone())?;
+        let mut overrides = args.set.iter().map(|s| Override::parse(s)).collect::<Result<Vec<_>, _>>()?;
+        if let Some(n) = args.epochs {
+            overrides.push(Override::integer("--epochs", "training.epochs", n as u64)?);
+        }
+        if let Some(n) = args.seed {
+            overrides.push(Override::integer("--seed", "experiment.seed", n)?);
+        }
+        let experiment = Experiment::load_with(&args.config, &overrides)?.with_overrides(None, None, args.device.clone())?;
         let c = experiment.config();
         if args.dry_run {
             let model = c.model.init(&burn::prelude::Device::flex());
@@ -69,8 +83,8 @@ fn main() -> ExitCode {
             resume: args.resume,
             force: args.force,
             progress: !args.no_progress && std::io::stderr().is_terminal(),
-            interrupted: mnist_cli::interrupt_flag(),
         };
+        mnist_cli::stop_on_signals();
         let outcome = train(&experiment, &opts).with_context(|| format!("training {}", args.config.display()))?;
         println!(
             "done: {} epochs, {} steps in {:.1}s; run directory {} (evaluate with `eval --run {}`)",

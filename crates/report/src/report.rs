@@ -5,18 +5,18 @@ use std::path::{Path, PathBuf};
 
 use mnist_trainer::metrics::MetricRow;
 use mnist_trainer::run_dir::{METRICS_FILE, STEPS_FILE};
-use mnist_trainer::{Averages, EvalSplit, load_run};
+use mnist_trainer::{Averages, EvalSplit, RunDir, load_run};
 
 use crate::error::ReportError;
 use crate::figures::pca::PcaSummary;
 use crate::figures::{Context, Skipped, render_all};
 use crate::runfiles::{StepRow, read_metrics, read_steps};
-use crate::tensorboard::{Scalar, write_scalars};
+use crate::tensorboard::{RunTimes, Scalar, event_files, write_scalars};
 
 /// Directory of the figures inside a run.
 pub const PLOTS_DIR: &str = "plots";
 /// Directory of the TensorBoard event file inside a run.
-pub const TENSORBOARD_DIR: &str = "tensorboard";
+pub const TENSORBOARD_DIR: &str = mnist_trainer::tensorboard::TENSORBOARD_DIR;
 /// The HTML page inside a run.
 pub const HTML_FILE: &str = "report.html";
 
@@ -82,13 +82,23 @@ pub struct ReportOutcome {
 }
 
 /// The scalars TensorBoard shows for a run: every column of `metrics.csv` as `<split>/<column>`
-/// at step = epoch, and the per-step log as `step/loss` and `step/nonzero_fraction`.
-pub fn run_scalars(metrics: &[MetricRow], steps: &[StepRow]) -> Vec<Scalar> {
-    let mut out = mnist_trainer::metrics::scalars(metrics);
-    for s in steps {
-        out.push(Scalar::new(s.step as i64, "step/loss", s.loss as f32));
+/// at step = epoch, and the per-step log as `step/loss` and `step/nonzero_fraction`, each at the
+/// time it was recorded. Rows and steps without a time of their own get one from `times` (see
+/// [`RunTimes::fill`] and [`step_times`]).
+pub fn run_scalars(metrics: &[MetricRow], steps: &[StepRow], times: &RunTimes) -> Vec<Scalar> {
+    let mut metrics = metrics.to_vec();
+    times.fill(&mut metrics);
+    let mut out = mnist_trainer::metrics::scalars(&metrics);
+    for (s, wall_time) in steps.iter().zip(step_times(steps, &metrics, times)) {
+        out.push(Scalar::new(
+            wall_time,
+            s.step as i64,
+            "step/loss",
+            s.loss as f32,
+        ));
         if let Some(f) = s.nonzero_fraction {
             out.push(Scalar::new(
+                wall_time,
                 s.step as i64,
                 "step/nonzero_fraction",
                 f as f32,
@@ -98,12 +108,76 @@ pub fn run_scalars(metrics: &[MetricRow], steps: &[StepRow]) -> Vec<Scalar> {
     out
 }
 
-/// Rewrites `<run>/tensorboard/` from the run's `metrics.csv` and `steps.csv`.
+/// The wall time of each step: its own (`steps.csv`'s `time`), else the one its `step/loss`
+/// point has in the run's event files, else interpolated linearly in the step number between the
+/// nearest steps that have one. Where no step has one (logs written before times were
+/// recorded), training is taken to run from step 0 at the start of the first training pass to
+/// the last step at the end of the last one (`metrics`, already timed), so the steps line up
+/// with the epochs; a step with a known time on one side only takes that time.
+pub fn step_times(steps: &[StepRow], metrics: &[MetricRow], times: &RunTimes) -> Vec<f64> {
+    let own: Vec<Option<f64>> = steps
+        .iter()
+        .map(|s| {
+            s.time
+                .or_else(|| times.recorded("step/loss", s.step as i64))
+        })
+        .collect();
+    let mut anchors: Vec<(f64, f64)> = steps
+        .iter()
+        .zip(&own)
+        .filter_map(|(s, t)| t.map(|t| (s.step as f64, t)))
+        .collect();
+    let first_pass = metrics
+        .iter()
+        .find(|r| r.split == "train")
+        .and_then(|r| r.time.map(|t| t - r.seconds));
+    let last_pass = metrics
+        .iter()
+        .rfind(|r| r.split == "train")
+        .and_then(|r| r.time);
+    let first_known = anchors.iter().map(|a| a.1).fold(f64::INFINITY, f64::min);
+    if let Some(start) = first_pass.or(times.start())
+        && start <= first_known
+    {
+        anchors.push((0.0, start));
+    }
+    if own.iter().all(Option::is_none)
+        && let (Some(end), Some(last)) = (last_pass, steps.iter().map(|s| s.step).max())
+    {
+        anchors.push((last as f64, end));
+    }
+    anchors.sort_by(|a, b| a.0.total_cmp(&b.0));
+    steps
+        .iter()
+        .zip(own)
+        .map(|(s, t)| {
+            t.unwrap_or_else(|| {
+                let x = s.step as f64;
+                let after = anchors.partition_point(|a| a.0 <= x);
+                match (after.checked_sub(1).map(|i| anchors[i]), anchors.get(after)) {
+                    (Some((x0, t0)), Some(&(x1, t1))) => t0 + (t1 - t0) * (x - x0) / (x1 - x0),
+                    (Some((_, t)), None) | (None, Some(&(_, t))) => t,
+                    (None, None) => mnist_trainer::metrics::now_unix(),
+                }
+            })
+        })
+        .collect()
+}
+
+/// Rewrites `<run>/tensorboard/` from the run's `metrics.csv` and `steps.csv`, every point at the
+/// time it was recorded (or the best stand-in the run holds, see [`RunTimes`]).
 pub fn write_tensorboard(run_dir: &Path) -> Result<PathBuf, ReportError> {
     let metrics = read_metrics(&run_dir.join(METRICS_FILE))?.unwrap_or_default();
     let steps = read_steps(&run_dir.join(STEPS_FILE))?.unwrap_or_default();
+    // Read before the rewrite below replaces the event file whose times it may need.
+    let times = RunTimes::read(run_dir);
     let dir = run_dir.join(TENSORBOARD_DIR);
-    write_scalars(&dir, &run_scalars(&metrics, &steps))
+    // A `train` still running appends to the event file itself: replacing the file under it
+    // could drop the epoch it appends meanwhile. Its points are there already, with their times.
+    if let Some(existing) = RunDir::open(run_dir).ok().filter(|r| r.trainer().is_some()).and_then(|_| event_files(&dir).ok()?.pop()) {
+        return Ok(existing);
+    }
+    write_scalars(&dir, &run_scalars(&metrics, &steps, &times))
         .map_err(ReportError::io("write event file in", &dir))
 }
 

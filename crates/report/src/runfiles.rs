@@ -4,6 +4,7 @@
 use std::path::Path;
 
 use mnist_trainer::metrics::{MetricRow, from_csv};
+use mnist_trainer::steps::STEPS_HEADER;
 
 use crate::error::ReportError;
 
@@ -28,9 +29,13 @@ pub struct StepRow {
     pub loss: f64,
     /// Fraction of non-zero latent units, when logged.
     pub nonzero_fraction: Option<f64>,
+    /// When the value was written (seconds since the Unix epoch); absent in logs written before
+    /// times were recorded.
+    pub time: Option<f64>,
 }
 
-/// The rows of `steps.csv`; `None` when the file does not exist.
+/// The rows of `steps.csv`; `None` when the file does not exist. Lines of three fields (no time)
+/// are read too: logs written before times were recorded, and their lines a resumed run kept.
 pub fn read_steps(path: &Path) -> Result<Option<Vec<StepRow>>, ReportError> {
     if !path.exists() {
         return Ok(None);
@@ -42,12 +47,10 @@ pub fn read_steps(path: &Path) -> Result<Option<Vec<StepRow>>, ReportError> {
     let text = std::fs::read_to_string(path).map_err(ReportError::io("read", path))?;
     let mut lines = text.lines().enumerate();
     match lines.next() {
-        Some((_, header)) if header.trim() == "step,loss,nonzero_fraction" => {}
+        Some((_, header))
+            if [STEPS_HEADER, "step,loss,nonzero_fraction"].contains(&header.trim()) => {}
         _ => {
-            return Err(corrupt(
-                1,
-                "expected the header `step,loss,nonzero_fraction`",
-            ));
+            return Err(corrupt(1, &format!("expected the header `{STEPS_HEADER}`")));
         }
     }
     let mut rows = Vec::new();
@@ -56,8 +59,8 @@ pub fn read_steps(path: &Path) -> Result<Option<Vec<StepRow>>, ReportError> {
             continue;
         }
         let fields: Vec<&str> = line.split(',').collect();
-        if fields.len() != 3 {
-            return Err(corrupt(i + 1, "expected 3 fields"));
+        if fields.len() != 3 && fields.len() != 4 {
+            return Err(corrupt(i + 1, "expected 4 fields (3 without a time)"));
         }
         let number = |s: &str| {
             s.trim()
@@ -73,10 +76,15 @@ pub fn read_steps(path: &Path) -> Result<Option<Vec<StepRow>>, ReportError> {
         } else {
             Some(number(fields[2])?)
         };
+        let time = match fields.get(3) {
+            Some(t) if !t.trim().is_empty() => Some(number(t)?),
+            _ => None,
+        };
         rows.push(StepRow {
             step,
             loss: number(fields[1])?,
             nonzero_fraction,
+            time,
         });
     }
     Ok(Some(rows))

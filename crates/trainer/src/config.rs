@@ -8,6 +8,7 @@ use mnist_models::{LossKind, ModelConfig, Task};
 use serde::{Deserialize, Serialize};
 
 use crate::optimizer::OptimizerConfig;
+use crate::overrides::Override;
 
 /// A whole experiment as written in a TOML file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -282,6 +283,15 @@ pub enum ConfigError {
         /// What is wrong and what is expected.
         message: String,
     },
+    /// A command-line override (`--set KEY=VALUE`, `--epochs N`, `--seed N`) with bad syntax, an
+    /// unknown key, a wrong type or an invalid value.
+    #[error("{arg}: {message}")]
+    Override {
+        /// The override as written: `--set training.learning_rate=abc`.
+        arg: String,
+        /// What is wrong and what is expected.
+        message: String,
+    },
 }
 
 /// A validated experiment: every default resolved, every choice checked. Immutable.
@@ -366,6 +376,13 @@ fn line_col(text: &str, offset: usize) -> (usize, usize) {
 impl Experiment {
     /// Reads, parses and validates a config file.
     pub fn load(path: &Path) -> Result<Experiment, ConfigError> {
+        let text = Experiment::read_text(path)?;
+        Experiment::new(Config::parse(&text, path)?, path)
+    }
+
+    /// The text of a config file: a directory, a file over 1 MiB or bytes that are not UTF-8 are
+    /// refused with the file's name.
+    fn read_text(path: &Path) -> Result<String, ConfigError> {
         if path.is_dir() {
             return Err(ConfigError::IsDirectory { path: path.to_path_buf() });
         }
@@ -395,7 +412,7 @@ impl Experiment {
                 });
             }
         };
-        Experiment::new(Config::parse(&text, path)?, path)
+        Ok(text)
     }
 
     /// Validates a parsed config; `source` names the file in errors.
@@ -460,6 +477,8 @@ impl Experiment {
             }
         }
         t.optimizer.validate().map_err(|(field, message)| invalid(&format!("training.optimizer.{field}"), message))?;
+        // Before the model's own checks, which compute shapes from these numbers.
+        check_model_sizes(&c.model).map_err(|(field, message)| invalid(&field, message))?;
         c.model.validate().map_err(|e| invalid("model", e.to_string()))?;
 
         let d = &c.data;
@@ -555,10 +574,251 @@ impl Experiment {
     }
 }
 
+/// The most units, filters or latent dimensions one layer may have: far above any MNIST model
+/// (the seed configs use at most 512), and low enough that no parameter or activation count of an
+/// accepted model overflows. Those counts size the trainer's memory check; one that wrapped
+/// around (a 2^32 kernel counts 0 weights) would let a model of 2^64 weights through to the
+/// allocator instead of a clear error.
+const MAX_LAYER_SIZE: i64 = 1 << 20;
+/// The most layers one list (`hidden`, `conv`, `encoder`, ...) may hold.
+const MAX_LAYERS: usize = 1024;
+/// Keys of the `[model]` table that are windows or strides, bounded by the side of the images.
+const WINDOW_KEYS: [&str; 4] = ["kernel_size", "output_kernel_size", "pool_size", "stride"];
+
+/// Checks every number and layer list of `[model]` against the limits above; on failure returns
+/// the key (`model.conv[0].kernel_size`) and what is wrong.
+fn check_model_sizes(model: &ModelConfig) -> Result<(), (String, String)> {
+    match toml::Value::try_from(model) {
+        Ok(value) => check_sizes(&value, "model"),
+        // Only a number beyond TOML's 64-bit signed integers fails to convert.
+        Err(_) => Err(("model".into(), format!("holds a size larger than {MAX_LAYER_SIZE}, the most a layer may have"))),
+    }
+}
+
+fn check_sizes(value: &toml::Value, field: &str) -> Result<(), (String, String)> {
+    match value {
+        toml::Value::Table(table) => table.iter().try_for_each(|(k, v)| check_sizes(v, &format!("{field}.{k}"))),
+        toml::Value::Array(items) => {
+            if items.len() > MAX_LAYERS {
+                return Err((field.into(), format!("lists {} layers; expected at most {MAX_LAYERS}", items.len())));
+            }
+            items.iter().enumerate().try_for_each(|(i, v)| check_sizes(v, &format!("{field}[{i}]")))
+        }
+        toml::Value::Integer(n) => {
+            let key = field.rsplit('.').next().unwrap_or(field).split('[').next().unwrap_or_default();
+            let side = mnist_models::IMAGE_SHAPE[2] as i64;
+            if WINDOW_KEYS.contains(&key) && *n > side {
+                return Err((field.into(), format!("= {n} is too large: kernels, pooling windows and strides are at most {side}, the side of the images")));
+            }
+            if *n > MAX_LAYER_SIZE {
+                return Err((field.into(), format!("= {n} is too large: a layer has at most {MAX_LAYER_SIZE} units, filters or latent dimensions")));
+            }
+            Ok(())
+        }
+        _ => Ok(()),
+    }
+}
+
 fn loss_name(loss: LossKind) -> &'static str {
     match loss {
         LossKind::Mse => "mse",
         LossKind::Bce => "bce",
         LossKind::CrossEntropy => "cross_entropy",
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Command-line overrides (`--set KEY=VALUE`) and the differences `--resume` reports
+
+impl Config {
+    /// Parses TOML text with `overrides` applied to its document first, in order: an override is
+    /// typed and checked for unknown keys by the same deserialization as the file, and an error it
+    /// causes names it (`--set training.learning_rate=abc: ...`) instead of a line of the file.
+    /// An error the file has on its own is reported as [`Config::parse`] reports it.
+    pub fn parse_with(text: &str, path: &Path, overrides: &[Override]) -> Result<Config, ConfigError> {
+        let Some(last) = overrides.last() else { return Config::parse(text, path) };
+        if text.trim().is_empty() {
+            return Err(ConfigError::Empty { path: path.to_path_buf() });
+        }
+        // TOML syntax is the file's alone: report it with its line and column.
+        let doc: toml::Table = match text.parse() {
+            Ok(doc) => doc,
+            Err(e) => return Err(Config::parse(text, path).err().unwrap_or_else(|| file_parse_error(path, e.message()))),
+        };
+        let (rendered, e) = match deserialize_with(&doc, overrides)? {
+            Ok(config) => return Ok(config),
+            Err(failed) => failed,
+        };
+        // The override at fault is the last one without which the error is not the same.
+        let same_error = |others: &[Override]| matches!(deserialize_with(&doc, others), Ok(Err((_, other))) if other.message() == e.message());
+        let culprit = match (0..overrides.len()).rev().find(|&i| !same_error(&[&overrides[..i], &overrides[i + 1..]].concat())) {
+            Some(i) => &overrides[i],
+            None => match Config::parse(text, path) {
+                // No single override's: the file's own error, reported with its line.
+                Err(own) => return Err(own),
+                // Several overrides together.
+                Ok(_) => last,
+            },
+        };
+        let message = e.message().lines().map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join(", ");
+        let message = match (schema_error_key(&rendered, &e), unknown_field(&message)) {
+            (Some(key), Some(field)) => message.replacen(&format!("unknown field `{field}`"), &format!("unknown key `{key}`"), 1),
+            (Some(key), None) => format!("{key}: {message}"),
+            (None, _) => message,
+        };
+        Err(ConfigError::Override { arg: culprit.label.clone(), message })
+    }
+}
+
+/// `doc` with `overrides` applied, deserialized from its TOML text as the file is: serde's errors
+/// then carry a position in that text from which the key is read back (deserializing the table
+/// itself reports none). A failure comes with the text.
+fn deserialize_with(doc: &toml::Table, overrides: &[Override]) -> Result<Result<Config, (String, toml::de::Error)>, ConfigError> {
+    let mut doc = doc.clone();
+    for o in overrides {
+        o.apply(&mut doc)?;
+    }
+    let rendered = toml::to_string(&doc).map_err(|e| ConfigError::Override {
+        arg: overrides.last().map_or_else(|| "--set".into(), |o| o.label.clone()),
+        message: e.to_string(),
+    })?;
+    Ok(toml::from_str::<Config>(&rendered).map_err(|e| (rendered, e)))
+}
+
+fn file_parse_error(path: &Path, message: &str) -> ConfigError {
+    ConfigError::Parse { path: path.to_path_buf(), line: 1, column: 1, message: message.lines().collect::<Vec<_>>().join(", ") }
+}
+
+/// The field of serde's `unknown field `x`, expected ...`.
+fn unknown_field(message: &str) -> Option<&str> {
+    message.strip_prefix("unknown field `").and_then(|m| m.split('`').next())
+}
+
+/// The dotted key a schema error of `text` (a document written by `toml::to_string`: one key per
+/// line under `[table]` headers) is about: the key itself, or for an unknown field the table's
+/// name and the field, or the table of a missing field.
+fn schema_error_key(text: &str, e: &toml::de::Error) -> Option<String> {
+    let span = e.span()?;
+    let field = unknown_field(e.message());
+    // A struct reports its unknown field at the key; a table tagged by `kind` at the whole table:
+    // find the key's line in it (as `Config::parse` does).
+    let mut start = span.start;
+    if let Some(field) = field {
+        let mut offset = 0;
+        for l in text.get(span.clone()).unwrap_or_default().split_inclusive('\n') {
+            let trimmed = l.trim_start();
+            if trimmed.strip_prefix(field).is_some_and(|rest| rest.trim_start().starts_with('=')) {
+                start = span.start + offset + (l.len() - trimmed.len());
+                break;
+            }
+            offset += l.len();
+        }
+    }
+    let at = key_at(text, start)?;
+    // A table header: the unknown key is the table itself (`[trainin]`) or one inside it, and a
+    // missing or mistyped field belongs to the table.
+    let Some(table) = at.strip_prefix('[').and_then(|t| t.strip_suffix(']')) else { return Some(at) };
+    Some(match field {
+        Some(field) if table != field && !table.ends_with(&format!(".{field}")) => format!("{table}.{field}"),
+        _ => table.to_string(),
+    })
+}
+
+impl Experiment {
+    /// [`Experiment::load`] with `overrides` applied to the file's document before it is
+    /// deserialized and validated ([`Config::parse_with`]); a value one of them makes invalid is
+    /// reported under its name. The source stays the file.
+    pub fn load_with(path: &Path, overrides: &[Override]) -> Result<Experiment, ConfigError> {
+        let text = Experiment::read_text(path)?;
+        Experiment::parse_with(&text, path, overrides)
+    }
+
+    /// [`Experiment::load_with`] on the text of a file; `path` only names it in errors.
+    pub fn parse_with(text: &str, path: &Path, overrides: &[Override]) -> Result<Experiment, ConfigError> {
+        let config = Config::parse_with(text, path, overrides)?;
+        let Some(last) = overrides.last() else { return Experiment::new(config, path) };
+        match Experiment::new(config, path) {
+            Err(ConfigError::Invalid { path, field, message }) => {
+                let same_error = |others: &[Override]| {
+                    let again = Config::parse_with(text, &path, others).and_then(|c| Experiment::new(c, &path));
+                    matches!(again, Err(ConfigError::Invalid { field: f, message: m, .. }) if f == field && m == message)
+                };
+                // As for a schema error: the last override without which the error changes; when
+                // none is, the file's own mistake stays the file's.
+                let culprit = match (0..overrides.len()).rev().find(|&i| !same_error(&[&overrides[..i], &overrides[i + 1..]].concat())) {
+                    Some(i) => &overrides[i],
+                    None if same_error(&[]) => return Err(ConfigError::Invalid { path, field, message }),
+                    None => last,
+                };
+                Err(ConfigError::Override { arg: culprit.label.clone(), message: format!("{field} {message}") })
+            }
+            other => other,
+        }
+    }
+}
+
+impl Schedule {
+    /// Whether the rate of an epoch depends on the total number of epochs (a cosine decays over
+    /// all of them): a finished run can then not be extended to more epochs and end as a run that
+    /// was given them from the start would.
+    pub fn depends_on_epochs(&self) -> bool {
+        match self {
+            Schedule::Constant | Schedule::Step { .. } | Schedule::Exponential { .. } => false,
+            Schedule::Cosine { .. } => true,
+        }
+    }
+
+    /// The schedule's `kind` in the file.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Schedule::Constant => "constant",
+            Schedule::Step { .. } => "step",
+            Schedule::Exponential { .. } => "exponential",
+            Schedule::Cosine { .. } => "cosine",
+        }
+    }
+}
+
+/// A key whose value differs between the config saved in a run and the one given now.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Difference {
+    /// The dotted key: `training.learning_rate`.
+    pub key: String,
+    /// Its value in the saved config, in TOML syntax; `None` when it is not set there.
+    pub saved: Option<String>,
+    /// Its value in the config given now.
+    pub given: Option<String>,
+}
+
+impl std::fmt::Display for Difference {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let show = |v: &Option<String>| v.clone().unwrap_or_else(|| "(not set)".into());
+        write!(f, "{} = {} in the run, {} now", self.key, show(&self.saved), show(&self.given))
+    }
+}
+
+/// Every key whose value differs between `saved` and `given`, by dotted key in the order of the
+/// file; arrays are compared whole (`model.hidden = [64] in the run, [128] now`).
+pub fn differences(saved: &Config, given: &Config) -> Vec<Difference> {
+    let (Ok(a), Ok(b)) = (toml::Value::try_from(saved), toml::Value::try_from(given)) else {
+        // Only an integer beyond TOML's (a seed > 2^63 - 1 set from code) fails to convert.
+        return if saved == given { Vec::new() } else { vec![Difference { key: "(config)".into(), saved: None, given: None }] };
+    };
+    let mut out = Vec::new();
+    diff_values("", Some(&a), Some(&b), &mut out);
+    out
+}
+
+fn diff_values(key: &str, a: Option<&toml::Value>, b: Option<&toml::Value>, out: &mut Vec<Difference>) {
+    match (a, b) {
+        (Some(toml::Value::Table(a)), Some(toml::Value::Table(b))) => {
+            let keys = a.keys().chain(b.keys().filter(|k| !a.contains_key(*k)));
+            for k in keys {
+                let sub = if key.is_empty() { k.clone() } else { format!("{key}.{k}") };
+                diff_values(&sub, a.get(k), b.get(k), out);
+            }
+        }
+        (a, b) if a != b => out.push(Difference { key: key.into(), saved: a.map(|v| v.to_string()), given: b.map(|v| v.to_string()) }),
+        _ => {}
     }
 }

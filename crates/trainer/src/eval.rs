@@ -78,7 +78,15 @@ pub fn load_weights(model: Model, checkpoint: &Checkpoint, config: &ModelConfig,
     if !path.is_file() {
         return Err(TrainError::Weights { path, reason: "the file does not exist; expected the model.bpk that `train` writes in every checkpoint".into() });
     }
-    model.try_load_file(path.clone()).map_err(|e| {
+    check_weight_file(&path).map_err(|reason| TrainError::Weights { path: path.clone(), reason })?;
+    // Burn's loader returns errors for what the check above cannot see, but a file it does not
+    // expect can still make it panic: the panic becomes the same typed error (a fallback; the
+    // check is what keeps it from allocating from corrupt sizes).
+    let loaded = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| model.try_load_file(path.clone()))).unwrap_or_else(|panic| {
+        let message = panic.downcast_ref::<String>().map(String::as_str).or_else(|| panic.downcast_ref::<&str>().copied()).unwrap_or("no message");
+        Err(burn::store::RecordError::Io(format!("Burn's loader failed on it: {message}")))
+    });
+    loaded.map_err(|e| {
         let text = e.to_string().lines().map(str::trim).collect::<Vec<_>>().join(" ");
         let reason = if ["Missing tensors", "shape mismatch", "Unused", "unused"].iter().any(|k| text.contains(k)) {
             format!("its weights do not fit the {} of {}/config.toml ({text}); is it a checkpoint of another model kind or size?", describe_model(config), run_dir.display())
@@ -87,6 +95,52 @@ pub fn load_weights(model: Model, checkpoint: &Checkpoint, config: &ModelConfig,
         };
         TrainError::Weights { path: path.clone(), reason }
     })
+}
+
+/// Checks a `model.bpk` before Burn loads it, against the file's own length: the fixed header
+/// (magic bytes, format version, metadata length), then every tensor's type. Burn reserves the
+/// metadata length the header declares (up to 100 MB) before reading it, so a corrupt length in a
+/// small file would make it allocate that much; and it panics on a tensor stored as integers
+/// where the model has floats. Tensor data is not read here: Burn bounds its ranges by the file.
+fn check_weight_file(path: &Path) -> Result<(), String> {
+    use burn::store::burn_pack::{DType, FORMAT_VERSION, HEADER_SIZE, MAGIC_NUMBER, Reader};
+    use std::io::Read;
+
+    let expected = "expected the model.bpk that `train` writes";
+    let mut file = std::fs::File::open(path).map_err(|e| format!("cannot open it: {e}"))?;
+    let len = file.metadata().map_err(|e| format!("cannot read it: {e}"))?.len();
+    let mut header = [0u8; HEADER_SIZE];
+    if file.read_exact(&mut header).is_err() {
+        return Err(format!("the file is truncated: it holds {len} bytes, fewer than the {HEADER_SIZE}-byte header of a Burn weight file; {expected}"));
+    }
+    if header[..4] != MAGIC_NUMBER.to_le_bytes() {
+        return Err(format!(
+            "the file is not a Burn weight file: it starts with bytes {:02x?}, not the magic bytes {:02x?}; {expected}",
+            &header[..4],
+            MAGIC_NUMBER.to_le_bytes()
+        ));
+    }
+    let version = u16::from_le_bytes([header[4], header[5]]);
+    if version > FORMAT_VERSION {
+        return Err(format!("the file is a Burn weight file of format version {version}, newer than the {FORMAT_VERSION} this build reads; {expected}"));
+    }
+    let metadata = u64::from(u32::from_le_bytes([header[6], header[7], header[8], header[9]]));
+    let available = len.saturating_sub(HEADER_SIZE as u64);
+    if metadata > available {
+        return Err(format!(
+            "the file is truncated or corrupt: its header declares {metadata} bytes of tensor metadata but only {available} follow the header; {expected}"
+        ));
+    }
+    drop(file);
+    let tensors = Reader::from_file_exact(path).and_then(Reader::into_tensors).map_err(|e| {
+        let text = e.to_string().lines().map(str::trim).collect::<Vec<_>>().join(" ");
+        format!("the file is truncated or is not a Burn weight file ({text}); {expected}")
+    })?;
+    if let Some(t) = tensors.iter().find(|t| t.dtype != DType::F32) {
+        // The name comes from the file: `{:?}` quotes and escapes it, so the message stays one line.
+        return Err(format!("tensor {:?} is stored as {:?}, but every weight is a 32-bit float (F32); {expected}", t.name, t.dtype));
+    }
+    Ok(())
 }
 
 /// `mlp model (hidden = [16], activation = "relu", dropout = 0.0)`: the kind and every setting.

@@ -9,11 +9,14 @@ pub mod config;
 pub mod data;
 pub mod eval;
 pub mod evaluate;
+pub mod hooks;
 pub mod metrics;
 pub mod optim;
 pub mod optimizer;
+pub mod overrides;
 pub mod run_dir;
 pub mod steps;
+pub mod stop;
 pub mod tensorboard;
 pub mod train;
 
@@ -21,7 +24,9 @@ pub use backend::{Backend, BackendError};
 pub use config::{Config, ConfigError, Experiment};
 pub use eval::{EvalSplit, LoadedRun, load_run};
 pub use evaluate::Averages;
+pub use overrides::Override;
 pub use run_dir::{RunDir, RunError};
+pub use stop::StopSignal;
 pub use train::{TrainOptions, TrainOutcome, train};
 
 /// Everything that can stop `train`, `eval` and the other commands.
@@ -61,22 +66,42 @@ pub enum TrainError {
         /// The run directory.
         run_dir: PathBuf,
     },
-    /// Ctrl-C.
-    #[error("{}", interrupted_message(.run_dir, *.epoch))]
+    /// Stopped by a signal: Ctrl-C (SIGINT) or SIGTERM (a scheduler, `kill`).
+    #[error("{}", interrupted_message(*.signal, .run_dir, *.epoch))]
     Interrupted {
+        /// The signal that stopped the run.
+        signal: StopSignal,
         /// The run directory.
         run_dir: PathBuf,
         /// Epochs completed.
         epoch: usize,
     },
     /// `--resume` with a config that differs from the run's saved one.
-    #[error("cannot resume {run_dir}: {config} differs from the config saved in the run ({run_dir}/config.toml); resume with that config, or start over with --force")]
+    #[error("cannot resume {run_dir}: the config given differs from the config saved in the run ({run_dir}/config.toml): {}; resume with the saved config, or start over with --force", list(.differences))]
     ConfigMismatch {
         /// The run directory.
         run_dir: PathBuf,
-        /// The config given.
+        /// The config file given (before its command-line overrides).
         config: PathBuf,
+        /// Each key that differs, with its value in the run and now.
+        differences: Vec<config::Difference>,
     },
+    /// `--resume` with more epochs than the run was given, refused.
+    #[error("cannot extend {run_dir} from {from} to {to} epochs: {reason}")]
+    CannotExtend {
+        /// The run directory.
+        run_dir: PathBuf,
+        /// `training.epochs` of the saved config.
+        from: usize,
+        /// `training.epochs` given now.
+        to: usize,
+        /// Why, and what to do instead.
+        reason: String,
+    },
+}
+
+fn list(differences: &[config::Difference]) -> String {
+    differences.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
 }
 
 fn non_finite_message(value: f64, epoch: usize, first_step: usize, last_step: usize, run_dir: &std::path::Path) -> String {
@@ -90,13 +115,17 @@ fn non_finite_message(value: f64, epoch: usize, first_step: usize, last_step: us
     )
 }
 
-fn interrupted_message(run_dir: &std::path::Path, completed: usize) -> String {
+fn interrupted_message(signal: StopSignal, run_dir: &std::path::Path, completed: usize) -> String {
     let dir = run_dir.display();
+    let how = match signal {
+        StopSignal::Interrupt => "interrupted (SIGINT)",
+        StopSignal::Terminate => "terminated (SIGTERM)",
+    };
     if completed == 0 {
-        format!("interrupted during epoch 1, before any epoch completed: there is nothing to resume; start again with `train --config ... --out {dir} --force`")
+        format!("{how} during epoch 1, before any epoch completed: there is nothing to resume; start again with `train --config ... --out {dir} --force`")
     } else {
         format!(
-            "interrupted during epoch {}; the {completed} completed epoch(s) are checkpointed in {dir}: continue with `train --config ... --out {dir} --resume`",
+            "{how} during epoch {}; the {completed} completed epoch(s) are checkpointed in {dir}: continue with `train --config ... --out {dir} --resume`",
             completed + 1
         )
     }

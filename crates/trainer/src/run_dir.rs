@@ -154,6 +154,9 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), RunError> {
     let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(io("create a temporary file in", dir))?;
     tmp.write_all(bytes).map_err(io("write", path))?;
     tmp.as_file().sync_all().map_err(io("sync", path))?;
+    if let Some(name) = path.file_name() {
+        crate::hooks::point(&format!("write:{}", name.to_string_lossy()));
+    }
     tmp.persist(path).map_err(|e| RunError::Io { action: "replace", path: path.to_path_buf(), source: e.error })?;
     Ok(())
 }
@@ -224,6 +227,11 @@ impl RunDir {
         Ok(())
     }
 
+    /// The pid of the `train` process training this run now, if one is.
+    pub fn trainer(&self) -> Option<u32> {
+        lock_holder(&self.file(LOCK_FILE))
+    }
+
     /// The directory.
     pub fn path(&self) -> &Path {
         &self.path
@@ -262,6 +270,13 @@ impl RunDir {
             return Err(RunError::Corrupt {
                 path,
                 reason: format!("norm_stats offset {} and scale {}: expected finite numbers, scale > 0", s.offset, s.scale),
+            });
+        }
+        // `eval` adds them up to size its memory check: counts whose sum overflows are corrupt.
+        if info.split_sizes.iter().try_fold(0usize, |n, &s| n.checked_add(s)).is_none() {
+            return Err(RunError::Corrupt {
+                path,
+                reason: format!("split_sizes {:?}: expected the sample counts of the training, validation and test splits", info.split_sizes),
             });
         }
         Ok(Some(info))
@@ -304,6 +319,19 @@ impl RunDir {
             return Ok(RunLock { path, _file: file });
         }
         Err(RunError::Locked { path: self.path.clone(), pid: 0 })
+    }
+
+    /// Removes what processes killed in the middle of a write left behind: temporary files of
+    /// atomic writes (`.tmp*`), half-written and half-deleted checkpoints (`.tmp-epoch-*`,
+    /// `.trash-epoch-*`) and partial TensorBoard files (`.partial-*`). Readers ignore them
+    /// anyway; call it only while holding the lock, so no live writer's file is taken.
+    pub fn remove_leftovers(&self) -> Result<(), RunError> {
+        for dir in [self.path.clone(), self.checkpoints_dir(), self.file("tensorboard")] {
+            if dir.is_dir() {
+                remove_leftovers(&dir)?;
+            }
+        }
+        Ok(())
     }
 
     fn checkpoints_dir(&self) -> PathBuf {
@@ -365,17 +393,11 @@ impl RunDir {
         let name = format!("epoch-{:04}", state.epoch);
         let final_dir = root.join(&name);
         let tmp_dir = root.join(format!(".tmp-{name}"));
-        // Leftovers of a process killed while writing or deleting a checkpoint.
-        for entry in std::fs::read_dir(&root).map_err(io("read", &root))?.flatten() {
-            let leftover = entry.file_name().to_string_lossy().starts_with(".trash-") || entry.path() == tmp_dir;
-            if leftover {
-                std::fs::remove_dir_all(entry.path()).map_err(io("remove", &entry.path()))?;
-            }
-        }
+        remove_leftovers(&root)?;
         std::fs::create_dir_all(&tmp_dir).map_err(io("create", &tmp_dir))?;
         write_weights(&tmp_dir).map_err(|reason| RunError::BadCheckpoint { path: tmp_dir.clone(), reason })?;
         write_atomic(&tmp_dir.join("state.json"), &json(state))?;
-        test_pause_in_checkpoint_write();
+        crate::hooks::point("checkpoint");
         if final_dir.exists() {
             // Re-saving an epoch (resume after a crash mid-epoch): replace it.
             remove_checkpoint_dir(&final_dir)?;
@@ -422,6 +444,20 @@ impl RunDir {
     }
 }
 
+/// Removes the leftovers of killed writers directly inside `dir` (see [`RunDir::remove_leftovers`]).
+fn remove_leftovers(dir: &Path) -> Result<(), RunError> {
+    for entry in std::fs::read_dir(dir).map_err(io("read", dir))?.flatten() {
+        let name = entry.file_name().to_string_lossy().to_string();
+        if !(name.starts_with(".tmp") || name.starts_with(".trash-") || name.starts_with(".partial-")) {
+            continue;
+        }
+        let path = entry.path();
+        let removed = if entry.file_type().is_ok_and(|t| t.is_dir()) { std::fs::remove_dir_all(&path) } else { std::fs::remove_file(&path) };
+        removed.map_err(io("remove", &path))?;
+    }
+    Ok(())
+}
+
 /// Deletes a checkpoint directory without ever leaving half of one under its `epoch-NNNN` name
 /// (a process killed inside `remove_dir_all` would): it is renamed to `.trash-epoch-NNNN` first.
 fn remove_checkpoint_dir(dir: &Path) -> Result<(), RunError> {
@@ -434,17 +470,8 @@ fn remove_checkpoint_dir(dir: &Path) -> Result<(), RunError> {
     if let Some(parent) = dir.parent() {
         sync_dir(parent);
     }
+    crate::hooks::point("prune");
     std::fs::remove_dir_all(&trash).map_err(io("remove", &trash))
-}
-
-/// Test hook, for the kill-during-checkpoint test only: when the environment variable
-/// `MNIST_BURN_TEST_PAUSE_IN_CHECKPOINT_WRITE_MS` holds a number, every checkpoint save sleeps
-/// that many milliseconds after its files are written and before the directory is renamed into
-/// place, so a test can kill the process in the middle of a checkpoint write deterministically.
-fn test_pause_in_checkpoint_write() {
-    if let Some(ms) = std::env::var("MNIST_BURN_TEST_PAUSE_IN_CHECKPOINT_WRITE_MS").ok().and_then(|v| v.parse::<u64>().ok()) {
-        std::thread::sleep(std::time::Duration::from_millis(ms));
-    }
 }
 
 fn sync_dir(dir: &Path) {

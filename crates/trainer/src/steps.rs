@@ -1,11 +1,20 @@
 //! The optional per-step log (`steps.csv`: step, reconstruction error, fraction of non-zero hidden
-//! units), buffered on the device and written every `log_every` steps.
+//! units, time), buffered on the device and written every `log_every` steps.
+//!
+//! `time` (seconds since the Unix epoch, last column) is when the values were read back and
+//! written: the same for the `log_every` steps of one write, which is as precise as the log can
+//! be without a synchronization per step. It is the wall time of the steps' TensorBoard points.
+//! Logs written before it existed have three columns; their lines are kept as they are.
 
 use std::io::Write;
 
 use burn::prelude::*;
 
+use crate::metrics::now_unix;
 use crate::run_dir::{RunDir, RunError, STEPS_FILE, write_atomic};
+
+/// The header of `steps.csv`.
+pub const STEPS_HEADER: &str = "step,loss,nonzero_fraction,time";
 
 /// Per-step values waiting on the device, and the file they go to.
 #[derive(Debug)]
@@ -19,12 +28,15 @@ impl StepLog {
     /// run repeats the steps after its checkpoint).
     pub fn open(run: &RunDir, global_step: usize) -> Result<StepLog, RunError> {
         let path = run.file(STEPS_FILE);
-        let mut kept = String::from("step,loss,nonzero_fraction\n");
+        let mut kept = format!("{STEPS_HEADER}\n");
         if let Ok(text) = std::fs::read_to_string(&path) {
-            for line in text.lines().skip(1) {
+            // `split_inclusive` keeps each line's newline: a line without one was cut by a crash.
+            for line in text.split_inclusive('\n').skip(1) {
+                let Some(line) = line.strip_suffix('\n') else { continue };
                 let step = line.split(',').next().and_then(|s| s.parse::<usize>().ok());
-                // A line cut by a crash has fewer than three fields: drop it.
-                if step.is_some_and(|s| s <= global_step) && line.split(',').count() == 3 {
+                // Four fields; three in a log written before times were recorded.
+                let fields = line.split(',').count();
+                if step.is_some_and(|s| s <= global_step) && (fields == 3 || fields == 4) {
                     kept.push_str(line);
                     kept.push('\n');
                 }
@@ -54,11 +66,12 @@ impl StepLog {
             .unzip();
         let values = Tensor::cat(vec![Tensor::cat(losses, 0), Tensor::cat(sparsities, 0)], 0);
         let values: Vec<f32> = values.into_data().try_into_vec_as::<f32>().unwrap_or_default();
+        let time = now_unix();
         let mut text = String::new();
         for i in 0..count {
             let sparsity = values.get(count + i).copied().unwrap_or(f32::NAN);
             let sparsity = if sparsity.is_nan() { String::new() } else { sparsity.to_string() };
-            text += &format!("{},{},{}\n", last_step + 1 - count + i, values.get(i).copied().unwrap_or(f32::NAN), sparsity);
+            text += &format!("{},{},{},{time:.3}\n", last_step + 1 - count + i, values.get(i).copied().unwrap_or(f32::NAN), sparsity);
         }
         let mut file = std::fs::OpenOptions::new()
             .append(true)

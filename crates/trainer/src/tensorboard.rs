@@ -4,11 +4,18 @@
 //! Only what scalars need is encoded: `Event { wall_time = 1, step = 2, file_version = 3,
 //! summary = 5 }`, `Summary { value = 1 (repeated) }`, `Summary.Value { tag = 1,
 //! simple_value = 2 }` (field numbers of TensorFlow's `event.proto` and `summary.proto`).
+//!
+//! Every point keeps its own wall time (when its metric row was recorded), so TensorBoard's
+//! Relative and Wall axes show the run's real pace. The trainer appends each epoch's points to the
+//! run's one event file, as TensorFlow's own writers do; a resume or a report rewrites it whole.
 
+use std::collections::HashMap;
 use std::fs;
-use std::io::{self, Write};
+use std::io::{self, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
-use std::time::{SystemTime, UNIX_EPOCH};
+
+use crate::metrics::{self, MetricRow, now_unix as now};
+use crate::run_dir::{CONFIG_FILE, RunDir};
 
 /// The first record of every event file; TensorBoard reads the format version from it.
 pub const FILE_VERSION: &str = "brain.Event:2";
@@ -16,9 +23,15 @@ pub const FILE_VERSION: &str = "brain.Event:2";
 /// What every event file name contains (TensorBoard only reads files whose name does).
 const EVENT_FILE_MARKER: &str = "tfevents";
 
-/// One scalar point: a value of the curve `tag` at `step`.
+/// The directory of the event file inside a run.
+pub const TENSORBOARD_DIR: &str = "tensorboard";
+
+/// One scalar point: a value of the curve `tag` at `step`, recorded at `wall_time`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Scalar {
+    /// Seconds since the Unix epoch when the value was recorded (TensorBoard's Wall axis; its
+    /// Relative axis counts from the first point of the run).
+    pub wall_time: f64,
     /// Training step or epoch (the x axis in TensorBoard).
     pub step: i64,
     /// Curve name, e.g. `train/loss`; a `/` groups curves in TensorBoard.
@@ -28,9 +41,10 @@ pub struct Scalar {
 }
 
 impl Scalar {
-    /// A point of `tag` at `step`.
-    pub fn new(step: i64, tag: impl Into<String>, value: f32) -> Self {
+    /// A point of `tag` at `step`, recorded at `wall_time` (seconds since the Unix epoch).
+    pub fn new(wall_time: f64, step: i64, tag: impl Into<String>, value: f32) -> Self {
         Scalar {
+            wall_time,
             step,
             tag: tag.into(),
             value,
@@ -52,23 +66,20 @@ pub struct Event {
 }
 
 /// Writes `scalars` as the only event file of `dir` (created if missing): earlier event files in
-/// `dir` are removed, so calling this again with a longer history (every epoch, or from a
-/// report) never shows a point twice. The file appears under its final name only once complete.
-/// Returns its path.
+/// `dir` are removed, so calling this again with a longer history (on resume, or from a report)
+/// never shows a point twice, and a file cut by a killed [`append_scalars`] is replaced whole.
+/// Each point keeps its own wall time; the file-version record takes the earliest of them (now
+/// when there is none), so TensorBoard's Relative axis starts at the run's first point. The file
+/// appears under its final name only once complete. Returns its path.
 pub fn write_scalars(dir: &Path, scalars: &[Scalar]) -> io::Result<PathBuf> {
     fs::create_dir_all(dir)?;
-    let wall_time = now();
+    let wall_time = earliest(scalars);
     let mut bytes = Vec::new();
     append_record(
         &mut bytes,
         &encode_event(wall_time, 0, Some(FILE_VERSION), &[]),
     );
-    for s in scalars {
-        append_record(
-            &mut bytes,
-            &encode_event(wall_time, s.step, None, &[(s.tag.as_str(), s.value)]),
-        );
-    }
+    bytes.extend_from_slice(&encode_records(scalars));
     let name = format!(
         "events.out.{EVENT_FILE_MARKER}.{}.mnist-burn.{}",
         wall_time as u64,
@@ -91,6 +102,140 @@ pub fn write_scalars(dir: &Path, scalars: &[Scalar]) -> io::Result<PathBuf> {
     Ok(path)
 }
 
+/// Appends `scalars` to the event file of `dir`, creating it (as [`write_scalars`] does) when
+/// there is none: what a live writer does, so a TensorBoard watching the run reads each epoch's
+/// points as they come without the file being replaced under it. The records go out in one write,
+/// then to disk. A process killed during an earlier append can have left a partial record at the
+/// end; TensorBoard stops reading there, so it is cut off first and the new records follow the
+/// last whole one (nothing complete is lost). Returns the file's path.
+pub fn append_scalars(dir: &Path, scalars: &[Scalar]) -> io::Result<PathBuf> {
+    let existing = if dir.is_dir() {
+        event_files(dir)?
+    } else {
+        Vec::new()
+    };
+    // `write_scalars` leaves one file; should there be more, the newest name is the newest file.
+    let Some(path) = existing.last() else {
+        return write_scalars(dir, scalars);
+    };
+    let intact = parse_records(path, &fs::read(path)?).intact_len;
+    let mut batch = Vec::new();
+    if intact == 0 {
+        // Not even the file-version record survived: the file restarts with it.
+        append_record(
+            &mut batch,
+            &encode_event(earliest(scalars), 0, Some(FILE_VERSION), &[]),
+        );
+    }
+    batch.extend_from_slice(&encode_records(scalars));
+    let mut file = fs::OpenOptions::new().write(true).open(path)?;
+    file.set_len(intact as u64)?;
+    file.seek(SeekFrom::Start(intact as u64))?;
+    file.write_all(&batch)?;
+    file.sync_data()?;
+    Ok(path.clone())
+}
+
+/// The time of the file-version record: the earliest point's, now when there is none.
+fn earliest(scalars: &[Scalar]) -> f64 {
+    scalars
+        .iter()
+        .map(|s| s.wall_time)
+        .reduce(f64::min)
+        .unwrap_or_else(now)
+}
+
+/// The records of `scalars`, one `Event` each.
+fn encode_records(scalars: &[Scalar]) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    for s in scalars {
+        append_record(
+            &mut bytes,
+            &encode_event(s.wall_time, s.step, None, &[(s.tag.as_str(), s.value)]),
+        );
+    }
+    bytes
+}
+
+/// What a run directory knows about when its points were recorded, for rows and steps that do
+/// not carry a time of their own: runs written before times were kept, or `metrics.csv` read
+/// alone (it never holds them). Every source is best effort: one that cannot be read (no
+/// checkpoint yet, an event file cut by a kill) is skipped, never an error.
+#[derive(Debug, Clone, Default)]
+pub struct RunTimes {
+    /// `(epoch, split)` → time, from the last checkpoint's history.
+    checkpoint: HashMap<(usize, String), f64>,
+    /// `(tag, step)` → wall time of that point in the run's event files, from files that kept
+    /// per-point times.
+    recorded: HashMap<(String, i64), f64>,
+    /// When the run was created: the modification time of its `config.toml`, written once then.
+    start: Option<f64>,
+}
+
+impl RunTimes {
+    /// Gathers the times `run_dir` holds: its last checkpoint's history, its event files under
+    /// `tensorboard/` and the creation of its `config.toml`.
+    pub fn read(run_dir: &Path) -> RunTimes {
+        let mut times = RunTimes::default();
+        if let Ok(Some(last)) = RunDir::open(run_dir).and_then(|run| run.last_checkpoint()) {
+            for row in &last.state.history {
+                if let Some(t) = row.time {
+                    times.checkpoint.insert((row.epoch, row.split.clone()), t);
+                }
+            }
+        }
+        for path in event_files(&run_dir.join(TENSORBOARD_DIR)).unwrap_or_default() {
+            let Ok((events, _damage)) = read_intact_events(&path) else {
+                continue;
+            };
+            // The writer before per-point times stamped every point of a file with the moment it
+            // wrote the file: such times say nothing about the points, so they are not used.
+            let mut points = events.iter().filter(|e| !e.values.is_empty());
+            let first = points.next().map(|e| e.wall_time);
+            if points.all(|e| Some(e.wall_time) == first) {
+                continue;
+            }
+            for e in events {
+                for (tag, _) in e.values {
+                    times.recorded.entry((tag, e.step)).or_insert(e.wall_time);
+                }
+            }
+        }
+        times.start = fs::metadata(run_dir.join(CONFIG_FILE))
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .map(|d| d.as_secs_f64());
+        times
+    }
+
+    /// Gives every row without a `time` one: the same row's in the last checkpoint's history,
+    /// else the wall time of its `<split>/loss` point in the event files, else the reconstruction
+    /// of [`metrics::fill_times`] from the rows' durations, starting at the run's creation.
+    pub fn fill(&self, rows: &mut [MetricRow]) {
+        metrics::fill_times(
+            rows,
+            |r| {
+                self.checkpoint
+                    .get(&(r.epoch, r.split.clone()))
+                    .copied()
+                    .or_else(|| self.recorded(&format!("{}/loss", r.split), r.epoch as i64))
+            },
+            self.start,
+        );
+    }
+
+    /// The wall time of the point `(tag, step)` in the run's event files, when they kept one.
+    pub fn recorded(&self, tag: &str, step: i64) -> Option<f64> {
+        self.recorded.get(&(tag.to_string(), step)).copied()
+    }
+
+    /// When the run was created (its `config.toml` written), if known.
+    pub fn start(&self) -> Option<f64> {
+        self.start
+    }
+}
+
 /// The event files in `dir` (names containing `tfevents`), sorted by name.
 pub fn event_files(dir: &Path) -> io::Result<Vec<PathBuf>> {
     let mut found = Vec::new();
@@ -111,7 +256,31 @@ pub fn event_files(dir: &Path) -> io::Result<Vec<PathBuf>> {
 /// Reads every record of an event file, checking both checksums of each.
 /// A truncated or corrupt file is an `InvalidData` error naming the byte offset.
 pub fn read_events(path: &Path) -> io::Result<Vec<Event>> {
-    let bytes = fs::read(path)?;
+    let parsed = parse_records(path, &fs::read(path)?);
+    match parsed.damage {
+        Some(err) => Err(err),
+        None => Ok(parsed.events),
+    }
+}
+
+/// Reads the whole records of an event file up to the first damaged one (a partial record left
+/// by a killed writer, a checksum mismatch), as TensorBoard does; the damage, if any, comes with
+/// them. Only an unreadable file is an error.
+pub fn read_intact_events(path: &Path) -> io::Result<(Vec<Event>, Option<io::Error>)> {
+    let parsed = parse_records(path, &fs::read(path)?);
+    Ok((parsed.events, parsed.damage))
+}
+
+/// The events of an event file's bytes up to the first damaged record.
+struct Parsed {
+    events: Vec<Event>,
+    /// Bytes of whole, valid records from the start.
+    intact_len: usize,
+    /// What is wrong at `intact_len` (an `InvalidData` error naming the offset), if anything.
+    damage: Option<io::Error>,
+}
+
+fn parse_records(path: &Path, bytes: &[u8]) -> Parsed {
     let bad = |offset: usize, what: &str| {
         io::Error::new(
             io::ErrorKind::InvalidData,
@@ -120,35 +289,55 @@ pub fn read_events(path: &Path) -> io::Result<Vec<Event>> {
     };
     let mut events = Vec::new();
     let mut at = 0;
-    while at < bytes.len() {
-        let header = bytes
-            .get(at..at + 12)
-            .ok_or_else(|| bad(at, "truncated record header"))?;
-        let len_bytes: [u8; 8] = header[..8].try_into().expect("slice of 8");
-        let len_crc = u32::from_le_bytes(header[8..12].try_into().expect("slice of 4"));
-        if masked_crc32c(&len_bytes) != len_crc {
-            return Err(bad(at, "record length checksum mismatch"));
+    let damage = loop {
+        if at >= bytes.len() {
+            break None;
         }
-        let len = usize::try_from(u64::from_le_bytes(len_bytes))
-            .map_err(|_| bad(at, "record too long"))?;
-        let start = at + 12;
-        let data = bytes
-            .get(start..start.saturating_add(len))
-            .ok_or_else(|| bad(at, "truncated record"))?;
-        let crc_at = start + len;
-        let data_crc = bytes
-            .get(crc_at..crc_at + 4)
-            .ok_or_else(|| bad(crc_at, "truncated record checksum"))?;
-        if masked_crc32c(data) != u32::from_le_bytes(data_crc.try_into().expect("slice of 4")) {
-            return Err(bad(at, "record data checksum mismatch"));
+        match parse_record(bytes, at, &bad) {
+            Ok((event, next)) => {
+                events.push(event);
+                at = next;
+            }
+            Err(err) => break Some(err),
         }
-        events.push(
-            decode_event(data)
-                .map_err(|what| bad(start, &format!("malformed Event protobuf ({what})")))?,
-        );
-        at = crc_at + 4;
+    };
+    Parsed {
+        events,
+        intact_len: at,
+        damage,
     }
-    Ok(events)
+}
+
+/// The record at `at`: its event and where the next record starts.
+fn parse_record(
+    bytes: &[u8],
+    at: usize,
+    bad: &dyn Fn(usize, &str) -> io::Error,
+) -> io::Result<(Event, usize)> {
+    let header = bytes
+        .get(at..at + 12)
+        .ok_or_else(|| bad(at, "truncated record header"))?;
+    let len_bytes: [u8; 8] = header[..8].try_into().expect("slice of 8");
+    let len_crc = u32::from_le_bytes(header[8..12].try_into().expect("slice of 4"));
+    if masked_crc32c(&len_bytes) != len_crc {
+        return Err(bad(at, "record length checksum mismatch"));
+    }
+    let len =
+        usize::try_from(u64::from_le_bytes(len_bytes)).map_err(|_| bad(at, "record too long"))?;
+    let start = at + 12;
+    let data = bytes
+        .get(start..start.saturating_add(len))
+        .ok_or_else(|| bad(at, "truncated record"))?;
+    let crc_at = start + len;
+    let data_crc = bytes
+        .get(crc_at..crc_at + 4)
+        .ok_or_else(|| bad(crc_at, "truncated record checksum"))?;
+    if masked_crc32c(data) != u32::from_le_bytes(data_crc.try_into().expect("slice of 4")) {
+        return Err(bad(at, "record data checksum mismatch"));
+    }
+    let event = decode_event(data)
+        .map_err(|what| bad(start, &format!("malformed Event protobuf ({what})")))?;
+    Ok((event, crc_at + 4))
 }
 
 /// Reads the scalar points of an event file, in file order.
@@ -157,19 +346,13 @@ pub fn read_scalars(path: &Path) -> io::Result<Vec<Scalar>> {
         .into_iter()
         .flat_map(|e| {
             e.values.into_iter().map(move |(tag, value)| Scalar {
+                wall_time: e.wall_time,
                 step: e.step,
                 tag,
                 value,
             })
         })
         .collect())
-}
-
-fn now() -> f64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs_f64())
-        .unwrap_or(0.0)
 }
 
 /// TFRecord's checksum: CRC32C, rotated right by 15 bits plus a constant, so that a checksum of
@@ -364,9 +547,9 @@ mod tests {
     fn scalars_round_trip() {
         let dir = tempfile::tempdir().unwrap();
         let rows = vec![
-            Scalar::new(1, "train/loss", 0.5),
-            Scalar::new(2, "train/loss", 0.25),
-            Scalar::new(-3, "x", f32::MAX),
+            Scalar::new(1_700_000_000.25, 1, "train/loss", 0.5),
+            Scalar::new(1_700_000_010.5, 2, "train/loss", 0.25),
+            Scalar::new(1_700_000_011.0, -3, "x", f32::MAX),
         ];
         let path = write_scalars(dir.path(), &rows).unwrap();
         assert_eq!(read_scalars(&path).unwrap(), rows);
@@ -381,7 +564,7 @@ mod tests {
     #[test]
     fn corruption_is_detected() {
         let dir = tempfile::tempdir().unwrap();
-        let path = write_scalars(dir.path(), &[Scalar::new(1, "a", 1.0)]).unwrap();
+        let path = write_scalars(dir.path(), &[Scalar::new(1.0, 1, "a", 1.0)]).unwrap();
         let mut bytes = fs::read(&path).unwrap();
         let last = bytes.len() - 6;
         bytes[last] ^= 1;
@@ -389,5 +572,119 @@ mod tests {
         let err = read_scalars(&path).unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::InvalidData);
         assert!(err.to_string().contains("checksum"), "{err}");
+    }
+
+    /// Points of `tag` at steps `steps`, one second apart from `t0`.
+    fn points(tag: &str, steps: std::ops::Range<i64>, t0: f64) -> Vec<Scalar> {
+        steps
+            .map(|s| Scalar::new(t0 + s as f64, s, tag, s as f32 / 10.0))
+            .collect()
+    }
+
+    #[test]
+    fn points_keep_their_own_wall_times() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut rows = points("train/loss", 2..4, 1_700_000_000.5);
+        rows.extend(points("step/loss", 1..2, 1_700_000_000.5));
+        let path = write_scalars(dir.path(), &rows).unwrap();
+        let events = read_events(&path).unwrap();
+        let times: Vec<f64> = events.iter().map(|e| e.wall_time).collect();
+        // The file-version record takes the earliest point's time: Relative starts there.
+        assert_eq!(
+            times,
+            [
+                1_700_000_001.5,
+                1_700_000_002.5,
+                1_700_000_003.5,
+                1_700_000_001.5
+            ]
+        );
+        assert!(
+            path.to_string_lossy().contains("tfevents.1700000001."),
+            "{}",
+            path.display()
+        );
+    }
+
+    #[test]
+    fn appends_continue_the_one_event_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let board = dir.path().join("tensorboard");
+        // The first append creates the file, with its file-version record.
+        let first = append_scalars(&board, &points("a", 1..3, 100.0)).unwrap();
+        let second = append_scalars(&board, &points("a", 3..5, 100.0)).unwrap();
+        assert_eq!(first, second);
+        assert_eq!(event_files(&board).unwrap(), vec![first.clone()]);
+        let events = read_events(&first).unwrap();
+        assert_eq!(
+            events.iter().filter(|e| e.file_version.is_some()).count(),
+            1
+        );
+        assert_eq!(events[0].file_version.as_deref(), Some(FILE_VERSION));
+        assert_eq!(read_scalars(&first).unwrap(), points("a", 1..5, 100.0));
+
+        // After a rewrite (what a resume does), appends go on in the new file.
+        let rewritten = write_scalars(&board, &points("a", 1..3, 200.0)).unwrap();
+        append_scalars(&board, &points("a", 3..4, 200.0)).unwrap();
+        assert_eq!(event_files(&board).unwrap(), vec![rewritten.clone()]);
+        assert_eq!(read_scalars(&rewritten).unwrap(), points("a", 1..4, 200.0));
+    }
+
+    #[test]
+    fn a_cut_append_is_reported_then_cut_off_by_the_next() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = write_scalars(dir.path(), &points("a", 1..3, 0.0)).unwrap();
+        let whole = fs::metadata(&path).unwrap().len();
+        append_scalars(dir.path(), &points("a", 3..5, 0.0)).unwrap();
+        // A kill in the middle of the append's write: its last record is partial.
+        let full = fs::metadata(&path).unwrap().len();
+        fs::OpenOptions::new()
+            .write(true)
+            .open(&path)
+            .unwrap()
+            .set_len(full - 5)
+            .unwrap();
+
+        let err = read_events(&path).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::InvalidData);
+        assert!(err.to_string().contains("truncated"), "{err}");
+        let (intact, damage) = read_intact_events(&path).unwrap();
+        assert_eq!(
+            intact.len(),
+            1 + 3,
+            "the file version and the 3 whole points"
+        );
+        assert!(damage.is_some());
+        assert!(whole < full);
+
+        // The next append drops the partial record: the file reads whole again, each point once.
+        append_scalars(dir.path(), &points("a", 4..6, 0.0)).unwrap();
+        assert_eq!(read_scalars(&path).unwrap(), points("a", 1..6, 0.0));
+    }
+
+    #[test]
+    fn run_times_ignore_files_of_the_one_time_writer() {
+        let dir = tempfile::tempdir().unwrap();
+        let board = dir.path().join(TENSORBOARD_DIR);
+        // What the writer before per-point times left: every point at the moment of writing (the
+        // file-version record may differ, as with TensorFlow's writers).
+        let path = write_scalars(
+            &board,
+            &[
+                Scalar::new(50.0, 1, "train/loss", 1.0),
+                Scalar::new(50.0, 2, "train/loss", 0.5),
+            ],
+        )
+        .unwrap();
+        let mut bytes = Vec::new();
+        append_record(&mut bytes, &encode_event(10.0, 0, Some(FILE_VERSION), &[]));
+        bytes.extend_from_slice(&fs::read(&path).unwrap()[bytes.len()..]);
+        fs::write(&path, bytes).unwrap();
+        assert_eq!(read_events(&path).unwrap()[0].wall_time, 10.0);
+        assert_eq!(RunTimes::read(dir.path()).recorded("train/loss", 1), None);
+        write_scalars(&board, &points("train/loss", 1..3, 50.0)).unwrap();
+        let times = RunTimes::read(dir.path());
+        assert_eq!(times.recorded("train/loss", 2), Some(52.0));
+        assert_eq!(times.start(), None, "no config.toml");
     }
 }

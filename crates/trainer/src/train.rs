@@ -2,8 +2,6 @@
 //! `for epoch { train; validate; log; checkpoint; early-stop }`, final test evaluation.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use burn::module::Module;
@@ -13,11 +11,12 @@ use mnist_data::{Batch, derive_seed};
 use mnist_models::{IMAGE_SHAPE, Model, Objective, Task};
 
 use crate::backend::Backend;
-use crate::config::{Config, Experiment, Monitor};
+use crate::config::{self, Config, Experiment, Monitor};
 use crate::data::prepare;
 use crate::evaluate::{Accumulator, Averages, BatchTerms, batch_terms, evaluate};
 use crate::metrics::{self, MetricRow};
 use crate::tensorboard;
+use crate::{hooks, stop};
 use crate::run_dir::{CONFIG_FILE, Checkpoint, RunDir, RunError, RunInfo, RunLock, TrainState};
 use crate::steps::StepLog;
 use crate::TrainError;
@@ -37,8 +36,6 @@ pub struct TrainOptions {
     pub force: bool,
     /// Draw progress bars (on a terminal).
     pub progress: bool,
-    /// Set by a Ctrl-C handler: the loop stops before the next step, keeping the last checkpoint.
-    pub interrupted: Arc<AtomicBool>,
 }
 
 /// What a finished training run reports.
@@ -69,7 +66,7 @@ pub fn objective(config: &Config) -> Objective {
     Objective { loss: t.loss, beta: t.beta, l2: t.l2, l1: t.l1 }
 }
 
-fn row(epoch: usize, split: &str, a: &Averages, lr: f64, seconds: f64) -> MetricRow {
+fn row(epoch: usize, split: &str, a: &Averages, lr: f64, seconds: f64, time: f64) -> MetricRow {
     MetricRow {
         epoch,
         split: split.into(),
@@ -83,6 +80,7 @@ fn row(epoch: usize, split: &str, a: &Averages, lr: f64, seconds: f64) -> Metric
         psnr: a.psnr,
         learning_rate: lr,
         seconds,
+        time: Some(time),
     }
 }
 
@@ -123,6 +121,23 @@ fn progress_bar(enabled: bool, steps: usize, epoch: usize, epochs: usize) -> Pro
     bar
 }
 
+fn events_error(board: &Path) -> impl FnOnce(std::io::Error) -> RunError + '_ {
+    move |source| RunError::Io { action: "write TensorBoard events in", path: board.to_path_buf(), source }
+}
+
+/// Appends the points of `rows` (the epoch just finished) to the run's event file, as a live
+/// TensorBoard writer does. Two writes, with the test hook `tensorboard@E` between them, so a
+/// test can kill the process with half the epoch's points written (a resume rewrites the file).
+fn append_events(run: &RunDir, rows: &[MetricRow]) -> Result<(), RunError> {
+    let board = run.file(tensorboard::TENSORBOARD_DIR);
+    let points = metrics::scalars(rows);
+    let (first, second) = points.split_at(points.len() / 2);
+    tensorboard::append_scalars(&board, first).map_err(events_error(&board))?;
+    hooks::point("tensorboard");
+    tensorboard::append_scalars(&board, second).map_err(events_error(&board))?;
+    Ok(())
+}
+
 /// One optimizer step on `batch` (forward, loss, backward, update); returns the updated model and
 /// the batch's terms, still on the device. The training loop and `bench` share it.
 pub fn train_step(
@@ -144,6 +159,8 @@ struct Resumed {
     lock: RunLock,
     checkpoint: Checkpoint,
     info: RunInfo,
+    /// When `--resume` changes the run's epochs: the saved config's, and the config to save.
+    extend: Option<(usize, Config)>,
 }
 
 /// For `--resume`, opens and locks the run directory and returns what to continue from; for a new
@@ -157,19 +174,60 @@ fn open_run(experiment: &Experiment, opts: &TrainOptions) -> Result<Option<Resum
     let run = RunDir::open(&opts.out)?;
     // Locked before anything is read, so a run in progress is reported as such.
     let lock = run.lock()?;
+    run.remove_leftovers()?;
     let saved_path = run.file(CONFIG_FILE);
     let saved = Experiment::new(Config::parse(&run.read_config()?, &saved_path)?, &saved_path)?;
     let mut mine = experiment.config().clone();
     mine.device = saved.config().device.clone();
-    if &mine != saved.config() {
-        return Err(TrainError::ConfigMismatch { run_dir: opts.out.clone(), config: experiment.source().to_path_buf() });
+    let differences = config::differences(saved.config(), &mine);
+    // A different `training.epochs` alone continues the run to the new total.
+    let extend = !differences.is_empty() && differences.iter().all(|d| d.key == "training.epochs");
+    if !differences.is_empty() && !extend {
+        return Err(TrainError::ConfigMismatch { run_dir: opts.out.clone(), config: experiment.source().to_path_buf(), differences });
     }
     let info = run.read_info()?.ok_or_else(|| RunError::NothingToResume(opts.out.clone()))?;
     let last = run.last_checkpoint()?.ok_or_else(|| RunError::NothingToResume(opts.out.clone()))?;
+    if extend {
+        check_extension(saved.config(), &mine, &last.state, &opts.out)?;
+        return Ok(Some(Resumed { run, lock, checkpoint: last, info, extend: Some((saved.config().training.epochs, mine)) }));
+    }
     if info.finished || last.state.stopped {
         return Err(RunError::Finished(opts.out.clone()).into());
     }
-    Ok(Some(Resumed { run, lock, checkpoint: last, info }))
+    Ok(Some(Resumed { run, lock, checkpoint: last, info, extend: None }))
+}
+
+/// Whether a run saved with `saved` and stopped at `state` can continue to the epochs of
+/// `given` and end exactly as a run given them from the start: more epochs than it has trained,
+/// no stop that more epochs would not undo, and learning rates that do not depend on the total.
+fn check_extension(saved: &Config, given: &Config, state: &TrainState, run_dir: &Path) -> Result<(), TrainError> {
+    let (from, to, done) = (saved.training.epochs, given.training.epochs, state.epoch);
+    let t = &saved.training;
+    let reason = if to <= done {
+        format!("it has already trained {done} epochs; give more, e.g. --epochs {}", done + 1)
+    } else if let Some(steps) = t.steps.filter(|&s| state.global_step >= s) {
+        format!("it stopped at training.steps = {steps}, which ends it whatever the epochs; train a new run (--force, or another --out) with more steps")
+    } else if state.stopped {
+        format!("early stopping ended it at epoch {done}, and would again at once; train a new run (--force, or another --out) to train longer")
+    } else if t.schedule.depends_on_epochs() {
+        format!(
+            "its learning-rate schedule ({}) depends on the number of epochs, so its {done} epochs followed a {from}-epoch schedule, not a {to}-epoch one; train a new run (--force, or another --out) with --epochs {to}",
+            t.schedule.kind()
+        )
+    } else {
+        return Ok(());
+    };
+    Err(TrainError::CannotExtend { run_dir: run_dir.to_path_buf(), from, to, reason })
+}
+
+/// Records that a resumed run now trains to the epochs of `config`: `run.json` is marked
+/// unfinished before the saved config gets the new total, so a process killed between the two
+/// writes leaves a run that a plain `--resume`, or this one again, continues.
+fn extend_run(run: &RunDir, info: &RunInfo, config: &Config, from: usize) -> Result<(), TrainError> {
+    run.write_info(&RunInfo { finished: false, ..info.clone() })?;
+    run.write_config(&config.to_toml())?;
+    println!("Extending {}: training.epochs {from} → {}", run.path().display(), config.training.epochs);
+    Ok(())
 }
 
 /// Trains `experiment` into `opts.out`.
@@ -190,7 +248,12 @@ pub fn train(experiment: &Experiment, opts: &TrainOptions) -> Result<TrainOutcom
     backend.check_memory(&model.summary(), t.batch_size, data.train.len() + data.validation.len() + data.test.len())?;
     // Only now, with config, data and model checked, is the run directory created (or replaced).
     let (run, _lock, resumed) = match resumed {
-        Some(Resumed { run, lock, checkpoint, info }) => (run, lock, Some((checkpoint, info))),
+        Some(Resumed { run, lock, checkpoint, info, extend }) => {
+            if let Some((from, config)) = &extend {
+                extend_run(&run, &info, config, *from)?;
+            }
+            (run, lock, Some((checkpoint, info)))
+        }
         None => {
             let run = RunDir::create(&opts.out, opts.force)?;
             let lock = run.lock()?;
@@ -221,6 +284,8 @@ pub fn train(experiment: &Experiment, opts: &TrainOptions) -> Result<TrainOutcom
         model: Some(c.model.clone()),
     };
     if let Some((checkpoint, _)) = &resumed {
+        hooks::set_epoch(checkpoint.state.epoch);
+        hooks::point("load");
         model = crate::eval::load_weights(model, checkpoint, &c.model, run.path())?;
         optim = optim.load(checkpoint.optimizer_file()).map_err(|e| TrainError::Weights {
             path: checkpoint.optimizer_file(),
@@ -229,6 +294,10 @@ pub fn train(experiment: &Experiment, opts: &TrainOptions) -> Result<TrainOutcom
         state = TrainState { model: Some(c.model.clone()), ..checkpoint.state.clone() };
         // metrics.csv may lag its checkpoint if the process died between the two writes.
         run.write_metrics(&state.history)?;
+        // The event file may hold a record cut by the kill, or times of an older writer.
+        tensorboard::RunTimes::read(run.path()).fill(&mut state.history);
+        let board = run.file(tensorboard::TENSORBOARD_DIR);
+        tensorboard::write_scalars(&board, &metrics::scalars(&state.history)).map_err(events_error(&board))?;
     }
     let mut steps_log = t.per_step_log.then(|| StepLog::open(&run, state.global_step)).transpose()?;
 
@@ -257,6 +326,7 @@ pub fn train(experiment: &Experiment, opts: &TrainOptions) -> Result<TrainOutcom
     let wants_sparsity = steps_log.is_some() && c.model.task() != Task::Classifier;
     while state.epoch < t.epochs && !state.stopped {
         let epoch = state.epoch;
+        hooks::set_epoch(epoch + 1);
         // Randomness per epoch comes from (seed, epoch): a resumed run draws exactly what an
         // uninterrupted one would (dropout masks, VAE samples, shuffling, fresh noise). Seeding
         // the autodiff device seeds the backend underneath it, so one call covers both.
@@ -271,9 +341,13 @@ pub fn train(experiment: &Experiment, opts: &TrainOptions) -> Result<TrainOutcom
         let first_step = state.global_step + 1;
         let mut acc = Accumulator::default();
         for (i, batch) in batches.take(steps).enumerate() {
-            if opts.interrupted.load(Ordering::SeqCst) {
+            hooks::step(state.global_step + 1);
+            if let Some(signal) = stop::requested() {
                 bar.abandon();
-                return Err(TrainError::Interrupted { run_dir: run.path().to_path_buf(), epoch: state.epoch });
+                // Nothing of this epoch is saved: the last checkpoint and metrics.csv already
+                // agree, so the run resumes from there as if this epoch had never started.
+                hooks::unnumbered("shutdown");
+                return Err(TrainError::Interrupted { signal, run_dir: run.path().to_path_buf(), epoch: state.epoch });
             }
             let n = batch.len();
             let b;
@@ -299,6 +373,7 @@ pub fn train(experiment: &Experiment, opts: &TrainOptions) -> Result<TrainOutcom
         }
         bar.finish_and_clear();
         let train_seconds = epoch_start.elapsed().as_secs_f64();
+        let train_time = metrics::now_unix();
         let train_avg = acc.read(&data.stats, pixels);
         check_finite(&train_avg, epoch + 1, (first_step, state.global_step), run.path())?;
 
@@ -306,10 +381,12 @@ pub fn train(experiment: &Experiment, opts: &TrainOptions) -> Result<TrainOutcom
         let val_avg = evaluate(&model.valid(), &data.validation, &objective, &data.stats, EVAL_BATCH, eval_seed(seed, "validation"));
         check_finite(&val_avg, epoch + 1, (first_step, state.global_step), run.path())?;
         let eval_seconds = eval_start.elapsed().as_secs_f64();
+        let eval_time = metrics::now_unix();
 
         state.epoch = epoch + 1;
-        state.history.push(row(state.epoch, "train", &train_avg, lr, train_seconds));
-        state.history.push(row(state.epoch, "validation", &val_avg, lr, eval_seconds));
+        let new_rows = state.history.len();
+        state.history.push(row(state.epoch, "train", &train_avg, lr, train_seconds, train_time));
+        state.history.push(row(state.epoch, "validation", &val_avg, lr, eval_seconds, eval_time));
         let (monitored, higher_is_better) = match t.early_stopping.as_ref().map(|e| e.monitor) {
             Some(Monitor::ValAccuracy) => (val_avg.accuracy.unwrap_or(0.0), true),
             _ => (val_avg.loss, false),
@@ -337,9 +414,7 @@ pub fn train(experiment: &Experiment, opts: &TrainOptions) -> Result<TrainOutcom
             o.save(dir.join("optimizer.bpk")).map_err(|e| e.to_string())
         })?;
         run.write_metrics(&state.history)?;
-        let board = run.file("tensorboard");
-        tensorboard::write_scalars(&board, &metrics::scalars(&state.history))
-            .map_err(|source| RunError::Io { action: "write TensorBoard events in", path: board, source })?;
+        append_events(&run, &state.history[new_rows..])?;
         println!(
             "epoch {:>3}/{}  train {}  |  val {}  |  lr {:.3e}  {:.1}s ({:.0} samples/s){}",
             state.epoch,

@@ -1,8 +1,6 @@
 //! Shared helpers: train a tiny run from a TOML body in a temporary directory, and decode PNGs.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
 
 use mnist_trainer::{Experiment, TrainOptions, train};
 
@@ -31,7 +29,6 @@ pub fn train_run(dir: &Path, name: &str, data_extra: &str, rest: &str) -> PathBu
         resume: false,
         force: true,
         progress: false,
-        interrupted: Arc::new(AtomicBool::new(false)),
     };
     train(&experiment, &opts).unwrap();
     out

@@ -6,3 +6,4 @@ mod errors;
 mod export;
 mod report;
 mod sweep;
+mod times;

@@ -129,7 +129,7 @@ mod tests {
         let g = Tensor::<1>::from_floats([0.5, 0.25, -1.0], &device);
         let kept = w.clone();
         let updated = cpu::sgd_update(w, g.clone(), 0.1);
-        let values = |t: &Tensor<1>| t.clone().into_data().to_vec::<f32>().unwrap();
+        let values = |t: &Tensor<1>| t.clone().into_data().try_to_vec::<f32>().unwrap();
         assert_eq!(
             values(&kept),
             [1.0, -2.0, 0.5],

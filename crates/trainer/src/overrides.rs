@@ -1,0 +1,314 @@
+//! Command-line overrides of an experiment file: `--set KEY=VALUE`, parsed and applied to the TOML
+//! document before it is deserialized, so an override is typed, checked for unknown keys and
+//! validated by exactly the code that reads the file.
+
+use crate::config::ConfigError;
+
+/// One override: a dotted key of the experiment file and a TOML value for it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Override {
+    /// How it was written on the command line (`--set training.learning_rate=0.01`,
+    /// `--epochs 5`): every error about it starts with this.
+    pub label: String,
+    /// The key, split at its dots: `["training", "learning_rate"]`.
+    pub key: Vec<String>,
+    /// The value.
+    pub value: toml::Value,
+}
+
+/// The example every syntax error points to.
+const EXAMPLE: &str = "e.g. --set training.learning_rate=0.01 or --set model.hidden=[128,64]";
+
+impl Override {
+    /// Parses the argument of `--set`: `KEY=VALUE`, where KEY is a dotted path
+    /// (`training.optimizer.momentum`) and VALUE is a TOML value (`0.01`, `[128, 64]`, `"adam"`,
+    /// `{ kind = "sgd", momentum = 0.9 }`). A bare word that is not a TOML value (`adam`,
+    /// `data/fashion`) is taken as a string, as Hydra does, so the shell's quotes are not needed
+    /// around plain names.
+    pub fn parse(arg: &str) -> Result<Override, ConfigError> {
+        let label = format!("--set {arg}");
+        let fail = |message: String| ConfigError::Override { arg: label.clone(), message };
+        let Some((key, text)) = arg.split_once('=') else {
+            return Err(fail(format!("expected KEY=VALUE, {EXAMPLE}")));
+        };
+        let key = parse_key(key.trim()).map_err(fail)?;
+        let value = parse_value(text.trim()).map_err(fail)?;
+        Ok(Override { label, key, value })
+    }
+
+    /// An override that a flag stands for: `--epochs 5` is `training.epochs=5`. `n` must fit a
+    /// TOML integer (at most 2^63 - 1), as it would in the file.
+    pub fn integer(flag: &str, key: &str, n: u64) -> Result<Override, ConfigError> {
+        let label = format!("{flag} {n}");
+        let value = i64::try_from(n).map_err(|_| ConfigError::Override {
+            arg: label.clone(),
+            message: format!("the value is larger than {}, the largest integer a config holds", i64::MAX),
+        })?;
+        Ok(Override { label, key: key.split('.').map(String::from).collect(), value: toml::Value::Integer(value) })
+    }
+
+    /// The dotted key: `training.learning_rate`.
+    pub fn path(&self) -> String {
+        self.key.join(".")
+    }
+
+    /// Sets the key in `doc`, creating the tables on its way that do not exist; a key on the way
+    /// that holds a value other than a table is an error. Whether the key itself exists in the
+    /// schema is left to deserialization, which lists the valid keys of its table when it does
+    /// not: the schema, not this module, knows them.
+    pub fn apply(&self, doc: &mut toml::Table) -> Result<(), ConfigError> {
+        let (last, parents) = self.key.split_last().expect("a parsed key has at least one part");
+        let mut table = doc;
+        for (i, part) in parents.iter().enumerate() {
+            let entry = table.entry(part.clone()).or_insert_with(|| toml::Value::Table(toml::Table::new()));
+            table = match entry {
+                toml::Value::Table(t) => t,
+                other => {
+                    let at = self.key[..=i].join(".");
+                    let hint = if other.is_array() { format!("; set the whole array instead, e.g. --set {at}=[...]") } else { String::new() };
+                    return Err(ConfigError::Override {
+                        arg: self.label.clone(),
+                        message: format!("{at} is {}, not a table, so it has no key {}{hint}", article(other.type_str()), self.key[i + 1]),
+                    });
+                }
+            };
+        }
+        table.insert(last.clone(), self.value.clone());
+        Ok(())
+    }
+}
+
+fn article(kind: &str) -> String {
+    let an = kind.starts_with(['a', 'e', 'i', 'o', 'u']);
+    format!("{} {kind}", if an { "an" } else { "a" })
+}
+
+/// `training.learning_rate` → `["training", "learning_rate"]`; each part is a TOML bare key.
+fn parse_key(key: &str) -> Result<Vec<String>, String> {
+    if key.is_empty() {
+        return Err(format!("the key before `=` is empty; expected a dotted key, {EXAMPLE}"));
+    }
+    if key.contains('[') {
+        return Err(format!("{key}: elements of an array cannot be set one by one; set the whole array, e.g. --set model.hidden=[128,64]"));
+    }
+    let parts: Vec<String> = key.split('.').map(|p| p.trim().to_string()).collect();
+    if parts.iter().any(|p| p.is_empty() || !p.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')) {
+        return Err(format!("{key} is not a dotted key: its parts are letters, digits, `_` and `-` separated by dots, {EXAMPLE}"));
+    }
+    Ok(parts)
+}
+
+/// A TOML value; failing that, a bare word as a string.
+fn parse_value(text: &str) -> Result<toml::Value, String> {
+    if text.is_empty() {
+        return Err(format!("the value after `=` is empty; expected a TOML value, {EXAMPLE} (a string: \"...\")"));
+    }
+    // Parsed as the value of a one-key document: the same parser, and the same syntax, as the
+    // file's values. A value that ends the line early (`1\nb = 2`) would add keys: refused below.
+    match format!("value = {text}").parse::<toml::Table>() {
+        Ok(mut doc) if doc.len() == 1 => Ok(doc.remove("value").expect("the one key is `value`")),
+        Ok(_) => Err(format!("{text:?} is more than one TOML value")),
+        Err(_) if is_bare_word(text) => Ok(toml::Value::String(text.to_string())),
+        Err(e) => {
+            let reason = e.message().lines().map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join(", ");
+            Err(format!("{text} is not a TOML value ({reason}); write numbers as 0.01, lists as [128,64], tables as {{ kind = \"sgd\" }} and strings in quotes"))
+        }
+    }
+}
+
+/// A word that reads as a name or a path (`adam`, `val_loss`, `data/fashion`, `./runs`): taken as
+/// a string. Anything else that TOML refuses (`[1,`, `1.2.3`, `"open`) is a mistake to report,
+/// not a string to guess.
+fn is_bare_word(text: &str) -> bool {
+    text.starts_with(|c: char| c.is_ascii_alphabetic() || "_./~".contains(c))
+        && text.chars().all(|c| c.is_ascii_alphanumeric() || "_-./~:+@".contains(c))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn value(arg: &str) -> toml::Value {
+        Override::parse(arg).unwrap().value
+    }
+
+    fn error(arg: &str) -> String {
+        Override::parse(arg).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn overrides_parse_toml_values() {
+        assert_eq!(value("training.learning_rate=0.01"), toml::Value::Float(0.01));
+        assert_eq!(value("training.epochs=3"), toml::Value::Integer(3));
+        assert_eq!(value("model.hidden=[128,64]"), toml::Value::Array(vec![128.into(), 64.into()]));
+        assert_eq!(value("training.shuffle=false"), toml::Value::Boolean(false));
+        assert_eq!(value("experiment.name=\"two words\""), toml::Value::String("two words".into()));
+        let table = value("training.optimizer={ kind = \"sgd\", momentum = 0.9 }");
+        assert_eq!(table.get("kind"), Some(&toml::Value::String("sgd".into())));
+        assert_eq!(table.get("momentum"), Some(&toml::Value::Float(0.9)));
+        // Spaces around the key and the value, as a shell may leave them.
+        let o = Override::parse(" training.l2 = 1e-3 ").unwrap();
+        assert_eq!((o.path(), o.value, o.label.as_str()), ("training.l2".to_string(), toml::Value::Float(1e-3), "--set  training.l2 = 1e-3 "));
+    }
+
+    #[test]
+    fn overrides_take_bare_words_as_strings() {
+        assert_eq!(value("training.optimizer.kind=adam"), toml::Value::String("adam".into()));
+        assert_eq!(value("data.dir=data/fashion"), toml::Value::String("data/fashion".into()));
+        assert_eq!(value("data.dir=/tmp/mnist"), toml::Value::String("/tmp/mnist".into()));
+        // What TOML reads is not a bare word: `true`, `inf`, numbers.
+        assert_eq!(value("training.per_step_log=true"), toml::Value::Boolean(true));
+        assert!(value("training.learning_rate=inf").as_float().is_some_and(f64::is_infinite));
+        // The value keeps the `=` signs after the first.
+        assert_eq!(value("experiment.name=\"a=b\""), toml::Value::String("a=b".into()));
+    }
+
+    #[test]
+    fn overrides_with_bad_syntax_say_what_is_expected() {
+        assert_eq!(error("training.epochs"), "--set training.epochs: expected KEY=VALUE, e.g. --set training.learning_rate=0.01 or --set model.hidden=[128,64]");
+        assert!(error("=3").starts_with("--set =3: the key before `=` is empty"), "{}", error("=3"));
+        assert!(error("training..epochs=3").contains("training..epochs is not a dotted key"));
+        assert!(error("model.conv[0].filters=8").contains("set the whole array"));
+        assert!(error("training.epochs=").contains("the value after `=` is empty"));
+        let e = error("model.hidden=[128,");
+        assert!(e.starts_with("--set model.hidden=[128,: [128, is not a TOML value (invalid array"), "{e}");
+        assert!(!e.contains('\n'), "{e}");
+        assert!(error("training.learning_rate=1.2.3").contains("1.2.3 is not a TOML value"));
+        assert!(error("experiment.name=\"open").contains("is not a TOML value"));
+        // A newline in the value cannot smuggle in a second key.
+        assert!(error("training.epochs=1\nlearning_rate = 5").contains("more than one TOML value"));
+    }
+
+    #[test]
+    fn overrides_apply_to_a_document() {
+        let mut doc: toml::Table = "[training]\nepochs = 2\noptimizer = { kind = \"sgd\" }\n".parse().unwrap();
+        Override::parse("training.epochs=7").unwrap().apply(&mut doc).unwrap();
+        Override::parse("training.optimizer.momentum=0.9").unwrap().apply(&mut doc).unwrap();
+        // Tables on the way that do not exist are created.
+        Override::parse("training.early_stopping.patience=3").unwrap().apply(&mut doc).unwrap();
+        Override::parse("device=flex").unwrap().apply(&mut doc).unwrap();
+        let expected: toml::Table = "device = \"flex\"\n[training]\nepochs = 7\noptimizer = { kind = \"sgd\", momentum = 0.9 }\nearly_stopping = { patience = 3 }\n"
+            .parse()
+            .unwrap();
+        assert_eq!(doc, expected);
+        // A key below a value that is not a table.
+        let e = Override::parse("training.epochs.x=1").unwrap().apply(&mut doc).unwrap_err().to_string();
+        assert_eq!(e, "--set training.epochs.x=1: training.epochs is an integer, not a table, so it has no key x");
+        doc.insert("hidden".into(), toml::Value::Array(vec![]));
+        let e = Override::parse("hidden.units=1").unwrap().apply(&mut doc).unwrap_err().to_string();
+        assert!(e.ends_with("hidden is an array, not a table, so it has no key units; set the whole array instead, e.g. --set hidden=[...]"), "{e}");
+    }
+
+    #[test]
+    fn flags_are_overrides_of_their_keys() {
+        let o = Override::integer("--epochs", "training.epochs", 5).unwrap();
+        assert_eq!((o.label.as_str(), o.path(), o.value), ("--epochs 5", "training.epochs".to_string(), toml::Value::Integer(5)));
+        let e = Override::integer("--seed", "experiment.seed", u64::MAX).unwrap_err().to_string();
+        assert_eq!(e, format!("--seed {}: the value is larger than {}, the largest integer a config holds", u64::MAX, i64::MAX));
+    }
+
+    const BASE: &str = "[experiment]\nname = \"tiny\"\n\n[model]\nkind = \"mlp\"\nhidden = [16]\n\n[training]\nepochs = 2\nbatch_size = 50\nloss = \"cross_entropy\"\nlearning_rate = 0.1\noptimizer = { kind = \"sgd\" }\n";
+
+    fn load(text: &str, sets: &[&str]) -> Result<crate::Experiment, ConfigError> {
+        let overrides: Vec<Override> = sets.iter().map(|s| Override::parse(s).unwrap()).collect();
+        crate::Experiment::parse_with(text, std::path::Path::new("x.toml"), &overrides)
+    }
+
+    fn load_error(text: &str, sets: &[&str]) -> String {
+        load(text, sets).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn overrides_set_the_config_as_the_file_would() {
+        let e = load(BASE, &["training.learning_rate=0.01", "model.hidden=[128,64]", "training.optimizer={ kind = \"sgd\", momentum = 0.9 }", "training.early_stopping.patience=3"]).unwrap();
+        let c = e.config();
+        assert_eq!(c.training.learning_rate, 0.01);
+        assert_eq!(c.training.early_stopping.as_ref().map(|e| e.patience), Some(3));
+        let toml = c.to_toml();
+        assert!(toml.contains("hidden = [\n    128,\n    64,\n]") || toml.contains("hidden = [128, 64]"), "{toml}");
+        assert!(toml.contains("momentum = 0.9"), "{toml}");
+        // The same config as the file with those values written in it.
+        let edited = BASE.replace("learning_rate = 0.1", "learning_rate = 0.01").replace("hidden = [16]", "hidden = [128, 64]")
+            .replace("{ kind = \"sgd\" }", "{ kind = \"sgd\", momentum = 0.9 }") + "early_stopping = { patience = 3 }\n";
+        assert_eq!(c, load(&edited, &[]).unwrap().config());
+        // A later override of the same key wins; a bare word is a string.
+        let c = load(BASE, &["training.epochs=3", "training.epochs=4", "training.optimizer.kind=adam"]).unwrap();
+        assert_eq!(c.config().training.epochs, 4);
+        assert_eq!(c.config().training.optimizer.name(), "adam");
+        // An override may complete a file that lacks a required key.
+        let c = load(&BASE.replace("learning_rate = 0.1\n", ""), &["training.learning_rate=0.5"]).unwrap();
+        assert_eq!(c.config().training.learning_rate, 0.5);
+    }
+
+    #[test]
+    fn overrides_of_unknown_keys_name_the_key_and_list_the_valid_ones() {
+        let e = load_error(BASE, &["training.learning_rat=0.01"]);
+        assert!(e.starts_with("--set training.learning_rat=0.01: unknown key `training.learning_rat`, expected one of `epochs`, `steps`, `batch_size`"), "{e}");
+        assert!(e.contains("`learning_rate`") && !e.contains('\n'), "{e}");
+        let e = load_error(BASE, &["trainin.epochs=3"]);
+        assert!(e.starts_with("--set trainin.epochs=3: unknown key `trainin`, expected one of `experiment`, `data`, `model`, `training`"), "{e}");
+        // Inside a table tagged by `kind`, and inside a table the override creates.
+        let e = load_error(BASE, &["training.optimizer.momentun=0.9"]);
+        assert!(e.starts_with("--set training.optimizer.momentun=0.9: unknown key `training.optimizer.momentun`, expected"), "{e}");
+        assert!(e.contains("`momentum`"), "{e}");
+        let e = load_error(BASE, &["training.early_stopping.patiense=3"]);
+        assert!(e.starts_with("--set training.early_stopping.patiense=3: unknown key `training.early_stopping.patiense`, expected one of `monitor`, `patience`, `min_delta`"), "{e}");
+        // The first of several overrides is named when it is the one at fault.
+        let e = load_error(BASE, &["model.hiden=[8]", "training.epochs=3"]);
+        assert!(e.starts_with("--set model.hiden=[8]: unknown key `model.hiden`"), "{e}");
+        let e = load_error(BASE, &["model.hidden=16", "model.dropout=0.1"]);
+        assert!(e.starts_with("--set model.hidden=16: model: invalid type: integer `16`"), "{e}");
+        // A change of `kind` leaves keys the new model does not have.
+        let e = load_error(BASE, &["model.kind=softmax_regression"]);
+        assert!(e.starts_with("--set model.kind=softmax_regression: unknown key `model.hidden`"), "{e}");
+    }
+
+    #[test]
+    fn overrides_of_the_wrong_type_or_value_are_named() {
+        let e = load_error(BASE, &["training.learning_rate=\"fast\""]);
+        assert_eq!(e, "--set training.learning_rate=\"fast\": training.learning_rate: invalid type: string \"fast\", expected f64");
+        let e = load_error(BASE, &["training.epochs=ten"]);
+        assert!(e.starts_with("--set training.epochs=ten: training.epochs: invalid type: string \"ten\""), "{e}");
+        let e = load_error(BASE, &["model.hidden=16"]);
+        assert!(e.starts_with("--set model.hidden=16: model: invalid type: integer `16`, expected a sequence"), "{e}");
+        let e = load_error(BASE, &["training.optimizer.kind=adamw2"]);
+        assert!(e.starts_with("--set training.optimizer.kind=adamw2: ") && e.contains("unknown variant `adamw2`"), "{e}");
+        // Validation names the override too.
+        let e = load_error(BASE, &["training.learning_rate=-1"]);
+        assert_eq!(e, "--set training.learning_rate=-1: training.learning_rate = -1 must be a finite number > 0");
+        let e = load_error(BASE, &["training.loss=mse"]);
+        assert!(e.starts_with("--set training.loss=mse: training.loss = \"mse\" does not fit a classifier"), "{e}");
+        // A table where a number belongs.
+        let e = load_error(BASE, &["training.learning_rate.x=1"]);
+        assert!(e.starts_with("--set training.learning_rate.x=1: training.learning_rate is a float, not a table"), "{e}");
+    }
+
+    #[test]
+    fn overrides_leave_the_errors_of_the_file_to_the_file() {
+        let broken = BASE.replace("batch_size = 50", "batch_size = \"50\"");
+        let e = load_error(&broken, &["training.epochs=3"]);
+        assert!(e.starts_with("config x.toml, line 10, column 14: training.batch_size: invalid type: string"), "{e}");
+        let e = load_error(&BASE.replace("epochs = 2", "epochs = 0"), &["training.learning_rate=0.5"]);
+        assert_eq!(e, "config x.toml: training.epochs = 0 must be at least 1");
+        let e = load_error("[experiment\n", &["training.epochs=3"]);
+        assert!(e.starts_with("config x.toml, line 1"), "{e}");
+        // The file's error is fixed by the override: no error.
+        load(&BASE.replace("epochs = 2", "epochs = 0"), &["training.epochs=1"]).unwrap();
+    }
+
+    #[test]
+    fn differences_list_each_key_with_both_values() {
+        let saved = load(BASE, &[]).unwrap().config().clone();
+        assert!(crate::config::differences(&saved, &saved).is_empty());
+        let given = load(BASE, &["training.learning_rate=0.01", "model.hidden=[128]", "training.steps=100"]).unwrap().config().clone();
+        let listed: Vec<String> = crate::config::differences(&saved, &given).iter().map(ToString::to_string).collect();
+        assert_eq!(listed, [
+            "model.hidden = [16] in the run, [128] now",
+            "training.learning_rate = 0.1 in the run, 0.01 now",
+            "training.steps = (not set) in the run, 100 now",
+        ]);
+        let given = load(BASE, &["training.optimizer={ kind = \"adam\" }"]).unwrap().config().clone();
+        let d = crate::config::differences(&saved, &given);
+        assert_eq!(d[0].to_string(), "training.optimizer.kind = \"sgd\" in the run, \"adam\" now");
+    }
+}
