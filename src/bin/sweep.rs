@@ -1,89 +1,65 @@
-//! `sweep`: the noise sweep of a denoising autoencoder feeding a classifier: accuracy on noisy and
-//! denoised test images and their PSNR, per noise level, as a CSV, a table and a plot.
+//! `sweep`: runs a hyperparameter sweep (a sweep file: base config, overrides, grid axes, repeats)
+//! as ordinary run directories `<sweep dir>/<trial>`, a few trials at a time, and summarizes them.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, ValueEnum};
-use mnist_report::sweep::DEFAULT_LEVELS;
-use mnist_report::{SweepNoise, SweepOptions, run_sweep};
+use clap::Parser;
+use mnist_experiments::{Local, SweepOptions};
 
-/// Sweep noise levels through a denoiser and a classifier.
+/// Run a sweep: every grid point × repeat of a sweep file is one `train` run.
 ///
-/// For each level the test images are corrupted (as [0, 1] grey levels), and the classifier's
-/// accuracy is measured on the noisy images and on the denoiser's outputs; the PSNR of both
-/// against the clean images is reported too. The two runs may normalize differently: images pass
-/// between them as grey levels. Writes noise_sweep.csv and noise_sweep.png (default: into the
-/// denoiser's plots/ directory) and prints a table.
+/// Trials go to artifacts/<sweep name>/<trial> (or --out); rerunning the same command skips
+/// finished trials and resumes interrupted ones. summary.csv and summary.md hold the mean, std,
+/// min, max and n of each final test metric per grid point. See configs/sweeps/l2.toml.
 #[derive(Debug, Parser)]
 #[command(version, about, long_about)]
 struct Args {
-    /// Run directory of the denoising autoencoder.
-    #[arg(long, value_name = "DIR")]
-    denoiser: PathBuf,
-    /// Run directory of the classifier.
-    #[arg(long, value_name = "DIR")]
-    classifier: PathBuf,
-    /// Noise levels, comma-separated: the fraction of pixels replaced (salt-and-pepper) or the
-    /// standard deviation in grey levels, 1 = black to white (gaussian) [default: 0,0.2,0.4,0.6,0.8,1]
-    #[arg(long, value_delimiter = ',', value_name = "LEVELS")]
-    levels: Vec<f32>,
-    /// The corruption.
-    #[arg(long, value_enum, default_value_t = NoiseArg::SaltAndPepper)]
-    noise: NoiseArg,
-    /// Checkpoint of both runs: `best`, `last`, or the path of a checkpoint directory.
-    #[arg(long, default_value = "last")]
-    checkpoint: String,
-    /// Backend: flex, ndarray, wgpu or vulkan (default: each run's, else the best compiled).
+    /// Sweep file, e.g. configs/sweeps/l2.toml.
+    #[arg(long, value_name = "PATH")]
+    config: PathBuf,
+    /// Trials run at once; the cores are split between them.
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    jobs: usize,
+    /// Run this spec in a sweep directory that holds a different one (trials whose config changed
+    /// start over; the others are kept).
     #[arg(long)]
-    device: Option<String>,
-    /// Use only the first N test images (default: the denoiser's test_limit, else all 10,000).
-    #[arg(long, value_name = "N")]
-    limit: Option<usize>,
-    /// Directory for noise_sweep.csv and noise_sweep.png (default: <DENOISER>/plots).
+    force: bool,
+    /// Sweep directory (default: artifacts/<sweep name>).
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
-    /// Seed of the noise.
-    #[arg(long, default_value_t = 42)]
-    seed: u64,
-}
-
-#[derive(Debug, Clone, Copy, ValueEnum)]
-enum NoiseArg {
-    /// Each pixel turns black or white with probability LEVEL.
-    SaltAndPepper,
-    /// Gaussian noise of standard deviation LEVEL grey levels, clipped to [0, 1].
-    Gaussian,
+    /// Check the sweep file, build every trial's config and list the trials; run nothing.
+    #[arg(long)]
+    dry_run: bool,
 }
 
 fn main() -> ExitCode {
     let args = Args::parse();
     mnist_cli::run_main(move || {
-        let opts = SweepOptions {
-            denoiser: args.denoiser.clone(),
-            classifier: args.classifier.clone(),
-            levels: if args.levels.is_empty() {
-                DEFAULT_LEVELS.to_vec()
-            } else {
-                args.levels.clone()
-            },
-            noise: match args.noise {
-                NoiseArg::SaltAndPepper => SweepNoise::SaltAndPepper,
-                NoiseArg::Gaussian => SweepNoise::Gaussian,
-            },
-            checkpoint: args.checkpoint.clone(),
-            device: args.device.clone(),
-            limit: args.limit,
-            out: args.out.clone(),
-            seed: args.seed,
-        };
-        let outcome = run_sweep(&opts)?;
-        print!("{}", outcome.table());
-        println!(
-            "wrote {} and {}",
-            outcome.csv.display(),
-            outcome.png.display()
-        );
-        Ok(ExitCode::SUCCESS)
+        if args.jobs == 0 {
+            anyhow::bail!("--jobs 0: expected at least 1");
+        }
+        // The trials run the `train` and `eval` built with this binary, next to it.
+        let me = std::env::current_exe()?;
+        let [train, eval] = ["train", "eval"].map(|name| me.with_file_name(format!("{name}{}", std::env::consts::EXE_SUFFIX)));
+        for bin in [&train, &eval] {
+            if !args.dry_run && !bin.is_file() {
+                anyhow::bail!("cannot find {} next to {}; build it (`cargo build --bins`)", bin.display(), me.display());
+            }
+        }
+        let launcher = Local::new(args.jobs, train, eval);
+        let opts = SweepOptions { spec: args.config.clone(), out: args.out.clone(), force: args.force, dry_run: args.dry_run };
+        // SIGINT and SIGTERM stop the sweep cleanly: no new trial starts, the running ones are
+        // told to stop (they checkpoint), and a rerun resumes them.
+        mnist_cli::stop_on_signals();
+        match mnist_experiments::run(&opts, &launcher) {
+            Ok(_) => Ok(ExitCode::SUCCESS),
+            Err(e @ mnist_experiments::SweepError::Interrupted { .. }) => {
+                eprintln!("error: {e}");
+                let code = mnist_trainer::stop::requested().map_or(1, |s| s.exit_code());
+                Ok(ExitCode::from(code))
+            }
+            Err(e) => Err(e.into()),
+        }
     })
 }

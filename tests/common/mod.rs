@@ -209,3 +209,12 @@ pub fn event_points(run_dir: &Path) -> Vec<(String, i64, u32)> {
     points.sort();
     points
 }
+
+/// The path of the binary `name` (one `bin()` does not list), built with the tests.
+pub fn bin_path(name: &str) -> &'static str {
+    match name {
+        "sweep" => env!("CARGO_BIN_EXE_sweep"),
+        "noise-sweep" => env!("CARGO_BIN_EXE_noise-sweep"),
+        other => panic!("no binary {other}"),
+    }
+}
