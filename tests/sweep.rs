@@ -79,6 +79,26 @@ fn a_sweep_runs_its_trials_summarizes_them_and_resumes_as_a_no_op() {
     }
     let md = std::fs::read_to_string(out.join("summary.md")).unwrap();
     assert!(md.contains("| training.learning_rate | test.accuracy mean ± std |"), "{md}");
+    // The figures: each metric against the one varied key, and the mean validation curves.
+    for (file, width) in [("test.accuracy_vs_training.learning_rate.png", 600), ("test.loss_vs_training.learning_rate.png", 600), ("val_curves.png", 1200)] {
+        assert_eq!(png_size(&out.join("plots").join(file)), (width, 420), "{file}");
+    }
+    // TensorBoard's HParams data: the experiment at the top, a session file beside each trial's
+    // own event file (which stays the trainer's one file), holding the final test metrics.
+    let tfevents = |dir: &Path| -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).filter(|n| n.contains("tfevents")).collect();
+        names.sort();
+        names
+    };
+    let top = tfevents(&out);
+    assert!(top.len() == 1 && top[0].ends_with(".hparams-experiment"), "{top:?}");
+    let board = out.join(names[0]).join("tensorboard");
+    let files = tfevents(&board);
+    assert!(files.len() == 2 && files[0].contains(".mnist-burn.") && files[1].ends_with(".sweep-hparams"), "{files:?}");
+    assert!(!common::event_points(&out.join(names[0])).is_empty());
+    let session = mnist_trainer::tensorboard::read_scalars(&board.join(&files[1])).unwrap();
+    let test: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join(names[0]).join("test.json")).unwrap()).unwrap();
+    assert!(session.iter().any(|s| s.tag == "test/loss" && s.value == test["loss"].as_f64().unwrap() as f32), "{session:?}");
 
     // Rerunning the same command starts no trial.
     let before = common::snapshot(&out.join(names[0]));
@@ -251,4 +271,10 @@ fn a_stopped_sweep_stops_its_trials_cleanly_and_a_rerun_resumes_them() {
     assert_eq!(code, 0, "{stderr}");
     assert!(stdout.contains("(0 already finished, 0 to start, 1 to resume, 0 to evaluate)"), "{stdout}");
     assert_eq!(eval_json(&trial)["epoch"], 2);
+}
+
+/// The size of a PNG file, which must decode.
+fn png_size(path: &Path) -> (u32, u32) {
+    let img = image::open(path).unwrap_or_else(|e| panic!("{} is not a valid PNG: {e}", path.display()));
+    (img.width(), img.height())
 }

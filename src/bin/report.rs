@@ -1,7 +1,7 @@
 //! `report`: draws every figure that applies to a run into `<run>/plots/`, writes its TensorBoard
 //! event file and the self-contained page `<run>/report.html`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::bail;
@@ -24,12 +24,23 @@ use mnist_report::{ReportOptions, generate_report};
 ///   pca_components.png       principal components of the training set (+ encoder weights)
 ///   pca_variance.png, pca.csv, pca.json   explained variance and the PCA bound (autoencoders)
 /// and <RUN>/tensorboard/ (every scalar of metrics.csv and steps.csv) and <RUN>/report.html.
+///
+/// `report --compare RUN RUN ... [--out DIR]` compares runs instead: their per-epoch curves
+/// overlaid (compare.png), final metrics and the config keys that differ (compare.html).
 #[derive(Debug, Parser)]
 #[command(version, about, long_about, verbatim_doc_comment)]
 struct Args {
     /// Run directory written by `train`.
-    #[arg(long, value_name = "DIR")]
-    run: PathBuf,
+    #[arg(long, value_name = "DIR", required_unless_present = "compare", conflicts_with = "compare")]
+    run: Option<PathBuf>,
+    /// Compare these run directories (two or more) instead of reporting on one.
+    #[arg(long, value_name = "RUN", num_args = 2..)]
+    compare: Vec<PathBuf>,
+    /// Where --compare writes compare.png and compare.html [default: artifacts/compare].
+    // Not a clap default, and `conflicts_with` rather than `requires = "compare"` (which clap
+    // skips because `compare` conflicts with `run`): `--run X --out Y` must be refused.
+    #[arg(long, value_name = "DIR", conflicts_with = "run")]
+    out: Option<PathBuf>,
     /// `best`, `last`, or the path of a checkpoint directory.
     #[arg(long, default_value = "last")]
     checkpoint: String,
@@ -64,10 +75,13 @@ fn main() -> ExitCode {
             html: !args.no_html,
             tensorboard: !args.no_tensorboard,
         };
-        let outcome = generate_report(&args.run, &opts)?;
+        let Some(run) = &args.run else {
+            return compare(&args);
+        };
+        let outcome = generate_report(run, &opts)?;
         println!(
             "{}: {}",
-            args.run.display(),
+            run.display(),
             mnist_trainer::train::describe(&outcome.test)
         );
         for f in &outcome.figures {
@@ -86,7 +100,7 @@ fn main() -> ExitCode {
             println!(
                 "  wrote {} (view with `tensorboard --logdir {}`)",
                 path.display(),
-                args.run.join("tensorboard").display()
+                run.join("tensorboard").display()
             );
         }
         if let Some(path) = &outcome.html {
@@ -94,4 +108,23 @@ fn main() -> ExitCode {
         }
         Ok(ExitCode::SUCCESS)
     })
+}
+
+/// `--compare`: the runs' final metrics and differing keys on stdout, the figure and page on disk.
+fn compare(args: &Args) -> anyhow::Result<ExitCode> {
+    let outcome = mnist_report::compare::compare_runs(&args.compare, args.out.as_deref().unwrap_or(Path::new("artifacts/compare")), args.device.as_deref())?;
+    for r in &outcome.runs {
+        let test = r.test.as_ref().map(|(t, from)| format!("; test ({from}): {}", mnist_trainer::train::describe(t))).unwrap_or_default();
+        println!("{} ({}): {} epochs{test}", r.label, r.dir.display(), r.metrics.iter().filter(|m| m.split == "validation").count());
+    }
+    if outcome.differing.is_empty() {
+        println!("the runs' configs are the same");
+    }
+    for k in &outcome.differing {
+        let values: Vec<&str> = k.values.iter().map(|v| v.as_deref().unwrap_or("(not set)")).collect();
+        println!("  {}: {}", k.key, values.join(" | "));
+    }
+    println!("  wrote {}", outcome.png.display());
+    println!("  wrote {}", outcome.html.display());
+    Ok(ExitCode::SUCCESS)
 }

@@ -6,8 +6,11 @@
 //! different one without `--force`), `sweep.lock` (one sweep at a time), `configs/<trial>.toml`
 //! (each trial's resolved config, what `train` is given), `logs/<trial>.log` (the trial's `train`
 //! and `eval` output; outside the run directory, which `train --force` may wipe), and
-//! `summary.csv` / `summary.md`.
+//! `summary.csv` / `summary.md`, and TensorBoard's HParams data (see [`hparams`]): the sweep
+//! directory is one TensorBoard log directory.
 
+pub mod figures;
+pub mod hparams;
 pub mod launcher;
 pub mod spec;
 pub mod summary;
@@ -83,6 +86,9 @@ pub enum SweepError {
         /// Why.
         reason: String,
     },
+    /// A figure of the sweep could not be drawn or written.
+    #[error("sweep figures: {0}")]
+    Figure(#[from] mnist_report::ReportError),
     /// A stop signal ended the sweep early.
     #[error("interrupted by {signal}: {stopped} running trials stopped at their last checkpoint, {not_started} not started; rerun the same command to resume them")]
     Interrupted {
@@ -345,6 +351,13 @@ pub fn run(opts: &SweepOptions, launcher: &dyn Launcher) -> Result<SweepOutcome,
         // On stdout, the bar (on stderr) lifted out of the way.
         bar.suspend(|| println!("{line}"));
         bar.inc(1);
+        // The trial shows in TensorBoard's HParams tab as soon as it is done; a failure here is
+        // only reported, as the rewrite after the summary tries again and fails the sweep.
+        if let (Ok(_), Some(t)) = (&o.result, trials.iter().find(|t| t.name == o.job.name))
+            && let Err(e) = hparams::write_trial(&spec, t, &o.job.dir)
+        {
+            bar.suspend(|| eprintln!("warning: HParams event file of {}: {e}", o.job.dir.display()));
+        }
         if o.result.is_err() {
             failures.push(o);
         }
@@ -355,6 +368,13 @@ pub fn run(opts: &SweepOptions, launcher: &dyn Launcher) -> Result<SweepOutcome,
         serde_json::from_str(&text).ok()
     });
     summary.write(&dir, &spec.name)?;
+    figures::write(&dir, &spec, &trials, &summary)?;
+    // Every finished trial, those of earlier invocations too, then the experiment that lists them.
+    for t in &trials {
+        let trial_dir = dir.join(&t.name);
+        hparams::write_trial(&spec, t, &trial_dir).map_err(io("write HParams event file in", &trial_dir))?;
+    }
+    hparams::write_experiment(&spec, &trials, &dir).map_err(io("write HParams event file in", &dir))?;
     if n > 0 {
         println!("{} trials in {:.1} s; summary in {}", n, started.elapsed().as_secs_f64(), dir.join("summary.md").display());
     }

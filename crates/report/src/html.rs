@@ -8,7 +8,7 @@ use mnist_trainer::{Averages, LoadedRun};
 
 use crate::figures::Output;
 
-const STYLE: &str = "body{font-family:sans-serif;max-width:1320px;margin:2em auto;padding:0 1em;color:#222}\
+pub(crate) const STYLE: &str = "body{font-family:sans-serif;max-width:1320px;margin:2em auto;padding:0 1em;color:#222}\
 h1{margin-bottom:.2em}h2{border-bottom:1px solid #ccc;padding-bottom:.2em;margin-top:1.6em}\
 table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ccc;padding:.3em .7em;text-align:right}\
 th:first-child,td:first-child{text-align:left}pre{background:#f6f6f6;padding:.8em;overflow-x:auto;font-size:13px}\
@@ -36,7 +36,7 @@ fn cell(v: Option<f64>) -> String {
 }
 
 /// A metrics table: one row per `(label, values)`, columns present in any row.
-fn metrics_table(rows: &[(String, [Option<f64>; 7])]) -> String {
+pub(crate) fn metrics_table(rows: &[(String, [Option<f64>; 7])]) -> String {
     const NAMES: [&str; 7] = [
         "loss",
         "reconstruction",
@@ -64,7 +64,7 @@ fn metrics_table(rows: &[(String, [Option<f64>; 7])]) -> String {
     s + "</table>"
 }
 
-fn from_row(r: &MetricRow) -> [Option<f64>; 7] {
+pub(crate) fn from_row(r: &MetricRow) -> [Option<f64>; 7] {
     [
         Some(r.loss),
         r.reconstruction,
@@ -76,7 +76,7 @@ fn from_row(r: &MetricRow) -> [Option<f64>; 7] {
     ]
 }
 
-fn from_averages(a: &Averages) -> [Option<f64>; 7] {
+pub(crate) fn from_averages(a: &Averages) -> [Option<f64>; 7] {
     [
         Some(a.loss),
         a.reconstruction,

@@ -6,6 +6,7 @@
 //! `image`; text uses a font embedded in the binary, so no system font is ever needed.
 
 pub mod canvas;
+pub mod compare;
 pub mod error;
 pub mod export;
 pub mod figures;
@@ -16,6 +17,7 @@ pub mod plot;
 pub mod report;
 pub mod runfiles;
 pub mod sweep;
+pub mod sweep_figures;
 pub mod tensors;
 
 /// TensorBoard event files (written by the trainer every epoch and rewritten by `report`).

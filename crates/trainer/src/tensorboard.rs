@@ -8,6 +8,10 @@
 //! Every point keeps its own wall time (when its metric row was recorded), so TensorBoard's
 //! Relative and Wall axes show the run's real pace. The trainer appends each epoch's points to the
 //! run's one event file, as TensorFlow's own writers do; a resume or a report rewrites it whole.
+//!
+//! Other tools may add event files of their own next to it (a sweep's HParams data, see
+//! [`write_event_file`]): TensorBoard reads every event file of a directory as one run. The
+//! trainer's functions only ever touch its own files, those named with [`OWN_FILE_MARKER`].
 
 use std::collections::HashMap;
 use std::fs;
@@ -22,6 +26,10 @@ pub const FILE_VERSION: &str = "brain.Event:2";
 
 /// What every event file name contains (TensorBoard only reads files whose name does).
 const EVENT_FILE_MARKER: &str = "tfevents";
+
+/// What the names of the trainer's own event files contain; [`event_files`] lists only those, so
+/// [`write_scalars`] never removes, and [`append_scalars`] never appends to, another tool's file.
+pub const OWN_FILE_MARKER: &str = ".mnist-burn.";
 
 /// The directory of the event file inside a run.
 pub const TENSORBOARD_DIR: &str = "tensorboard";
@@ -65,12 +73,13 @@ pub struct Event {
     pub values: Vec<(String, f32)>,
 }
 
-/// Writes `scalars` as the only event file of `dir` (created if missing): earlier event files in
-/// `dir` are removed, so calling this again with a longer history (on resume, or from a report)
-/// never shows a point twice, and a file cut by a killed [`append_scalars`] is replaced whole.
-/// Each point keeps its own wall time; the file-version record takes the earliest of them (now
-/// when there is none), so TensorBoard's Relative axis starts at the run's first point. The file
-/// appears under its final name only once complete. Returns its path.
+/// Writes `scalars` as the trainer's only event file in `dir` (created if missing): its earlier
+/// event files in `dir` are removed (other tools' files stay), so calling this again with a longer
+/// history (on resume, or from a report) never shows a point twice, and a file cut by a killed
+/// [`append_scalars`] is replaced whole. Each point keeps its own wall time; the file-version
+/// record takes the earliest of them (now when there is none), so TensorBoard's Relative axis
+/// starts at the run's first point. The file appears under its final name only once complete.
+/// Returns its path.
 pub fn write_scalars(dir: &Path, scalars: &[Scalar]) -> io::Result<PathBuf> {
     fs::create_dir_all(dir)?;
     let wall_time = earliest(scalars);
@@ -81,7 +90,7 @@ pub fn write_scalars(dir: &Path, scalars: &[Scalar]) -> io::Result<PathBuf> {
     );
     bytes.extend_from_slice(&encode_records(scalars));
     let name = format!(
-        "events.out.{EVENT_FILE_MARKER}.{}.mnist-burn.{}",
+        "events.out.{EVENT_FILE_MARKER}.{}{OWN_FILE_MARKER}{}",
         wall_time as u64,
         std::process::id()
     );
@@ -134,6 +143,58 @@ pub fn append_scalars(dir: &Path, scalars: &[Scalar]) -> io::Result<PathBuf> {
     file.write_all(&batch)?;
     file.sync_data()?;
     Ok(path.clone())
+}
+
+/// A summary value addressed to a TensorBoard plugin rather than to the scalars dashboard: its
+/// data is the plugin's own serialized message, which TensorBoard hands to the plugin as is.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PluginValue {
+    /// The tag, e.g. `_hparams_/session_start_info`.
+    pub tag: String,
+    /// The plugin, e.g. `hparams`.
+    pub plugin_name: String,
+    /// `SummaryMetadata.PluginData.content`: the plugin's message.
+    pub content: Vec<u8>,
+}
+
+/// The name of an event file written at `wall_time` by the tool `suffix` (`sweep-hparams`):
+/// `events.out.tfevents.<seconds>.<suffix>`. Without [`OWN_FILE_MARKER`], the trainer leaves it
+/// alone.
+pub fn event_file_name(wall_time: f64, suffix: &str) -> String {
+    format!(
+        "events.out.{EVENT_FILE_MARKER}.{}.{suffix}",
+        wall_time as u64
+    )
+}
+
+/// Writes the whole event file `path` (its directory created if missing): the file-version
+/// record, one event holding `plugin_values` at step 0, then `scalars`, every record at
+/// `wall_time` except the scalars (their own). As [`write_scalars`], it appears under its name
+/// only once complete, replacing a file of that name.
+pub fn write_event_file(
+    path: &Path,
+    wall_time: f64,
+    plugin_values: &[PluginValue],
+    scalars: &[Scalar],
+) -> io::Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    fs::create_dir_all(dir)?;
+    let mut bytes = Vec::new();
+    append_record(
+        &mut bytes,
+        &encode_event(wall_time, 0, Some(FILE_VERSION), &[]),
+    );
+    if !plugin_values.is_empty() {
+        append_record(&mut bytes, &encode_plugin_event(wall_time, plugin_values));
+    }
+    bytes.extend_from_slice(&encode_records(scalars));
+    let tmp = dir.join(format!(".partial-events.{}", std::process::id()));
+    {
+        let mut file = fs::File::create(&tmp)?;
+        file.write_all(&bytes)?;
+        file.sync_all()?;
+    }
+    fs::rename(&tmp, path)
 }
 
 /// The time of the file-version record: the earliest point's, now when there is none.
@@ -236,13 +297,15 @@ impl RunTimes {
     }
 }
 
-/// The event files in `dir` (names containing `tfevents`), sorted by name.
+/// The trainer's event files in `dir` (names containing `tfevents` and [`OWN_FILE_MARKER`]), sorted
+/// by name; other tools' event files there are left out.
 pub fn event_files(dir: &Path) -> io::Result<Vec<PathBuf>> {
     let mut found = Vec::new();
     for entry in fs::read_dir(dir)? {
         let entry = entry?;
         let name = entry.file_name().to_string_lossy().to_string();
         if name.contains(EVENT_FILE_MARKER)
+            && name.contains(OWN_FILE_MARKER)
             && !name.starts_with('.')
             && entry.file_type()?.is_file()
         {
@@ -423,6 +486,37 @@ fn encode_event(
         }
         put_bytes(&mut out, 5, &summary);
     }
+    out
+}
+
+/// An `Event` at step 0 whose summary holds `values`, each `Summary.Value { tag = 1,
+/// metadata = 9: SummaryMetadata { plugin_data = 1: PluginData { plugin_name = 1, content = 2 },
+/// data_class = 4 }, tensor = 8 }`. The tensor is the empty float tensor and the data class
+/// "tensor", as TensorBoard's own summary writers set them for metadata-only values, so every
+/// reader (the Python and the Rust data loader) accepts the value.
+fn encode_plugin_event(wall_time: f64, values: &[PluginValue]) -> Vec<u8> {
+    // TensorProto { dtype = 1: DT_FLOAT (1), tensor_shape = 2: { dim = 2: { size = 1: 0 } } }.
+    const EMPTY_FLOAT_TENSOR: [u8; 6] = [0x08, 0x01, 0x12, 0x02, 0x12, 0x00];
+    const DATA_CLASS_TENSOR: u64 = 2;
+    let mut summary = Vec::new();
+    for value in values {
+        let mut plugin = Vec::new();
+        put_bytes(&mut plugin, 1, value.plugin_name.as_bytes());
+        put_bytes(&mut plugin, 2, &value.content);
+        let mut metadata = Vec::new();
+        put_bytes(&mut metadata, 1, &plugin);
+        put_key(&mut metadata, 4, VARINT);
+        put_varint(&mut metadata, DATA_CLASS_TENSOR);
+        let mut v = Vec::new();
+        put_bytes(&mut v, 1, value.tag.as_bytes());
+        put_bytes(&mut v, 8, &EMPTY_FLOAT_TENSOR);
+        put_bytes(&mut v, 9, &metadata);
+        put_bytes(&mut summary, 1, &v);
+    }
+    let mut out = Vec::new();
+    put_key(&mut out, 1, FIXED64);
+    out.extend_from_slice(&wall_time.to_le_bytes());
+    put_bytes(&mut out, 5, &summary);
     out
 }
 
@@ -660,6 +754,69 @@ mod tests {
         // The next append drops the partial record: the file reads whole again, each point once.
         append_scalars(dir.path(), &points("a", 4..6, 0.0)).unwrap();
         assert_eq!(read_scalars(&path).unwrap(), points("a", 1..6, 0.0));
+    }
+
+    #[test]
+    fn other_tools_event_files_are_left_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        // Named to sort after the trainer's file, as a sweep's file written after training does.
+        let foreign = dir.path().join(event_file_name(2e9, "hparams"));
+        let plugin = PluginValue {
+            tag: "_hparams_/x".into(),
+            plugin_name: "hparams".into(),
+            content: vec![1, 2, 3],
+        };
+        write_event_file(
+            &foreign,
+            2e9,
+            &[plugin],
+            &[Scalar::new(2e9, 3, "test/loss", 0.5)],
+        )
+        .unwrap();
+        let own = append_scalars(dir.path(), &points("a", 1..3, 100.0)).unwrap();
+        assert_ne!(own, foreign, "appends go to the trainer's own file");
+        assert_eq!(event_files(dir.path()).unwrap(), vec![own.clone()]);
+        let rewritten = write_scalars(dir.path(), &points("a", 1..2, 100.0)).unwrap();
+        append_scalars(dir.path(), &points("a", 2..3, 100.0)).unwrap();
+        assert_eq!(event_files(dir.path()).unwrap(), vec![rewritten.clone()]);
+        assert!(foreign.is_file(), "the rewrite removed another tool's file");
+        assert_eq!(read_scalars(&rewritten).unwrap(), points("a", 1..3, 100.0));
+
+        // The foreign file: version record, the plugin event, then the scalar.
+        let events = read_events(&foreign).unwrap();
+        assert_eq!(events.len(), 3);
+        assert_eq!(events[0].file_version.as_deref(), Some(FILE_VERSION));
+        assert!(events[1].values.is_empty(), "a plugin value is no scalar");
+        assert_eq!(events[2].values, [("test/loss".to_string(), 0.5)]);
+        assert_eq!(events[2].step, 3);
+        // Its plugin value, field by field.
+        let bytes = fs::read(&foreign).unwrap();
+        let first = 12 + u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize + 4;
+        let len = u64::from_le_bytes(bytes[first..first + 8].try_into().unwrap()) as usize;
+        let event = &bytes[first + 12..first + 12 + len];
+        /// The payloads of the length-delimited fields numbered `n`.
+        fn field(data: &[u8], n: u64) -> Vec<&[u8]> {
+            let mut f = Fields::new(data);
+            let mut out = Vec::new();
+            while let Some((k, p)) = f.next_field().unwrap() {
+                if let (true, Payload::Bytes(b)) = (k == n, p) {
+                    out.push(b);
+                }
+            }
+            out
+        }
+        let value = field(field(event, 5)[0], 1)[0];
+        assert_eq!(field(value, 1), [b"_hparams_/x".as_slice()]);
+        assert_eq!(field(value, 8), [[8u8, 1, 0x12, 2, 0x12, 0].as_slice()]);
+        let metadata = field(value, 9)[0];
+        let plugin_data = field(metadata, 1)[0];
+        assert_eq!(field(plugin_data, 1), [b"hparams".as_slice()]);
+        assert_eq!(field(plugin_data, 2), [[1u8, 2, 3].as_slice()]);
+        assert_eq!(
+            &metadata[metadata.len() - 2..],
+            [4 << 3, 2],
+            "data_class = TENSOR"
+        );
     }
 
     #[test]

@@ -44,6 +44,7 @@ fn panel(
         x_label: "epoch".into(),
         y_label: y_label.into(),
         integer_x: true,
+        x_axis: Default::default(),
         series: vec![
             Series::new("train", train, PALETTE[0]),
             Series::new(validation, valid, PALETTE[1]),

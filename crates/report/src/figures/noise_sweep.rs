@@ -24,6 +24,7 @@ pub fn plot(noise: SweepNoise, rows: &[SweepRow], accuracy_clean: f64) -> Result
             x_label: x_label.into(),
             y_label: "accuracy".into(),
             integer_x: false,
+            x_axis: Default::default(),
             series: vec![
                 Series::new(
                     "noisy",
@@ -50,6 +51,7 @@ pub fn plot(noise: SweepNoise, rows: &[SweepRow], accuracy_clean: f64) -> Result
             x_label: x_label.into(),
             y_label: "PSNR (dB)".into(),
             integer_x: false,
+            x_axis: Default::default(),
             series: vec![
                 Series::new(
                     "noisy",

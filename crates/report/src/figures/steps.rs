@@ -27,6 +27,7 @@ fn panel(title: &str, y_label: &str, steps: &[f64], values: &[f64], color: usize
         x_label: "step".into(),
         y_label: y_label.into(),
         integer_x: false,
+        x_axis: Default::default(),
         series: vec![
             Series::new("raw", raw, PALETTE[color]).faint(),
             Series::new(

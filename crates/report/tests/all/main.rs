@@ -7,3 +7,4 @@ mod export;
 mod report;
 mod sweep;
 mod times;
+mod sweep_figures;
