@@ -27,6 +27,7 @@ use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 
+use mnist_trainer::protobuf::{put_bytes, put_double, put_varint_field};
 use mnist_trainer::tensorboard::{self, PluginValue, Scalar, TENSORBOARD_DIR};
 
 use crate::spec::{Spec, TEST_METRICS};
@@ -240,31 +241,6 @@ fn remove_others(path: &Path, suffix: &str) -> io::Result<()> {
         }
     }
     Ok(())
-}
-
-// Protobuf wire format: a key (field number << 3 | wire type), then the payload.
-fn put_varint(out: &mut Vec<u8>, mut v: u64) {
-    while v >= 0x80 {
-        out.push((v as u8) | 0x80);
-        v >>= 7;
-    }
-    out.push(v as u8);
-}
-
-fn put_varint_field(out: &mut Vec<u8>, field: u64, v: u64) {
-    put_varint(out, field << 3);
-    put_varint(out, v);
-}
-
-fn put_double(out: &mut Vec<u8>, field: u64, x: f64) {
-    put_varint(out, (field << 3) | 1);
-    out.extend_from_slice(&x.to_le_bytes());
-}
-
-fn put_bytes(out: &mut Vec<u8>, field: u64, bytes: &[u8]) {
-    put_varint(out, (field << 3) | 2);
-    put_varint(out, bytes.len() as u64);
-    out.extend_from_slice(bytes);
 }
 
 #[cfg(test)]

@@ -13,6 +13,7 @@ pub mod hooks;
 pub mod metrics;
 pub mod optim;
 pub mod optimizer;
+pub mod protobuf;
 pub mod overrides;
 pub mod run_dir;
 pub mod steps;

@@ -19,6 +19,7 @@ use std::io::{self, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 use crate::metrics::{self, MetricRow, now_unix as now};
+use crate::protobuf::{FIXED32, FIXED64, LEN, VARINT, put_bytes, put_double, put_float, put_varint_field};
 use crate::run_dir::{CONFIG_FILE, RunDir};
 
 /// The first record of every event file; TensorBoard reads the format version from it.
@@ -434,30 +435,6 @@ fn append_record(out: &mut Vec<u8>, data: &[u8]) {
     out.extend_from_slice(&masked_crc32c(data).to_le_bytes());
 }
 
-// Protobuf wire types.
-const VARINT: u8 = 0;
-const FIXED64: u8 = 1;
-const LEN: u8 = 2;
-const FIXED32: u8 = 5;
-
-fn put_varint(out: &mut Vec<u8>, mut v: u64) {
-    while v >= 0x80 {
-        out.push((v as u8) | 0x80);
-        v >>= 7;
-    }
-    out.push(v as u8);
-}
-
-fn put_key(out: &mut Vec<u8>, field: u32, wire: u8) {
-    put_varint(out, ((field as u64) << 3) | wire as u64);
-}
-
-fn put_bytes(out: &mut Vec<u8>, field: u32, bytes: &[u8]) {
-    put_key(out, field, LEN);
-    put_varint(out, bytes.len() as u64);
-    out.extend_from_slice(bytes);
-}
-
 fn encode_event(
     wall_time: f64,
     step: i64,
@@ -465,12 +442,10 @@ fn encode_event(
     values: &[(&str, f32)],
 ) -> Vec<u8> {
     let mut out = Vec::new();
-    put_key(&mut out, 1, FIXED64);
-    out.extend_from_slice(&wall_time.to_le_bytes());
+    put_double(&mut out, 1, wall_time);
     if step != 0 {
-        put_key(&mut out, 2, VARINT);
         // int64 is encoded as its two's-complement u64 (negative steps take 10 bytes).
-        put_varint(&mut out, step as u64);
+        put_varint_field(&mut out, 2, step as u64);
     }
     if let Some(version) = file_version {
         put_bytes(&mut out, 3, version.as_bytes());
@@ -480,8 +455,7 @@ fn encode_event(
         for (tag, value) in values {
             let mut v = Vec::new();
             put_bytes(&mut v, 1, tag.as_bytes());
-            put_key(&mut v, 2, FIXED32);
-            v.extend_from_slice(&value.to_le_bytes());
+            put_float(&mut v, 2, *value);
             put_bytes(&mut summary, 1, &v);
         }
         put_bytes(&mut out, 5, &summary);
@@ -505,8 +479,7 @@ fn encode_plugin_event(wall_time: f64, values: &[PluginValue]) -> Vec<u8> {
         put_bytes(&mut plugin, 2, &value.content);
         let mut metadata = Vec::new();
         put_bytes(&mut metadata, 1, &plugin);
-        put_key(&mut metadata, 4, VARINT);
-        put_varint(&mut metadata, DATA_CLASS_TENSOR);
+        put_varint_field(&mut metadata, 4, DATA_CLASS_TENSOR);
         let mut v = Vec::new();
         put_bytes(&mut v, 1, value.tag.as_bytes());
         put_bytes(&mut v, 8, &EMPTY_FLOAT_TENSOR);
@@ -514,8 +487,7 @@ fn encode_plugin_event(wall_time: f64, values: &[PluginValue]) -> Vec<u8> {
         put_bytes(&mut summary, 1, &v);
     }
     let mut out = Vec::new();
-    put_key(&mut out, 1, FIXED64);
-    out.extend_from_slice(&wall_time.to_le_bytes());
+    put_double(&mut out, 1, wall_time);
     put_bytes(&mut out, 5, &summary);
     out
 }
