@@ -28,7 +28,7 @@ pub use summary::Summary;
 pub use trial::Trial;
 
 use mnist_trainer::RunDir;
-use mnist_trainer::run_dir::write_atomic;
+use mnist_trainer::run_dir::{RunLock, lock_file, write_atomic};
 
 /// Errors of a sweep; each displays as one line that names the file, key or directory.
 #[derive(Debug, thiserror::Error)]
@@ -236,31 +236,14 @@ fn state(trial: &Trial, dir: &Path, force: bool) -> Result<State, SweepError> {
     })
 }
 
-/// The sweep directory's lock: an OS file lock on `sweep.lock`, released when the process ends in
-/// any way, so a crash never leaves the directory blocked.
-#[derive(Debug)]
-pub struct SweepLock {
-    _file: std::fs::File,
-}
+/// The sweep directory's lock: the trainer's OS file lock ([`lock_file`]) on `sweep.lock`,
+/// released when the process ends in any way, so a crash never leaves the directory blocked.
+pub type SweepLock = RunLock;
 
 /// Takes the lock of `dir` (created if need be).
 pub fn lock(dir: &Path) -> Result<SweepLock, SweepError> {
-    use std::io::Write;
     std::fs::create_dir_all(dir).map_err(io("create", dir))?;
-    let path = dir.join("sweep.lock");
-    let mut file = std::fs::OpenOptions::new().read(true).write(true).create(true).truncate(false).open(&path).map_err(io("create", &path))?;
-    match file.try_lock() {
-        Ok(()) => {}
-        Err(std::fs::TryLockError::WouldBlock) => {
-            let pid = std::fs::read_to_string(&path).ok().and_then(|s| s.trim().parse().ok()).unwrap_or(0);
-            return Err(SweepError::Locked { path: dir.to_path_buf(), pid });
-        }
-        Err(std::fs::TryLockError::Error(e)) => return Err(io("lock", &path)(e)),
-    }
-    // The pid is only for the message; the lock is the flock.
-    file.set_len(0).map_err(io("write", &path))?;
-    write!(file, "{}", std::process::id()).map_err(io("write", &path))?;
-    Ok(SweepLock { _file: file })
+    lock_file(&dir.join("sweep.lock"))?.map_err(|pid| SweepError::Locked { path: dir.to_path_buf(), pid })
 }
 
 /// Reads the sweep file, builds every trial's config (refusing bad keys and values before

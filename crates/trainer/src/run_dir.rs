@@ -287,38 +287,9 @@ impl RunDir {
         write_atomic(&self.file(METRICS_FILE), &crate::metrics::to_csv(rows))
     }
 
-    /// Takes the training lock: an advisory lock (`flock`) on `train.lock`, which the kernel
-    /// releases when the holder exits in any way (crash, SIGKILL, power loss), so a lock file left
-    /// behind never blocks a later run. The file holds the holder's pid, for the message.
+    /// Takes the training lock: an advisory lock (`flock`) on `train.lock` (see [`lock_file`]).
     pub fn lock(&self) -> Result<RunLock, RunError> {
-        let path = self.file(LOCK_FILE);
-        for _ in 0..10 {
-            let mut file = std::fs::OpenOptions::new()
-                .read(true)
-                .write(true)
-                .create(true)
-                .truncate(false)
-                .open(&path)
-                .map_err(io("create", &path))?;
-            match file.try_lock() {
-                Ok(()) => {}
-                Err(std::fs::TryLockError::WouldBlock) => {
-                    let pid = std::fs::read_to_string(&path).ok().and_then(|s| s.trim().parse::<u32>().ok()).unwrap_or(0);
-                    return Err(RunError::Locked { path: self.path.clone(), pid });
-                }
-                Err(std::fs::TryLockError::Error(e)) => return Err(io("lock", &path)(e)),
-            }
-            // The holder before us removes the file as it releases the lock: if the path no longer
-            // names the file we locked, our lock guards nothing; open the path again.
-            if !same_file(&file, &path) {
-                continue;
-            }
-            file.set_len(0).map_err(io("write", &path))?;
-            write!(file, "{}", std::process::id()).map_err(io("write", &path))?;
-            file.flush().map_err(io("write", &path))?;
-            return Ok(RunLock { path, _file: file });
-        }
-        Err(RunError::Locked { path: self.path.clone(), pid: 0 })
+        lock_file(&self.file(LOCK_FILE))?.map_err(|pid| RunError::Locked { path: self.path.clone(), pid })
     }
 
     /// Removes what processes killed in the middle of a write left behind: temporary files of
@@ -501,6 +472,39 @@ fn same_file(file: &std::fs::File, path: &Path) -> bool {
         (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
         _ => false,
     }
+}
+
+/// Takes an advisory lock (`flock`) on the file at `path` (created if missing), which the kernel
+/// releases when the holder exits in any way (crash, SIGKILL, power loss), so a lock file left
+/// behind never blocks a later process. The file holds the holder's pid, for messages. Returns
+/// `Ok(Err(pid))` when another process holds it.
+pub fn lock_file(path: &Path) -> Result<Result<RunLock, u32>, RunError> {
+    for _ in 0..10 {
+        let mut file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(path)
+            .map_err(io("create", path))?;
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
+                return Ok(Err(std::fs::read_to_string(path).ok().and_then(|s| s.trim().parse::<u32>().ok()).unwrap_or(0)));
+            }
+            Err(std::fs::TryLockError::Error(e)) => return Err(io("lock", path)(e)),
+        }
+        // The holder before us removes the file as it releases the lock: if the path no longer
+        // names the file we locked, our lock guards nothing; open the path again.
+        if !same_file(&file, path) {
+            continue;
+        }
+        file.set_len(0).map_err(io("write", path))?;
+        write!(file, "{}", std::process::id()).map_err(io("write", path))?;
+        file.flush().map_err(io("write", path))?;
+        return Ok(Ok(RunLock { path: path.to_path_buf(), _file: file }));
+    }
+    Ok(Err(0))
 }
 
 /// Held while training; removes the lock file, then releases the lock (by closing it), when dropped.
