@@ -65,7 +65,7 @@ fn main() -> ExitCode {
         if let Some(n) = args.seed {
             overrides.push(Override::integer("--seed", "experiment.seed", n)?);
         }
-        let experiment = Experiment::load_with(&args.config, &overrides)?.with_overrides(None, None, args.device.clone())?;
+        let experiment = Experiment::load_with(&args.config, &overrides)?.with_device(args.device.clone())?;
         let c = experiment.config();
         if args.dry_run {
             let model = c.model.init(&burn::prelude::Device::flex());

@@ -558,15 +558,10 @@ impl Experiment {
         &self.source
     }
 
-    /// The same experiment with command-line overrides applied and validated again.
-    pub fn with_overrides(&self, epochs: Option<usize>, seed: Option<u64>, device: Option<String>) -> Result<Experiment, ConfigError> {
+    /// The same experiment on the backend named by `--device` (when given), validated again.
+    /// (Other command-line settings are `--set` overrides, applied by [`Experiment::load_with`].)
+    pub fn with_device(&self, device: Option<String>) -> Result<Experiment, ConfigError> {
         let mut config = self.config.clone();
-        if let Some(e) = epochs {
-            config.training.epochs = e;
-        }
-        if let Some(s) = seed {
-            config.experiment.seed = s;
-        }
         if device.is_some() {
             config.device = device;
         }
