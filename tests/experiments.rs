@@ -67,7 +67,7 @@ fn set_changes_the_training_and_the_saved_config() {
     let dir = tempfile::tempdir().unwrap();
     let config = write_config(dir.path(), "tiny.toml", TINY);
     let out = dir.path().join("run");
-    let stdout = trained(&config, &out, &["--set", "training.epochs=1", "--set", "model.hidden=[8]", "--set", "training.optimizer={ kind = \"sgd\", momentum = 0.5 }"]);
+    let stdout = trained(&config, &out, &["--set", "training.epochs=1", "--set", "model.hidden[0]=8", "--set", "training.optimizer={ kind = \"sgd\", momentum = 0.5 }"]);
     // 784·8 + 8 + 8·10 + 10 weights, one epoch.
     assert!(stdout.contains("(6,370 params)"), "{stdout}");
     assert!(stdout.contains("epoch   1/1 "), "{stdout}");
@@ -109,7 +109,7 @@ fn bad_overrides_are_refused_with_their_key() {
     refused("bad TOML", &set("model.hidden=[8,"), &["--set model.hidden=[8,: [8, is not a TOML value (invalid array"]);
     refused("a value for a table", &set("training=3"), &["--set training=3: training: invalid type: integer `3`"]);
     refused("a key below a value", &set("training.epochs.max=3"), &["--set training.epochs.max=3: training.epochs is an integer, not a table"]);
-    refused("an array element", &set("model.hidden[0]=8"), &["set the whole array"]);
+    refused("an element past the end", &set("model.hidden[3]=8"), &["--set model.hidden[3]=8: model.hidden has 1 element, so it has no [3]"]);
     refused("--seed beyond TOML", &train(&["--config", &config, "--seed", &u64::MAX.to_string()]), &["--seed 18446744073709551615: the value is larger than"]);
     assert!(!out.exists(), "a refused override created the run directory");
     // The file's own mistakes are still reported at their line.

@@ -278,3 +278,59 @@ fn png_size(path: &Path) -> (u32, u32) {
     let img = image::open(path).unwrap_or_else(|e| panic!("{} is not a valid PNG: {e}", path.display()));
     (img.width(), img.height())
 }
+
+#[test]
+fn a_latent_sweep_sets_one_list_element_and_draws_the_pca_bound_and_reconstructions() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = common::root().join("data/mnist");
+    let base = format!(
+        "[experiment]\nname = \"lin\"\nseed = 5\n\n[data]\nset = \"mnist\"\ndir = \"{}\"\nnormalization = \"standardize\"\ntrain_limit = 400\ntest_limit = 100\n\n\
+         [model]\nkind = \"dense_autoencoder\"\nencoder = [{{ units = 64, activation = \"linear\" }}]\n\n\
+         [training]\nepochs = 1\nbatch_size = 50\nloss = \"mse\"\nlearning_rate = 0.001\noptimizer = {{ kind = \"adam\" }}\n",
+        data.display()
+    );
+    common::write_config(tmp.path(), "base.toml", &base);
+    let file = common::write_config(
+        tmp.path(),
+        "lat.toml",
+        "[sweep]\nname = \"lat\"\nbase = \"base.toml\"\npca_bound = true\nmetrics = [\"test.mse\"]\n[grid]\n\"model.encoder[0].units\" = [2, 8]\n",
+    );
+    let out = tmp.path().join("out");
+    let (code, stdout, stderr) = sweep(&["--config", &file, "--out", &out.display().to_string()]);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let names = ["model.encoder.0.units=2,seed=5", "model.encoder.0.units=8,seed=5"];
+    for n in names {
+        let config = std::fs::read_to_string(out.join(n).join("config.toml")).unwrap();
+        let units = n.split('=').nth(1).unwrap().split(',').next().unwrap();
+        assert!(config.contains(&format!("units = {units}")), "{n}: {config}");
+    }
+    // The bound in the summary is the one `report --run` finds for each trial on its own.
+    let (header, rows) = csv_rows(&out.join("summary.csv"));
+    assert_eq!((header[0].as_str(), header.last().unwrap().as_str()), ("model.encoder[0].units", "pca_bound"));
+    for (row, n) in rows.iter().zip(names) {
+        let run = out.join(n);
+        let (code, _, err) = common::run("report", &["--run", &run.display().to_string()]);
+        assert_eq!(code, 0, "{err}");
+        let pca: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(run.join("plots/pca.json")).unwrap()).unwrap();
+        let bound: f64 = row.last().unwrap().parse().unwrap();
+        assert_eq!(bound, pca["bound_test_mse"].as_f64().unwrap(), "{n}");
+        let mse: f64 = row[1].parse().unwrap();
+        assert_eq!(mse, eval_json(&run)["mse"].as_f64().unwrap(), "{n}");
+    }
+    // A wider code loses less: the bound falls from k = 2 to k = 8.
+    let bound = |r: &Vec<String>| r.last().unwrap().parse::<f64>().unwrap();
+    assert!(bound(&rows[1]) < bound(&rows[0]), "{rows:?}");
+    let md = std::fs::read_to_string(out.join("summary.md")).unwrap();
+    assert!(md.contains("PCA bound (test.mse)"), "{md}");
+    png_size(&out.join("plots/test.mse_vs_model.encoder_0_.units.png"));
+    // The original row and one row per grid point, under a title.
+    let (w, h) = png_size(&out.join("plots/reconstructions.png"));
+    let (_, one_row) = png_size(&out.join(names[0]).join("plots/reconstructions.png"));
+    assert!(w > 10 * 28 && h > 3 * 28 * 2 && h != one_row, "{w}×{h}");
+    // A classifier cannot be compared with PCA: refused before anything runs.
+    let bad = common::write_config(tmp.path(), "bad.toml", &format!("[sweep]\nbase = \"base.toml\"\npca_bound = true\n[set]\n\"model\" = {{ kind = \"mlp\", hidden = [8] }}\n\"training.loss\" = \"cross_entropy\"\n"));
+    let (code, _, stderr) = sweep(&["--config", &bad, "--out", &tmp.path().join("bad").display().to_string()]);
+    assert_ne!(code, 0);
+    assert!(stderr.contains("sweep.pca_bound = true compares autoencoders with PCA") && stderr.lines().count() == 1, "{stderr}");
+    assert!(!tmp.path().join("bad").exists());
+}

@@ -1,6 +1,7 @@
 //! The sweep's figures in `<sweep>/plots/`, drawn after the summary: each summarized metric against
-//! the first varied key (one line per value of the second key, if any), and the mean validation
-//! curves per grid point. Statistics are computed here, with the summary's [`Stats`]; the report
+//! the first varied key (one line per value of the second key, if any; references such as the PCA
+//! bound beside their metric), the mean validation curves per grid point, and for autoencoders a
+//! row of reconstructions per grid point. Statistics are computed here, with the summary's [`Stats`]; the report
 //! crate only draws them.
 //!
 //! A sweep with more than two varied keys gets the figures of its first two only (one figure per
@@ -8,6 +9,7 @@
 
 use std::path::{Path, PathBuf};
 
+use mnist_report::across_runs::{RECONSTRUCTIONS_FILE, reconstruction_rows};
 use mnist_report::sweep_figures::{KeyValue, Line, Point, PointCurves, VAL_CURVES_FILE, file_name, key_axis, metric_vs_key, val_curves};
 use mnist_trainer::metrics::{MetricRow, from_csv};
 use mnist_trainer::run_dir::{METRICS_FILE, write_atomic};
@@ -63,14 +65,35 @@ pub fn write(dir: &Path, spec: &Spec, trials: &[Trial], summary: &Summary) -> Re
             if lines.is_empty() {
                 continue;
             }
+            // References (the PCA bound) of the metric, along the first key at the second key's
+            // first value, where they were computed.
+            let references: Vec<Line> = summary
+                .references
+                .iter()
+                .filter(|r| &r.metric == metric)
+                .map(|r| Line {
+                    label: r.label.clone(),
+                    points: summary
+                        .rows
+                        .iter()
+                        .zip(&r.values)
+                        .filter(|(row, _)| groups[0].is_none_or(|v| row.values.get(1) == Some(v)))
+                        .filter_map(|(row, v)| Some(Point { x: x_of(&row.values[0])?, mean: (*v)?, std: None, n: 1 }))
+                        .collect(),
+                })
+                .filter(|l| !l.points.is_empty())
+                .collect();
             let name = format!("test.{metric}");
-            let png = metric_vs_key(&name, &first.key, x_axis.clone(), &lines)?;
+            let png = metric_vs_key(&name, &first.key, x_axis.clone(), &lines, &references)?;
             figures.push((file_name(&name, &first.key), png));
         }
     }
     let curves = point_curves(dir, trials);
     if !curves.is_empty() {
         figures.push((VAL_CURVES_FILE.to_string(), val_curves(&curves)?));
+    }
+    if let Some(png) = reconstruction_rows(&finished_per_point(dir, trials))? {
+        figures.push((RECONSTRUCTIONS_FILE.to_string(), png));
     }
     let mut paths = Vec::new();
     if !figures.is_empty() {
@@ -82,6 +105,32 @@ pub fn write(dir: &Path, spec: &Spec, trials: &[Trial], summary: &Summary) -> Re
         paths.push(path);
     }
     Ok(paths)
+}
+
+/// The first finished trial (one with a `test.json`) of each grid point, in grid order, labelled
+/// as the validation curves are; an autoencoder's reconstructions are drawn from these.
+fn finished_per_point(dir: &Path, trials: &[Trial]) -> Vec<(String, PathBuf)> {
+    let mut out: Vec<(String, PathBuf)> = Vec::new();
+    let mut seen: Vec<&str> = Vec::new();
+    for t in trials {
+        let run = dir.join(&t.name);
+        if seen.contains(&t.point.as_str()) || !run.join("test.json").is_file() {
+            continue;
+        }
+        seen.push(&t.point);
+        out.push((short_label(&t.point), run));
+    }
+    out
+}
+
+/// A grid point as a legend names it: the last part of each key (`l2=1e-6` for
+/// `training.l2=1e-6`, `units=2` for `model.encoder[0].units=2`).
+fn short_label(point: &str) -> String {
+    let short = |part: &str| match part.split_once('=') {
+        Some((key, value)) => format!("{}={value}", key.rsplit('.').next().unwrap_or(key)),
+        None => part.to_string(),
+    };
+    point.split(',').map(short).collect::<Vec<_>>().join(",")
 }
 
 /// The validation rows of a trial's `metrics.csv` (none when it is missing or unreadable: a trial
@@ -116,12 +165,7 @@ fn point_curves(dir: &Path, trials: &[Trial]) -> Vec<PointCurves> {
         if loss.is_empty() {
             continue;
         }
-        let short = |part: &str| match part.split_once('=') {
-            Some((key, value)) => format!("{}={value}", key.rsplit('.').next().unwrap_or(key)),
-            None => part.to_string(),
-        };
-        let label = t.point.split(',').map(short).collect::<Vec<_>>().join(",");
-        out.push(PointCurves { label, loss, accuracy: stats(|r| r.accuracy) });
+        out.push(PointCurves { label: short_label(&t.point), loss, accuracy: stats(|r| r.accuracy) });
     }
     out
 }
@@ -133,7 +177,7 @@ mod tests {
     use crate::summary::Row;
 
     fn spec(grid: Vec<Axis>) -> Spec {
-        Spec { file: "s.toml".into(), name: "s".into(), base: "b.toml".into(), repeats: 2, metrics: vec![], set: vec![], grid }
+        Spec { file: "s.toml".into(), name: "s".into(), base: "b.toml".into(), repeats: 2, metrics: vec![], pca_bound: false, set: vec![], grid }
     }
 
     #[test]
@@ -162,7 +206,7 @@ mod tests {
                 }
             }
         }
-        let summary = Summary { axes: vec![l2.key.clone(), bs.key.clone()], metrics: vec!["accuracy".into()], rows };
+        let summary = Summary { axes: vec![l2.key.clone(), bs.key.clone()], metrics: vec!["accuracy".into()], rows, references: vec![] };
         let paths = write(dir.path(), &spec, &trials, &summary).unwrap();
         let names: Vec<String> = paths.iter().map(|p| p.file_name().unwrap().to_string_lossy().into_owned()).collect();
         assert_eq!(names, ["test.accuracy_vs_training.l2.png", "val_curves.png"]);

@@ -12,6 +12,7 @@
 pub mod figures;
 pub mod hparams;
 pub mod launcher;
+pub mod reference;
 pub mod spec;
 pub mod summary;
 pub mod trial;
@@ -255,6 +256,7 @@ pub fn lock(dir: &Path) -> Result<SweepLock, SweepError> {
 pub fn run(opts: &SweepOptions, launcher: &dyn Launcher) -> Result<SweepOutcome, SweepError> {
     let spec = Spec::load(&opts.spec)?;
     let trials = trial::expand(&spec)?;
+    reference::check(&spec, &trials)?;
     let dir = opts.out.clone().unwrap_or_else(|| Path::new("artifacts").join(&spec.name));
     if opts.dry_run {
         println!("sweep {} ({}): {} trials into {}", spec.name, opts.spec.display(), trials.len(), dir.display());
@@ -346,10 +348,11 @@ pub fn run(opts: &SweepOptions, launcher: &dyn Launcher) -> Result<SweepOutcome,
         }
     });
     bar.finish_and_clear();
-    let summary = summary::summarize(&spec, &trials, |t| {
+    let mut summary = summary::summarize(&spec, &trials, |t| {
         let text = std::fs::read_to_string(dir.join(&t.name).join("test.json")).ok()?;
         serde_json::from_str(&text).ok()
     });
+    summary.references.extend(reference::pca_bound(&dir, &spec, &trials, &summary)?);
     summary.write(&dir, &spec.name)?;
     figures::write(&dir, &spec, &trials, &summary)?;
     // Every finished trial, those of earlier invocations too, then the experiment that lists them.

@@ -30,6 +30,8 @@ struct Section {
     #[serde(default = "one")]
     repeats: i64,
     metrics: Option<Vec<String>>,
+    #[serde(default)]
+    pca_bound: bool,
 }
 
 fn one() -> i64 {
@@ -58,6 +60,9 @@ pub struct Spec {
     pub repeats: u64,
     /// The metrics summaries show, without their `test.` prefix; empty: every final test metric.
     pub metrics: Vec<String>,
+    /// Put the PCA bound at each grid point's code size beside the test MSE (autoencoders):
+    /// `sweep.pca_bound = true`.
+    pub pca_bound: bool,
     /// Fixed overrides, sorted by key.
     pub set: Vec<(String, toml::Value)>,
     /// The axes, sorted by key (trial names list them in this order).
@@ -130,18 +135,20 @@ impl Spec {
             }
             grid.push(Axis { key, values });
         }
-        Ok(Spec { file: path.to_path_buf(), name, base, repeats: s.repeats as u64, metrics, set, grid })
+        if s.pca_bound && !metrics.is_empty() && !metrics.iter().any(|m| m == "mse") {
+            return Err(fail("sweep.pca_bound = true is drawn beside test.mse: add \"test.mse\" to sweep.metrics".into()));
+        }
+        Ok(Spec { file: path.to_path_buf(), name, base, repeats: s.repeats as u64, metrics, pca_bound: s.pca_bound, set, grid })
     }
 }
 
-/// A dotted key whose parts are TOML bare keys. Whether the schema knows it is checked when the
-/// trials' configs are built, by the code that reads config files.
+/// A dotted key whose parts are TOML bare keys, with `[N]` for an element of an array, as
+/// `train --set` takes it. Whether the schema knows it is checked when the trials' configs are
+/// built, by the code that reads config files.
 fn check_key(key: &str) -> Result<(), String> {
-    let ok = !key.is_empty() && key.split('.').all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-'));
-    if ok {
-        Ok(())
-    } else {
-        Err(format!("{key:?} is not a dotted key of the config (e.g. \"training.l2\"); quote dotted keys: \"training.l2\" = ..."))
+    match mnist_trainer::parse_key(key) {
+        Ok(_) => Ok(()),
+        Err(_) => Err(format!("{key:?} is not a dotted key of the config (e.g. \"training.l2\" or \"model.encoder[0].units\"); quote dotted keys: \"training.l2\" = ...")),
     }
 }
 
@@ -259,5 +266,10 @@ mod tests {
         let e = parse(&dir, "[sweep]\nbase = \"base.toml\"\n[grid]\n\"training.l2\" = 3\n").unwrap_err();
         assert!(e.contains("3 is not an axis"), "{e}");
         assert!(!e.contains('\n'), "{e}");
+        let e = parse(&dir, "[sweep]\nbase = \"base.toml\"\npca_bound = true\nmetrics = [\"test.loss\"]\n").unwrap_err();
+        assert!(e.ends_with("sweep.pca_bound = true is drawn beside test.mse: add \"test.mse\" to sweep.metrics"), "{e}");
+        assert!(parse(&dir, "[sweep]\nbase = \"base.toml\"\npca_bound = true\n").unwrap().pca_bound);
+        let e = parse(&dir, "[sweep]\nbase = \"base.toml\"\n[grid]\n\"model.encoder[x].units\" = [2]\n").unwrap_err();
+        assert!(e.contains("\"model.encoder[x].units\" is not a dotted key"), "{e}");
     }
 }

@@ -61,6 +61,21 @@ pub struct Summary {
     pub metrics: Vec<String>,
     /// One row per grid point, in the grid's order.
     pub rows: Vec<Row>,
+    /// Values to compare a metric with (the PCA bound), one per row.
+    pub references: Vec<Reference>,
+}
+
+/// A reference value per grid point beside one metric: the PCA bound beside `test.mse`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reference {
+    /// Its column in `summary.csv` (`pca_bound`) and its name in figures (`PCA bound`).
+    pub column: String,
+    /// How figures and `summary.md` name it.
+    pub label: String,
+    /// The metric it compares with, without `test.` (`mse`).
+    pub metric: String,
+    /// One per row of the summary; `None` where it could not be computed (no finished trial).
+    pub values: Vec<Option<f64>>,
 }
 
 /// Summarizes `trials` from the final test metrics found (`metrics_of`: a trial's `test.json`
@@ -84,7 +99,7 @@ pub fn summarize(spec: &Spec, trials: &[Trial], metrics_of: impl Fn(&Trial) -> O
         let stats = metrics.iter().map(|k| Stats::of(&of_point.iter().filter_map(|m| m.get(k).and_then(|v| v.as_f64())).collect::<Vec<_>>())).collect();
         rows.push(Row { values: t.values.clone(), stats });
     }
-    Summary { axes: spec.grid.iter().map(|a| a.key.clone()).collect(), metrics, rows }
+    Summary { axes: spec.grid.iter().map(|a| a.key.clone()).collect(), metrics, rows, references: Vec::new() }
 }
 
 impl Summary {
@@ -95,8 +110,9 @@ impl Summary {
         for m in &self.metrics {
             header.extend(["mean", "std", "min", "max", "n"].map(|s| format!("test.{m}.{s}")));
         }
+        header.extend(self.references.iter().map(|r| r.column.clone()));
         let mut out = header.iter().map(|h| csv_field(h)).collect::<Vec<_>>().join(",") + "\n";
-        for row in &self.rows {
+        for (i, row) in self.rows.iter().enumerate() {
             let mut cells: Vec<String> = row.values.iter().map(|v| csv_field(&value_text(v))).collect();
             for s in &row.stats {
                 match s {
@@ -104,6 +120,7 @@ impl Summary {
                     None => cells.extend(["", "", "", "", "0"].map(String::from)),
                 }
             }
+            cells.extend(self.references.iter().map(|r| r.values.get(i).copied().flatten().map(|v| v.to_string()).unwrap_or_default()));
             out += &(cells.join(",") + "\n");
         }
         out
@@ -116,9 +133,10 @@ impl Summary {
         for m in &self.metrics {
             header.extend([format!("test.{m} mean ± std"), "[min, max]".into(), "n".into()]);
         }
+        header.extend(self.references.iter().map(|r| format!("{} (test.{})", r.label, r.metric)));
         let _ = writeln!(out, "| {} |", header.join(" | "));
         let _ = writeln!(out, "|{}", " --- |".repeat(header.len()));
-        for row in &self.rows {
+        for (i, row) in self.rows.iter().enumerate() {
             let mut cells: Vec<String> = if self.axes.is_empty() { vec!["base".into()] } else { row.values.iter().map(value_text).collect() };
             for s in &row.stats {
                 match s {
@@ -130,6 +148,7 @@ impl Summary {
                     None => cells.extend(["–".into(), "–".into(), "0".into()]),
                 }
             }
+            cells.extend(self.references.iter().map(|r| r.values.get(i).copied().flatten().map(num).unwrap_or_else(|| "–".into())));
             let _ = writeln!(out, "| {} |", cells.join(" | "));
         }
         out
@@ -182,6 +201,7 @@ mod tests {
             base: "b.toml".into(),
             repeats: 2,
             metrics: vec![],
+            pca_bound: false,
             set: vec![],
             grid: vec![Axis { key: "training.l2".into(), values: vec![] }],
         };
@@ -201,5 +221,13 @@ mod tests {
         let md = summary.markdown("s");
         assert!(md.contains("| 0.1 | 1.5 ± 0.70711 | [1, 2] | 2 | 0.6 ± 0.14142 | [0.5, 0.7] | 2 |"), "{md}");
         assert!(md.contains("| 0.2 | 3 ± – | [3, 3] | 1 |"), "{md}");
+        // A reference adds a column to both.
+        let mut summary = summary;
+        summary.references.push(Reference { column: "pca_bound".into(), label: "PCA bound".into(), metric: "loss".into(), values: vec![Some(0.25), None] });
+        let csv = summary.csv();
+        let lines: Vec<&str> = csv.lines().collect();
+        assert!(lines[0].ends_with(",test.accuracy.n,pca_bound") && lines[1].ends_with(",2,0.25") && lines[2].ends_with(",1,"), "{csv}");
+        let md = summary.markdown("s");
+        assert!(md.contains("| n | PCA bound (test.loss) |") && md.contains("| 2 | 0.25 |") && md.contains("| 1 | – |"), "{md}");
     }
 }

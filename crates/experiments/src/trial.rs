@@ -47,9 +47,11 @@ pub fn expand(spec: &Spec) -> Result<Vec<Trial>, SweepError> {
             })?;
             let mut with_seed = overrides.clone();
             let label = format!("{}: seed {seed} (repeat {repeat})", spec.file.display());
-            with_seed.push(Override { label, key: vec!["experiment".into(), "seed".into()], value: toml::Value::Integer(seed as i64) });
+            with_seed.push(Override::at(label, "experiment.seed", toml::Value::Integer(seed as i64)).expect("a valid key"));
             let config = Experiment::load_with(&spec.base, &with_seed).map_err(config_error)?.config().to_toml();
-            let mut parts = point_parts.clone();
+            // `model.encoder[2].units` names a directory as `model.encoder.2.units`: brackets
+            // are glob characters in a shell.
+            let mut parts: Vec<String> = spec.grid.iter().zip(&values).map(|(a, v)| format!("{}={}", a.key.replace('[', ".").replace(']', ""), value_text(v))).collect();
             parts.push(format!("seed={seed}"));
             trials.push(Trial { name: safe_name(&parts.join(",")), point: point.clone(), values: values.clone(), seed, config });
         }
@@ -66,7 +68,7 @@ pub fn expand(spec: &Spec) -> Result<Vec<Trial>, SweepError> {
 /// An override as the trainer takes it; its label starts every error about it.
 fn make_override(table: &str, key: &str, value: toml::Value) -> Override {
     let label = format!("{table} \"{key}\" = {}", value_text(&value));
-    Override { label, key: key.split('.').map(String::from).collect(), value }
+    Override::at(label, key, value).expect("the spec checked its keys")
 }
 
 /// The cartesian product of the axes' values (one empty point when there are no axes).
@@ -144,6 +146,18 @@ mod tests {
         let trials = expand(&s).unwrap();
         assert_eq!(trials.iter().map(|t| t.name.as_str()).collect::<Vec<_>>(), ["seed=7", "seed=8", "seed=9"]);
         assert_eq!(trials[0].point, "base");
+    }
+
+    #[test]
+    fn an_axis_may_vary_one_element_of_a_list() {
+        let (_d, s) = spec("[sweep]\nbase = \"base.toml\"\n[grid]\n\"model.hidden[0]\" = [8, 32]\n").unwrap();
+        let trials = expand(&s).unwrap();
+        assert_eq!(trials.iter().map(|t| t.name.as_str()).collect::<Vec<_>>(), ["model.hidden.0=8,seed=7", "model.hidden.0=32,seed=7"]);
+        assert_eq!(trials[1].point, "model.hidden[0]=32");
+        assert!(trials[1].config.contains("hidden = [32]"), "{}", trials[1].config);
+        let (_d, s) = spec("[sweep]\nbase = \"base.toml\"\n[grid]\n\"model.hidden[1]\" = [8]\n").unwrap();
+        let e = expand(&s).unwrap_err().to_string();
+        assert!(e.contains("[grid] \"model.hidden[1]\" = 8: model.hidden has 1 element, so it has no [1]"), "{e}");
     }
 
     #[test]

@@ -5,6 +5,7 @@
 //! [`export_run`] (`export`). Figures are drawn with `plotters` into RGB buffers and encoded with
 //! `image`; text uses a font embedded in the binary, so no system font is ever needed.
 
+pub mod across_runs;
 pub mod canvas;
 pub mod compare;
 pub mod error;

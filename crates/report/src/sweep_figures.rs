@@ -5,6 +5,8 @@
 //! The functions take plain numbers (the sweep crate computes the statistics), so this crate does
 //! not depend on the sweep crate; the drawing is the shared panels of [`crate::plot`].
 
+use plotters::style::colors::BLACK;
+
 use crate::canvas::Png;
 use crate::error::ReportError;
 use crate::plot::{Corner, PALETTE, Panel, Series, XAxis, legend_room, panels_figure, spans_decades};
@@ -71,16 +73,27 @@ fn trials_text<'a>(points: impl Iterator<Item = &'a Point>) -> String {
 
 /// `<metric>_vs_<key>.png`: `metric` against `key` (on `x_axis`, see [`key_axis`]), one line per
 /// value of a second key (its label in the legend), mean ± std error bars at each grid point.
-pub fn metric_vs_key(metric: &str, key: &str, x_axis: XAxis, lines: &[Line]) -> Result<Png, ReportError> {
+/// `references` are drawn in black beside them, without bars (a bound such as PCA's, one value
+/// per point); with a reference, an unlabelled line is labelled by the metric.
+pub fn metric_vs_key(metric: &str, key: &str, x_axis: XAxis, lines: &[Line], references: &[Line]) -> Result<Png, ReportError> {
     let n = trials_text(lines.iter().flat_map(|l| &l.points));
+    let labelled_lines: Vec<Line>;
+    let lines = if references.is_empty() {
+        lines
+    } else {
+        labelled_lines = lines.iter().map(|l| Line { label: if l.label.is_empty() { metric.to_string() } else { l.label.clone() }, points: l.points.clone() }).collect();
+        &labelled_lines[..]
+    };
+    let all: Vec<&Line> = lines.iter().chain(references).collect();
     // Bars count too: the legend must not hide the top or bottom of one.
-    let extents: Vec<Vec<(f64, f64)>> = lines
+    let extents: Vec<Vec<(f64, f64)>> = all
         .iter()
         .flat_map(|l| [-1.0, 1.0].map(|side| l.points.iter().map(|p| (p.x, p.mean + side * p.std.unwrap_or(0.0))).collect()))
         .collect();
-    let labelled = lines.iter().filter(|l| !l.label.is_empty()).count();
+    let labelled = all.iter().filter(|l| !l.label.is_empty()).count();
     let (legend, anchor) = legend_room(&extents, x_axis == XAxis::Log10, labelled);
     let mut series: Vec<Series> = lines.iter().enumerate().map(|(i, l)| series(&l.label, &l.points, i).with_error_bars(spread(&l.points))).collect();
+    series.extend(references.iter().map(|r| Series::new(&r.label, r.points.iter().map(|p| (p.x, p.mean)).collect(), BLACK)));
     series.extend(anchor.and_then(|y| Some(Series::anchor(lines.first()?.points.first()?.x, y))));
     let panel = Panel {
         title: format!("{metric} (mean ± std over {n} {})", if n == "1" { "trial" } else { "trials" }),

@@ -25,7 +25,7 @@ pub use backend::{Backend, BackendError};
 pub use config::{Config, ConfigError, Experiment};
 pub use eval::{EvalSplit, LoadedRun, load_run};
 pub use evaluate::Averages;
-pub use overrides::Override;
+pub use overrides::{KeyPart, Override, parse_key};
 pub use run_dir::{RunDir, RunError};
 pub use stop::StopSignal;
 pub use train::{TrainOptions, TrainOutcome, train};

@@ -10,10 +10,20 @@ pub struct Override {
     /// How it was written on the command line (`--set training.learning_rate=0.01`,
     /// `--epochs 5`): every error about it starts with this.
     pub label: String,
-    /// The key, split at its dots: `["training", "learning_rate"]`.
-    pub key: Vec<String>,
+    /// The key, split at its dots and brackets: `model.encoder[2].units` is
+    /// `[Key("model"), Key("encoder"), Index(2), Key("units")]`.
+    pub key: Vec<KeyPart>,
     /// The value.
     pub value: toml::Value,
+}
+
+/// One step of a key's path: a table's key, or an element of an array (`[2]`; `[-1]` is the last).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeyPart {
+    /// A key of a table.
+    Key(String),
+    /// An element of an array, counted from 0; negative counts from the end.
+    Index(i64),
 }
 
 /// The example every syntax error points to.
@@ -44,38 +54,87 @@ impl Override {
             arg: label.clone(),
             message: format!("the value is larger than {}, the largest integer a config holds", i64::MAX),
         })?;
-        Ok(Override { label, key: key.split('.').map(String::from).collect(), value: toml::Value::Integer(value) })
+        Ok(Override { label, key: key.split('.').map(|k| KeyPart::Key(k.into())).collect(), value: toml::Value::Integer(value) })
     }
 
-    /// The dotted key: `training.learning_rate`.
+    /// An override of `key` (a dotted key, with `[N]` for array elements) that a file, not the
+    /// command line, holds (a sweep's `[grid]` and `[set]`); `label` starts every error about it.
+    pub fn at(label: impl Into<String>, key: &str, value: toml::Value) -> Result<Override, String> {
+        Ok(Override { label: label.into(), key: parse_key(key)?, value })
+    }
+
+    /// The key as written: `training.learning_rate`, `model.encoder[2].units`.
     pub fn path(&self) -> String {
-        self.key.join(".")
+        key_text(&self.key)
     }
 
     /// Sets the key in `doc`, creating the tables on its way that do not exist; a key on the way
-    /// that holds a value other than a table is an error. Whether the key itself exists in the
-    /// schema is left to deserialization, which lists the valid keys of its table when it does
-    /// not: the schema, not this module, knows them.
+    /// that holds a value other than a table, or an element of an array that is not there, is an
+    /// error. Whether the key itself exists in the schema is left to deserialization, which lists
+    /// the valid keys of its table when it does not: the schema, not this module, knows them.
     pub fn apply(&self, doc: &mut toml::Table) -> Result<(), ConfigError> {
-        let (last, parents) = self.key.split_last().expect("a parsed key has at least one part");
-        let mut table = doc;
-        for (i, part) in parents.iter().enumerate() {
-            let entry = table.entry(part.clone()).or_insert_with(|| toml::Value::Table(toml::Table::new()));
-            table = match entry {
-                toml::Value::Table(t) => t,
-                other => {
-                    let at = self.key[..=i].join(".");
-                    let hint = if other.is_array() { format!("; set the whole array instead, e.g. --set {at}=[...]") } else { String::new() };
-                    return Err(ConfigError::Override {
-                        arg: self.label.clone(),
-                        message: format!("{at} is {}, not a table, so it has no key {}{hint}", article(other.type_str()), self.key[i + 1]),
-                    });
-                }
-            };
-        }
-        table.insert(last.clone(), self.value.clone());
-        Ok(())
+        let mut root = toml::Value::Table(std::mem::take(doc));
+        let result = self.set_in(&mut root, 0);
+        *doc = match root {
+            toml::Value::Table(t) => t,
+            _ => unreachable!("the root stays a table"),
+        };
+        result.map_err(|message| ConfigError::Override { arg: self.label.clone(), message })
     }
+
+    /// Sets `self.key[depth..]` inside `at`, the value at `self.key[..depth]`.
+    fn set_in(&self, at: &mut toml::Value, depth: usize) -> Result<(), String> {
+        let (part, rest) = self.key[depth..].split_first().expect("a parsed key has at least one part");
+        let here = || key_text(&self.key[..depth]);
+        match (part, at) {
+            (KeyPart::Key(k), toml::Value::Table(table)) => {
+                if rest.is_empty() {
+                    table.insert(k.clone(), self.value.clone());
+                    return Ok(());
+                }
+                if matches!(rest[0], KeyPart::Index(_)) && !table.contains_key(k) {
+                    let at = key_text(&self.key[..=depth]);
+                    return Err(format!("{at} is not set, so it has no element to change; set the whole array, e.g. --set {at}=[...]"));
+                }
+                let entry = table.entry(k.clone()).or_insert_with(|| toml::Value::Table(toml::Table::new()));
+                self.set_in(entry, depth + 1)
+            }
+            (KeyPart::Index(i), toml::Value::Array(items)) => {
+                let n = items.len() as i64;
+                let Some(slot) = (if *i < 0 { n + i } else { *i }).try_into().ok().and_then(|j: usize| items.get_mut(j)) else {
+                    return Err(format!("{} has {n} element{}, so it has no [{i}] (elements count from [0]; [-1] is the last)", here(), if n == 1 { "" } else { "s" }));
+                };
+                if rest.is_empty() {
+                    *slot = self.value.clone();
+                    Ok(())
+                } else {
+                    self.set_in(slot, depth + 1)
+                }
+            }
+            (KeyPart::Key(k), other) => {
+                let hint = if other.is_array() { format!("; pick an element, e.g. {}[0].{k}, or set the whole array, e.g. --set {}=[...]", here(), here()) } else { String::new() };
+                Err(format!("{} is {}, not a table, so it has no key {k}{hint}", here(), article(other.type_str())))
+            }
+            (KeyPart::Index(i), other) => Err(format!("{} is {}, not an array, so it has no element [{i}]", here(), article(other.type_str()))),
+        }
+    }
+}
+
+/// A key as written: parts joined by dots, elements in brackets (`model.encoder[2].units`).
+pub fn key_text(parts: &[KeyPart]) -> String {
+    let mut s = String::new();
+    for p in parts {
+        match p {
+            KeyPart::Key(k) => {
+                if !s.is_empty() {
+                    s.push('.');
+                }
+                s.push_str(k);
+            }
+            KeyPart::Index(i) => s.push_str(&format!("[{i}]")),
+        }
+    }
+    s
 }
 
 fn article(kind: &str) -> String {
@@ -83,17 +142,27 @@ fn article(kind: &str) -> String {
     format!("{} {kind}", if an { "an" } else { "a" })
 }
 
-/// `training.learning_rate` → `["training", "learning_rate"]`; each part is a TOML bare key.
-fn parse_key(key: &str) -> Result<Vec<String>, String> {
+/// `model.encoder[2].units` → `[Key("model"), Key("encoder"), Index(2), Key("units")]`: TOML bare
+/// keys separated by dots, each followed by any number of `[N]` (`[-1]` is the last element).
+pub fn parse_key(key: &str) -> Result<Vec<KeyPart>, String> {
     if key.is_empty() {
         return Err(format!("the key before `=` is empty; expected a dotted key, {EXAMPLE}"));
     }
-    if key.contains('[') {
-        return Err(format!("{key}: elements of an array cannot be set one by one; set the whole array, e.g. --set model.hidden=[128,64]"));
-    }
-    let parts: Vec<String> = key.split('.').map(|p| p.trim().to_string()).collect();
-    if parts.iter().any(|p| p.is_empty() || !p.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')) {
-        return Err(format!("{key} is not a dotted key: its parts are letters, digits, `_` and `-` separated by dots, {EXAMPLE}"));
+    let bad = || format!("{key} is not a dotted key: its parts are letters, digits, `_` and `-` separated by dots, with [N] after a part for an element of an array (model.encoder[0].units), {EXAMPLE}");
+    let mut parts = Vec::new();
+    for segment in key.split('.') {
+        let segment = segment.trim();
+        let (name, mut indices) = segment.split_at(segment.find('[').unwrap_or(segment.len()));
+        if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
+            return Err(bad());
+        }
+        parts.push(KeyPart::Key(name.to_string()));
+        while !indices.is_empty() {
+            let Some((index, after)) = indices.strip_prefix('[').and_then(|r| r.split_once(']')) else { return Err(bad()) };
+            let Ok(index) = index.trim().parse::<i64>() else { return Err(bad()) };
+            parts.push(KeyPart::Index(index));
+            indices = after;
+        }
     }
     Ok(parts)
 }
@@ -168,7 +237,9 @@ mod tests {
         assert_eq!(error("training.epochs"), "--set training.epochs: expected KEY=VALUE, e.g. --set training.learning_rate=0.01 or --set model.hidden=[128,64]");
         assert!(error("=3").starts_with("--set =3: the key before `=` is empty"), "{}", error("=3"));
         assert!(error("training..epochs=3").contains("training..epochs is not a dotted key"));
-        assert!(error("model.conv[0].filters=8").contains("set the whole array"));
+        assert!(error("model.conv[x].filters=8").contains("model.conv[x].filters is not a dotted key"));
+        assert!(error("model.conv[0.filters=8").contains("is not a dotted key"));
+        assert!(error("model.[0]=8").contains("is not a dotted key"));
         assert!(error("training.epochs=").contains("the value after `=` is empty"));
         let e = error("model.hidden=[128,");
         assert!(e.starts_with("--set model.hidden=[128,: [128, is not a TOML value (invalid array"), "{e}");
@@ -196,7 +267,28 @@ mod tests {
         assert_eq!(e, "--set training.epochs.x=1: training.epochs is an integer, not a table, so it has no key x");
         doc.insert("hidden".into(), toml::Value::Array(vec![]));
         let e = Override::parse("hidden.units=1").unwrap().apply(&mut doc).unwrap_err().to_string();
-        assert!(e.ends_with("hidden is an array, not a table, so it has no key units; set the whole array instead, e.g. --set hidden=[...]"), "{e}");
+        assert!(e.ends_with("hidden is an array, not a table, so it has no key units; pick an element, e.g. hidden[0].units, or set the whole array, e.g. --set hidden=[...]"), "{e}");
+    }
+
+    #[test]
+    fn overrides_set_elements_of_arrays() {
+        let key = |k: &str| Override::parse(&format!("{k}=1")).unwrap().key;
+        assert_eq!(key("model.encoder[2].units"), [KeyPart::Key("model".into()), KeyPart::Key("encoder".into()), KeyPart::Index(2), KeyPart::Key("units".into())]);
+        assert_eq!(key("a[0][-1]"), [KeyPart::Key("a".into()), KeyPart::Index(0), KeyPart::Index(-1)]);
+        assert_eq!(Override::parse("model.encoder[ -1 ].units=3").unwrap().path(), "model.encoder[-1].units");
+        let mut doc: toml::Table = "[model]\nhidden = [8, 16]\nencoder = [{ units = 512 }, { units = 2, activation = \"relu\" }]\n".parse().unwrap();
+        Override::parse("model.encoder[1].units=32").unwrap().apply(&mut doc).unwrap();
+        Override::parse("model.encoder[0].dropout=0.2").unwrap().apply(&mut doc).unwrap();
+        Override::parse("model.hidden[-1]=4").unwrap().apply(&mut doc).unwrap();
+        let expected: toml::Table = "[model]\nhidden = [8, 4]\nencoder = [{ units = 512, dropout = 0.2 }, { units = 32, activation = \"relu\" }]\n".parse().unwrap();
+        assert_eq!(doc, expected);
+        let fail = |arg: &str, doc: &mut toml::Table| Override::parse(arg).unwrap().apply(doc).unwrap_err().to_string();
+        assert_eq!(fail("model.encoder[2].units=1", &mut doc), "--set model.encoder[2].units=1: model.encoder has 2 elements, so it has no [2] (elements count from [0]; [-1] is the last)");
+        assert!(fail("model.encoder[-3].units=1", &mut doc).contains("has no [-3]"));
+        assert_eq!(fail("model.decoder[0].units=1", &mut doc), "--set model.decoder[0].units=1: model.decoder is not set, so it has no element to change; set the whole array, e.g. --set model.decoder=[...]");
+        assert_eq!(fail("model.encoder[0][1]=1", &mut doc), "--set model.encoder[0][1]=1: model.encoder[0] is a table, not an array, so it has no element [1]");
+        // A failed override leaves the document as it was.
+        assert_eq!(doc, expected);
     }
 
     #[test]
@@ -235,6 +327,11 @@ mod tests {
         let c = load(BASE, &["training.epochs=3", "training.epochs=4", "training.optimizer.kind=adam"]).unwrap();
         assert_eq!(c.config().training.epochs, 4);
         assert_eq!(c.config().training.optimizer.name(), "adam");
+        // An element of a list, typed and validated as the file's.
+        let c = load(BASE, &["model.hidden[0]=32"]).unwrap();
+        assert_eq!(c.config(), load(&BASE.replace("hidden = [16]", "hidden = [32]"), &[]).unwrap().config());
+        let e = load_error(BASE, &["model.hidden[0]=0"]);
+        assert!(e.starts_with("--set model.hidden[0]=0: model `hidden[0]` = 0"), "{e}");
         // An override may complete a file that lacks a required key.
         let c = load(&BASE.replace("learning_rate = 0.1\n", ""), &["training.learning_rate=0.5"]).unwrap();
         assert_eq!(c.config().training.learning_rate, 0.5);

@@ -19,8 +19,8 @@ fn rows_with(img: &image::RgbImage, color: [u8; 3]) -> usize {
 #[test]
 fn error_bars_extend_the_curve_above_and_below_the_means() {
     let line = |std| vec![Line { label: String::new(), points: points(std) }];
-    let bare = decode(&metric_vs_key("test.accuracy", "training.l2", XAxis::Log10, &line(None)).unwrap());
-    let bars = decode(&metric_vs_key("test.accuracy", "training.l2", XAxis::Log10, &line(Some(0.02))).unwrap());
+    let bare = decode(&metric_vs_key("test.accuracy", "training.l2", XAxis::Log10, &line(None), &[]).unwrap());
+    let bars = decode(&metric_vs_key("test.accuracy", "training.l2", XAxis::Log10, &line(Some(0.02)), &[]).unwrap());
     assert_eq!(bars.dimensions(), (PANEL_WIDTH, PANEL_HEIGHT));
     let color = [PALETTE[0].0, PALETTE[0].1, PALETTE[0].2];
     // Without bars the curve spans the means (0.90-0.95 over the padded 0.9-0.95 range: most of
@@ -39,11 +39,24 @@ fn two_keys_give_one_line_per_value_and_a_legend() {
         Line { label: "training.batch_size=32".into(), points: points(Some(0.01)) },
         Line { label: "training.batch_size=64".into(), points: points(Some(0.01)).into_iter().map(|p| Point { mean: p.mean - 0.02, ..p }).collect() },
     ];
-    let img = decode(&metric_vs_key("test.loss", "training.l2", XAxis::Log10, &lines).unwrap());
+    let img = decode(&metric_vs_key("test.loss", "training.l2", XAxis::Log10, &lines, &[]).unwrap());
     for c in &PALETTE[..2] {
         let n = img.pixels().filter(|p| p.0 == [c.0, c.1, c.2]).count();
         assert!(n > 300, "{n} pixels of {c:?}");
     }
+}
+
+#[test]
+fn a_reference_is_drawn_in_black_beside_the_metric() {
+    let line = vec![Line { label: String::new(), points: points(None) }];
+    let bound = vec![Line { label: "PCA bound".into(), points: points(None).into_iter().map(|p| Point { mean: p.mean - 0.03, n: 1, ..p }).collect() }];
+    let black = |img: &image::RgbImage| img.pixels().filter(|p| p.0 == [0, 0, 0]).count();
+    let without = decode(&metric_vs_key("test.mse", "model.encoder[0].units", XAxis::Log10, &line, &[]).unwrap());
+    let with = decode(&metric_vs_key("test.mse", "model.encoder[0].units", XAxis::Log10, &line, &bound).unwrap());
+    // The reference's line and the legend (its entry and the metric's, now labelled) add black.
+    assert!(black(&with) > black(&without) + 400, "{} black pixels with the reference, {} without", black(&with), black(&without));
+    let color = [PALETTE[0].0, PALETTE[0].1, PALETTE[0].2];
+    assert!(with.pixels().filter(|p| p.0 == color).count() > 300);
 }
 
 #[test]
