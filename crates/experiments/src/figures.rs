@@ -177,7 +177,7 @@ mod tests {
     use crate::summary::Row;
 
     fn spec(grid: Vec<Axis>) -> Spec {
-        Spec { file: "s.toml".into(), name: "s".into(), base: "b.toml".into(), repeats: 2, metrics: vec![], pca_bound: false, set: vec![], grid }
+        Spec { file: "s.toml".into(), name: "s".into(), base: "b.toml".into(), repeats: 2, metrics: vec![], pca_bound: false, set: vec![], grid, slurm: Default::default() }
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! Launchers decide only where and how a trial's `train` runs; everything else (which trials,
-//! their configs, resuming, summaries) is the sweep's. One implementation for now, a local pool of
-//! processes; a Slurm launcher (an array job) is meant to implement the same trait.
+//! their configs, resuming, summaries) is the sweep's. Here the local pool of processes; the Slurm
+//! launcher (`crate::slurm`) submits an array whose tasks each run one trial through this pool.
 
 use std::collections::VecDeque;
 use std::io::Write;
@@ -72,13 +72,17 @@ pub struct Local {
     pub train: PathBuf,
     /// The `eval` binary.
     pub eval: PathBuf,
+    /// Pass a stop signal this process receives on to the running trials. Off inside a Slurm
+    /// task: Slurm signals every process of the job itself, and a second signal would make
+    /// `train` exit without its clean stop.
+    pub forward_signals: bool,
 }
 
 impl Local {
     /// A pool of `jobs` (at least 1) that splits the available cores evenly, at least one each.
     pub fn new(jobs: usize, train: PathBuf, eval: PathBuf) -> Local {
         let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
-        Local { jobs: jobs.max(1), cores, train, eval }
+        Local { jobs: jobs.max(1), cores, train, eval, forward_signals: true }
     }
 
     /// Threads per trial when `running` trials run at once.
@@ -138,7 +142,7 @@ impl Local {
             if let Some(status) = child.try_wait().map_err(|e| e.to_string())? {
                 break status;
             }
-            if let (Some(signal), false) = (stop::requested(), forwarded) {
+            if let (Some(signal), false, true) = (stop::requested(), forwarded, self.forward_signals) {
                 forwarded = true;
                 let _ = Command::new("kill").arg(format!("-{}", signal.number())).arg(child.id().to_string()).status();
             }

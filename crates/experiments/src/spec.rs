@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use crate::SweepError;
+use crate::slurm::SlurmOptions;
 
 /// The final test metrics a trial's `test.json` (`eval --json`) may hold, in the order summaries
 /// list them.
@@ -20,6 +21,8 @@ struct File {
     set: toml::Table,
     #[serde(default)]
     grid: toml::Table,
+    #[serde(default)]
+    slurm: SlurmOptions,
 }
 
 #[derive(Debug, Deserialize)]
@@ -67,6 +70,8 @@ pub struct Spec {
     pub set: Vec<(String, toml::Value)>,
     /// The axes, sorted by key (trial names list them in this order).
     pub grid: Vec<Axis>,
+    /// The `[slurm]` table: resources of the job array `--launcher slurm` submits.
+    pub slurm: SlurmOptions,
 }
 
 impl Spec {
@@ -86,7 +91,7 @@ impl Spec {
             && !table.contains_key("sweep")
         {
             let looks = if table.contains_key("experiment") || table.contains_key("model") { " (it looks like a training config: give it to `train --config`)" } else { "" };
-            return Err(fail(format!("not a sweep file: no [sweep] table{looks}; expected [sweep] (name, base, repeats, metrics), [set] and [grid], e.g. configs/sweeps/l2.toml")));
+            return Err(fail(format!("not a sweep file: no [sweep] table{looks}; expected [sweep] (name, base, repeats, metrics), [set], [grid] and [slurm], e.g. configs/sweeps/l2.toml")));
         }
         let file: File = toml::from_str(text).map_err(|e| {
             let message = e.message().lines().map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join(", ");
@@ -138,7 +143,7 @@ impl Spec {
         if s.pca_bound && !metrics.is_empty() && !metrics.iter().any(|m| m == "mse") {
             return Err(fail("sweep.pca_bound = true is drawn beside test.mse: add \"test.mse\" to sweep.metrics".into()));
         }
-        Ok(Spec { file: path.to_path_buf(), name, base, repeats: s.repeats as u64, metrics, pca_bound: s.pca_bound, set, grid })
+        Ok(Spec { file: path.to_path_buf(), name, base, repeats: s.repeats as u64, metrics, pca_bound: s.pca_bound, set, grid, slurm: file.slurm })
     }
 }
 

@@ -204,6 +204,7 @@ mod tests {
             pca_bound: false,
             set: vec![],
             grid: vec![Axis { key: "training.l2".into(), values: vec![] }],
+            slurm: Default::default(),
         };
         let trials = [trial("l2=0.1", 0.1, 1), trial("l2=0.1", 0.1, 2), trial("l2=0.2", 0.2, 1), trial("l2=0.2", 0.2, 2)];
         let acc = [0.5, 0.7, 0.8, f64::NAN];
