@@ -215,6 +215,7 @@ pub fn bin_path(name: &str) -> &'static str {
     match name {
         "sweep" => env!("CARGO_BIN_EXE_sweep"),
         "noise-sweep" => env!("CARGO_BIN_EXE_noise-sweep"),
+        "serve" => env!("CARGO_BIN_EXE_serve"),
         other => panic!("no binary {other}"),
     }
 }
