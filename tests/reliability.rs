@@ -857,7 +857,7 @@ seed = 23
 
 [data]
 set = "mnist"
-dir = "data/mnist"
+
 validation_fraction = 0.1
 train_limit = 2000
 test_limit = 500

@@ -12,6 +12,22 @@ pub enum DataError {
         /// The directory that was looked for.
         path: PathBuf,
     },
+    /// A named set is in none of the folders it is looked for in.
+    #[error("data set {set} is not on this machine (looked in {looked}); fetch it with: {command}")]
+    MissingSet {
+        /// The set's name.
+        set: &'static str,
+        /// The folders looked in, comma-separated.
+        looked: String,
+        /// The command that fetches it.
+        command: String,
+    },
+    /// An image-folder set (LFW) read as IDX files.
+    #[error("data set {set} is a folder of images, not IDX files; read it with an [data.images] table")]
+    NotIdxSet {
+        /// The set's name.
+        set: &'static str,
+    },
     /// A file that must be there is not.
     #[error("data file {path} does not exist")]
     MissingFile {

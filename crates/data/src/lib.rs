@@ -1,8 +1,9 @@
-//! MNIST-family data: IDX files (gzip or raw), named sets verified by sha256, normalizations fitted
+//! MNIST-family data: IDX files (gzip or raw), named sets found in the data home and verified by sha256, normalizations fitted
 //! on the training split, a seeded validation split, seeded noise, and device-resident batches.
 
 mod device;
 mod error;
+pub mod home;
 pub mod idx;
 mod noise;
 mod normalize;
@@ -13,5 +14,5 @@ pub use device::{Batch, Batches, DeviceSplit, images_tensor};
 pub use error::DataError;
 pub use noise::{GaussianNoise, Noise, NoiseMode, SaltAndPepperNoise, derive_seed};
 pub use normalize::{NormStats, Normalization};
-pub use source::{DataSource, Dataset, FILE_NAMES, NamedSet};
+pub use source::{DataSource, Dataset, FILE_NAMES, NAMED_SETS, NamedSet};
 pub use split::Split;

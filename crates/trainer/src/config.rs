@@ -52,7 +52,9 @@ pub struct DataSection {
     /// it is `None` (not the struct default), so `dir = ".."` alone reads a custom directory.
     #[serde(default)]
     pub set: Option<NamedSet>,
-    /// Directory of the four IDX files; defaults to `data/<set>`.
+    /// Directory of the four IDX files; a relative path is read from the config file's folder.
+    /// Without it a named set is looked up in the data home (`MNIST_BURN_DATA`, else
+    /// `~/.cache/mnist-burn/data`) and in `data/<set>` of the project.
     pub dir: Option<PathBuf>,
     /// `unit` (x/255), `min_max` or `standardize`, fitted on the training split only.
     pub normalization: Normalization,
@@ -88,14 +90,14 @@ impl Default for DataSection {
 }
 
 impl DataSection {
-    /// Where to read the files from.
-    pub fn source(&self) -> DataSource {
-        match (&self.set, &self.dir) {
-            (Some(set), Some(dir)) => DataSource { dir: dir.clone(), verify: Some(*set) },
-            (Some(set), None) => DataSource::named(*set),
-            (None, Some(dir)) => DataSource { dir: dir.clone(), verify: None },
-            (None, None) => DataSource::named(NamedSet::Mnist),
-        }
+    /// Where to read the files from: `dir` when given (verified when `set` names it), else the
+    /// named set found in the data home or a project's `data/` above one of `roots`
+    /// ([`mnist_data::home::locate`]).
+    pub fn source(&self, roots: &[PathBuf]) -> Result<DataSource, mnist_data::DataError> {
+        Ok(match (&self.set, &self.dir) {
+            (set, Some(dir)) => DataSource { dir: dir.clone(), verify: *set },
+            (set, None) => DataSource::locate(set.unwrap_or(NamedSet::Mnist), roots)?,
+        })
     }
 
     /// The noise of validation and test inputs.
@@ -415,8 +417,17 @@ impl Experiment {
         Ok(text)
     }
 
-    /// Validates a parsed config; `source` names the file in errors.
-    pub fn new(config: Config, source: &Path) -> Result<Experiment, ConfigError> {
+    /// Validates a parsed config; `source` names the file in errors, and a relative `data.dir` is
+    /// made absolute from its folder (so the run, and the config saved in it, read the same data
+    /// from any working directory).
+    pub fn new(mut config: Config, source: &Path) -> Result<Experiment, ConfigError> {
+        if let Some(dir) = &config.data.dir
+            && dir.is_relative()
+        {
+            let base = source.parent().unwrap_or(Path::new(""));
+            let joined = base.join(dir);
+            config.data.dir = Some(std::path::absolute(&joined).unwrap_or(joined));
+        }
         let invalid = |field: &str, message: String| ConfigError::Invalid {
             path: source.to_path_buf(),
             field: field.to_string(),
@@ -546,6 +557,14 @@ impl Experiment {
             });
         }
         Ok(())
+    }
+
+    /// Where the data of this experiment is read from; see [`DataSection::source`]. Named sets are
+    /// looked for above the config file's folder and the working directory.
+    pub fn data_source(&self) -> Result<DataSource, mnist_data::DataError> {
+        let mut roots: Vec<PathBuf> = self.source.parent().map(Path::to_path_buf).into_iter().collect();
+        roots.extend(std::env::current_dir().ok());
+        self.config.data.source(&roots)
     }
 
     /// The validated config.

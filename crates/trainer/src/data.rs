@@ -22,6 +22,28 @@ pub struct Prepared {
     pub test: DeviceSplit,
     /// Whether `validation` is the test split.
     pub validation_is_test: bool,
+    /// Where the data was read from.
+    pub source: mnist_data::DataSource,
+    /// Each file of a directory read as it is, with its sha256 (empty for a verified named set).
+    pub checksums: Vec<(std::path::PathBuf, String)>,
+}
+
+impl Prepared {
+    /// One line saying where the data came from: the named set verified, or the folder read as
+    /// it is with the sha256 of each file (so two runs can be told apart by their data).
+    pub fn describe_source(&self) -> String {
+        match self.source.verify {
+            Some(set) => format!("data: {} from {} (sha256 verified)", set.name(), self.source.dir.display()),
+            None => {
+                let sums: Vec<String> = self
+                    .checksums
+                    .iter()
+                    .map(|(p, sum)| format!("{} {sum}", p.file_name().map_or_else(|| p.display().to_string(), |n| n.to_string_lossy().into_owned())))
+                    .collect();
+                format!("data: {} (read as it is, not a named set; sha256: {})", self.source.dir.display(), sums.join(", "))
+            }
+        }
+    }
 }
 
 /// The noise stream of a split and epoch.
@@ -50,11 +72,12 @@ pub fn noisy_images(split: &Split, stats: &NormStats, noise: &mnist_data::Noise,
 pub fn prepare(experiment: &Experiment, device: &Device, stats: Option<NormStats>) -> Result<Prepared, DataError> {
     let c = experiment.config();
     let d = &c.data;
-    let data = d.source().load()?;
+    let source = experiment.data_source()?;
+    let data = source.load()?;
     let [_, rows, cols] = IMAGE_SHAPE;
     if (data.train.rows, data.train.cols) != (rows, cols) {
         return Err(DataError::BadDimensions {
-            path: d.source().dir.join(mnist_data::FILE_NAMES[0]),
+            path: source.dir.join(mnist_data::FILE_NAMES[0]),
             rows: data.train.rows,
             cols: data.train.cols,
             expected: format!("the models expect {rows}x{cols} images"),
@@ -64,12 +87,13 @@ pub fn prepare(experiment: &Experiment, device: &Device, stats: Option<NormStats
         Some(n) => s.take(n),
         None => s,
     };
+    let checksums = data.checksums;
     let full_train = limit(data.train, d.train_limit);
     let test = limit(data.test, d.test_limit);
     // An empty split would train zero steps and average over zero samples (a NaN loss).
     for (split, file) in [(&full_train, 0), (&test, 2)] {
         if split.is_empty() {
-            return Err(DataError::Empty { path: d.source().dir.join(mnist_data::FILE_NAMES[file]) });
+            return Err(DataError::Empty { path: source.dir.join(mnist_data::FILE_NAMES[file]) });
         }
     }
     let seed = c.experiment.seed;
@@ -92,7 +116,7 @@ pub fn prepare(experiment: &Experiment, device: &Device, stats: Option<NormStats
         Some(v) => (upload(v, &stats, d.eval_noise(), noise_seed(seed, "validation", 0), device), false),
         None => (test_dev.clone(), true),
     };
-    Ok(Prepared { stats, train_host: train, train: train_dev, validation: validation_dev, test: test_dev, validation_is_test })
+    Ok(Prepared { stats, train_host: train, train: train_dev, validation: validation_dev, test: test_dev, validation_is_test, source, checksums })
 }
 
 impl Prepared {
