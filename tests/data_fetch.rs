@@ -53,7 +53,7 @@ fn fetch_from_a_mirror_then_train_on_it_from_anywhere() {
     let (code, stdout, _) = output(data(t.path()).env("MNIST_BURN_DATA", &home).arg("list"));
     assert_eq!(code, 0);
     assert!(stdout.contains(&home.join("mnist").display().to_string()), "{stdout}");
-    assert!(stdout.contains("missing: cargo run --release --bin data -- fetch kmnist"), "{stdout}");
+    assert!(stdout.contains("missing: cargo run --bin data -- fetch kmnist"), "{stdout}");
 
     let cfg = t.path().join("fetched.toml");
     std::fs::write(&cfg, "[experiment]\nname = \"fetched\"\n\n[data]\nset = \"mnist\"\ntrain_limit = 500\ntest_limit = 100\n\n[model]\nkind = \"softmax_regression\"\n\n[training]\nepochs = 1\nbatch_size = 100\nloss = \"cross_entropy\"\nlearning_rate = 0.1\noptimizer = { kind = \"sgd\" }\n").unwrap();

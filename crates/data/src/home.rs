@@ -22,7 +22,7 @@ pub fn data_home() -> Option<PathBuf> {
 
 /// The one command that fetches `set` into the data home.
 pub fn fetch_command(set: NamedSet) -> String {
-    format!("cargo run --release --bin data -- fetch {}", set.name())
+    format!("cargo run --bin data -- fetch {}", set.name())
 }
 
 /// Whether `dir` holds `set` as `data fetch` leaves it: the four IDX files, or for an image set

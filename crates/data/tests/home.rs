@@ -29,7 +29,7 @@ fn the_data_home_comes_first_then_each_folder_above_each_root() {
     for needle in [
         home.join("fashion-mnist").display().to_string(),
         project.join("data").join("fashion-mnist").display().to_string(),
-        "cargo run --release --bin data -- fetch fashion-mnist".to_string(),
+        "cargo run --bin data -- fetch fashion-mnist".to_string(),
     ] {
         assert!(text.contains(&needle), "{needle} missing from: {text}");
     }
