@@ -127,7 +127,7 @@ fn read_split(images: &Path, labels: &Path) -> Result<Split, DataError> {
             label_count: lbls.len(),
         });
     }
-    Ok(Split { rows: imgs.rows, cols: imgs.cols, pixels: imgs.pixels, labels: lbls })
+    Ok(Split { channels: 1, rows: imgs.rows, cols: imgs.cols, pixels: imgs.pixels, labels: lbls })
 }
 
 impl DataSource {

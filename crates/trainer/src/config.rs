@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use mnist_data::{DataSource, NamedSet, Noise, NoiseMode, Normalization};
+use mnist_data::{DataSource, ImageFolder, ImageOptions, NamedSet, Noise, NoiseMode, Normalization};
 use mnist_models::{LossKind, ModelConfig, Task};
 use serde::{Deserialize, Serialize};
 
@@ -71,6 +71,10 @@ pub struct DataSection {
     pub eval_noise: Option<Noise>,
     /// `fixed` (drawn once per split) or `fresh` (redrawn every epoch, training split only).
     pub noise_mode: NoiseMode,
+    /// `[data.images]`: `dir` is a folder of images (`<class>/*.png|jpg|jpeg|bmp`, or images
+    /// directly in it), read with these settings (channels, size, crop, unreadable, test_fraction).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub images: Option<ImageOptions>,
 }
 
 impl Default for DataSection {
@@ -85,6 +89,7 @@ impl Default for DataSection {
             train_noise: None,
             eval_noise: None,
             noise_mode: NoiseMode::Fixed,
+            images: None,
         }
     }
 }
@@ -501,6 +506,15 @@ impl Experiment {
         if d.train_limit == Some(0) || d.test_limit == Some(0) {
             return Err(invalid("data.train_limit/test_limit", "must be at least 1 when given".into()));
         }
+        if let Some(images) = &d.images {
+            if d.dir.is_none() && d.set != Some(NamedSet::Lfw) {
+                return Err(invalid("data.images", "needs the folder of images: set data.dir = \"path/to/images\" (or set = \"lfw\")".into()));
+            }
+            images.validate().map_err(|e| match e {
+                mnist_data::DataError::InvalidSetting { field, value, expected } => invalid(field, format!("= {value} is invalid: expected {expected}")),
+                other => invalid("data.images", other.to_string()),
+            })?;
+        }
         for (field, noise) in [("data.train_noise", &d.train_noise), ("data.eval_noise", &d.eval_noise)] {
             if let Some(n) = noise {
                 n.validate().map_err(|e| match e {
@@ -565,6 +579,26 @@ impl Experiment {
         let mut roots: Vec<PathBuf> = self.source.parent().map(Path::to_path_buf).into_iter().collect();
         roots.extend(std::env::current_dir().ok());
         self.config.data.source(&roots)
+    }
+
+    /// The image folder this experiment reads, when it reads one: `dir` with a `[data.images]`
+    /// table, or the named set `lfw` (found like every named set when `dir` is left out).
+    pub fn image_folder(&self) -> Result<Option<ImageFolder>, mnist_data::DataError> {
+        let d = &self.config.data;
+        if d.images.is_none() && d.set != Some(NamedSet::Lfw) {
+            return Ok(None);
+        }
+        let root = match (&d.dir, d.set) {
+            (Some(dir), _) => dir.clone(),
+            (None, set) => self.data_source_of(set.unwrap_or(NamedSet::Lfw))?,
+        };
+        Ok(Some(ImageFolder { root, options: d.images.clone().unwrap_or_default() }))
+    }
+
+    fn data_source_of(&self, set: NamedSet) -> Result<PathBuf, mnist_data::DataError> {
+        let mut roots: Vec<PathBuf> = self.source.parent().map(Path::to_path_buf).into_iter().collect();
+        roots.extend(std::env::current_dir().ok());
+        mnist_data::home::locate(set, &roots)
     }
 
     /// The validated config.

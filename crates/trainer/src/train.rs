@@ -317,7 +317,7 @@ pub fn train(experiment: &Experiment, opts: &TrainOptions) -> Result<TrainOutcom
         data.test.len(),
         run.path().display(),
     );
-    println!("  {}", data.describe_source());
+    println!("  {}", data.origin);
     if let Some((checkpoint, _)) = &resumed {
         println!("  from checkpoint {} (epoch {}, step {})", checkpoint.dir.display(), state.epoch, state.global_step);
     }
