@@ -176,6 +176,14 @@ pub enum DataError {
         /// What is wrong.
         reason: String,
     },
+    /// A file given on its own (to `predict`) that cannot be decoded as an image.
+    #[error("{path}: {reason}")]
+    UnreadableImage {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
     /// Images of different sizes without a target size.
     #[error("{path} is {}x{} pixels but {first} is {}x{}; set data.images.size = [height, width] to resize them all", size[1], size[0], first_size[1], first_size[0])]
     MixedSizes {

@@ -199,6 +199,33 @@ fn list(folder: &Path) -> Result<Listing, DataError> {
     Ok(Listing { folder: folder.to_path_buf(), classes: Some(classes), files })
 }
 
+/// Every image file in `paths`, in order: a file as it is (whatever its extension), a folder's
+/// image files recursively and sorted. For `predict FILE_OR_FOLDER...`.
+pub fn image_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, DataError> {
+    let mut out = Vec::new();
+    for path in paths {
+        if path.is_dir() {
+            let mut found = Vec::new();
+            walk(path, &mut Vec::new(), &mut found)?;
+            if found.is_empty() {
+                return Err(DataError::NoImages { path: path.clone() });
+            }
+            out.extend(found);
+        } else if path.exists() {
+            out.push(path.clone());
+        } else {
+            return Err(DataError::MissingFile { path: path.clone() });
+        }
+    }
+    Ok(out)
+}
+
+/// Decodes one image file as a run's data is converted: `[channels, h, w]` bytes, resized to
+/// `options.size` when set; an unreadable file is an error naming it.
+pub fn decode_image(path: &Path, options: &ImageOptions) -> Result<Vec<u8>, DataError> {
+    decode(path, options).map(|(pixels, _)| pixels).map_err(|reason| DataError::UnreadableImage { path: path.to_path_buf(), reason })
+}
+
 /// Reads and decodes one file into `[channels, h, w]` bytes under the decoding limits.
 fn decode(path: &Path, options: &ImageOptions) -> Result<(Vec<u8>, [usize; 2]), String> {
     let mut bytes = Vec::new();

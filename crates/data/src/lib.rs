@@ -13,7 +13,7 @@ mod split;
 
 pub use device::{Batch, Batches, DeviceSplit, images_tensor};
 pub use error::DataError;
-pub use images::{IMAGE_EXTENSIONS, ImageFolder, ImageOptions, ImageSet, MAX_SIDE, Unreadable};
+pub use images::{IMAGE_EXTENSIONS, ImageFolder, decode_image, image_files, ImageOptions, ImageSet, MAX_SIDE, Unreadable};
 pub use noise::{GaussianNoise, Noise, NoiseMode, SaltAndPepperNoise, derive_seed};
 pub use normalize::{NormStats, Normalization};
 pub use source::{DataSource, Dataset, FILE_NAMES, NAMED_SETS, NamedSet};

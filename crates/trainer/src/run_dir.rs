@@ -94,6 +94,10 @@ pub struct RunInfo {
     pub backend: String,
     /// Whether training completed.
     pub finished: bool,
+    /// Class names of an image-folder run, in label order (what `predict` prints); empty for IDX
+    /// sets, whose labels are digits.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub classes: Vec<String>,
 }
 
 /// The training state saved with each checkpoint: enough to resume exactly.

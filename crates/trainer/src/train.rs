@@ -267,6 +267,7 @@ pub fn train(experiment: &Experiment, opts: &TrainOptions) -> Result<TrainOutcom
         validation_is_test: data.validation_is_test,
         backend: backend.name().into(),
         finished: false,
+        classes: data.classes.clone(),
     };
     if resumed.is_none() {
         run.write_info(&info)?;
