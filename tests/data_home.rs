@@ -13,10 +13,15 @@ use sha2::{Digest, Sha256};
 /// A tiny raw-IDX set (200 training, 50 test images of 28x28; image `i` is a bar at column
 /// `2 * (i % 10)`, labelled `i % 10`).
 fn tiny_set(dir: &Path) {
+    tiny_set_of(dir, 28);
+}
+
+/// [`tiny_set`] with `side x side` images.
+fn tiny_set_of(dir: &Path, side: usize) {
     std::fs::create_dir_all(dir).unwrap();
     let images = |n: usize| {
-        let pixels: Vec<u8> = (0..n).flat_map(|i| (0..28 * 28).map(move |p| if p % 28 / 2 == i % 10 { 220 } else { (p % 13) as u8 })).collect();
-        idx::encode_images(n, 28, 28, &pixels)
+        let pixels: Vec<u8> = (0..n).flat_map(|i| (0..side * side).map(move |p| if p % side / 2 == i % 10 { 220 } else { (p % 13) as u8 })).collect();
+        idx::encode_images(n, side, side, &pixels)
     };
     let labels = |n: usize| idx::encode_labels(&(0..n).map(|i| (i % 10) as u8).collect::<Vec<_>>());
     std::fs::write(dir.join(FILE_NAMES[0]), images(200)).unwrap();
@@ -99,4 +104,18 @@ fn a_missing_named_set_gives_the_command_that_fetches_it() {
         assert!(stderr.contains(needle), "{needle} missing from: {stderr}");
     }
     assert!(!out.exists(), "a run directory was created");
+}
+
+#[test]
+fn idx_images_of_another_size_give_the_model_its_input_shape() {
+    let t = tempfile::tempdir().unwrap();
+    tiny_set_of(&t.path().join("s20"), 20);
+    let cfg = write_config(t.path(), "s20.toml", &config("dir = \"s20\""));
+    let out = t.path().join("run");
+    let (code, stdout, stderr) = train_in(t.path(), &t.path().join("no-home"), &["--config", &cfg, "--out", &out.display().to_string()]);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    // 400 inputs: 400·8 + 8 + 8·10 + 10 parameters.
+    assert!(stdout.contains("(3,298 params)"), "{stdout}");
+    let run = std::fs::read_to_string(out.join("run.json")).unwrap();
+    assert!(run.contains("20"), "{run}");
 }

@@ -78,23 +78,48 @@ fn an_autoencoder_trains_on_a_flat_folder_a_classifier_is_told_why_not() {
 }
 
 #[test]
-fn images_that_do_not_fit_the_models_name_the_keys_to_set() {
+fn images_of_any_shape_train_and_a_layer_that_no_longer_fits_is_named() {
     let t = tempfile::tempdir().unwrap();
-    let images = t.path().join("big");
-    std::fs::create_dir_all(images.join("a")).unwrap();
-    std::fs::create_dir_all(images.join("b")).unwrap();
+    let images = t.path().join("rgb");
     for i in 0..50u8 {
         let class = if i % 2 == 0 { "a" } else { "b" };
-        image::RgbImage::from_pixel(40, 30, image::Rgb([i * 5, 0, 0])).save(images.join(class).join(format!("{i}.png"))).unwrap();
+        std::fs::create_dir_all(images.join(class)).unwrap();
+        let img = image::RgbImage::from_fn(40, 30, |x, _| if (x < 20) == (i % 2 == 0) { image::Rgb([200, i * 4, 0]) } else { image::Rgb([0, 0, 200]) });
+        img.save(images.join(class).join(format!("{i}.png"))).unwrap();
     }
-    let cfg = write_config(t.path(), "big.toml", &config(&images, "kind = \"mlp\"", "cross_entropy", "channels = 3"));
-    let (code, _, stderr) = train(t.path(), &cfg, &t.path().join("run"));
-    assert_ne!(code, 0);
-    assert!(stderr.contains("30x40") && stderr.contains("channels = 1 and size = [28, 28]"), "{stderr}");
-
-    let cfg = write_config(t.path(), "fits.toml", &config(&images, "kind = \"mlp\"", "cross_entropy", "size = [28, 28]\ncrop = true\ntest_fraction = 0.4"));
-    let (code, stdout, stderr) = train(t.path(), &cfg, &t.path().join("run"));
+    // Colour 30x40 images as they are: a dense model flattens 3·30·40 values.
+    let run = t.path().join("rgb_run");
+    let cfg = write_config(t.path(), "rgb.toml", &config(&images, "kind = \"mlp\"\nhidden = [16]", "cross_entropy", "channels = 3"));
+    let (code, stdout, stderr) = train(t.path(), &cfg, &run);
     assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert!(stdout.contains("3x30x40") && stdout.contains("(57,786 params)"), "{stdout}");
+    let info = std::fs::read_to_string(run.join("run.json")).unwrap();
+    assert!(info.contains("\"input_shape\"") && info.contains("30"), "{info}");
+    // eval, export (the JSON records the input shape) and report (image tiles skipped) follow it.
+    let (code, stdout, stderr) = output(bin("eval").current_dir(t.path()).env("MNIST_BURN_DATA", t.path()).args(["--run", &run.display().to_string()]));
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let export = t.path().join("rgb.safetensors");
+    let (code, stdout, stderr) = output(std::process::Command::new(env!("CARGO_BIN_EXE_export")).current_dir(t.path()).env("MNIST_BURN_DEVICE", "flex").args(["--run", &run.display().to_string(), "--out", &export.display().to_string()]));
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let sidecar: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(t.path().join("rgb.json")).unwrap()).unwrap();
+    assert_eq!(sidecar["input_shape"], serde_json::json!([3, 30, 40]));
+    let (code, stdout, stderr) = output(bin("report").current_dir(t.path()).env("MNIST_BURN_DATA", t.path()).args(["--run", &run.display().to_string()]));
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert!(run.join("plots/confusion.png").is_file());
+
+    // The seed CNN on 6x6 images: 6 → 4 → 2 after its two 3x3 convolutions, too small for the
+    // 3x3 pooling; the error names it.
+    let cfg = write_config(t.path(), "cnn.toml", &config(&images, "kind = \"cnn\"", "cross_entropy", "size = [6, 6]"));
+    let (code, _, stderr) = train(t.path(), &cfg, &t.path().join("cnn_run"));
+    assert_ne!(code, 0);
+    assert!(stderr.contains("pool_size") && stderr.contains("does not fit the 2x2 input") && stderr.contains("1x6x6 images"), "{stderr}");
+    // The seed conv autoencoder's decoder ends at 60x60 on 64x64 images.
+    let conv_ae = "kind = \"conv_autoencoder\"\nencoder = [{ filters = 16 }, { filters = 8 }, { filters = 8 }]\ndecoder = [{ filters = 8 }, { filters = 8 }, { filters = 16, padding = \"valid\" }]\npool_size = 2\npool_padding = \"same\"\noutput_activation = \"sigmoid\"";
+    let cfg = write_config(t.path(), "ae.toml", &config(&images, conv_ae, "bce", "size = [64, 64]"));
+    let (code, _, stderr) = train(t.path(), &cfg, &t.path().join("ae_run"));
+    assert_ne!(code, 0);
+    assert!(stderr.contains("`decoder`: these layers produce 60x60 images, but the model must output 64x64"), "{stderr}");
+    assert!(!t.path().join("ae_run").exists() && !t.path().join("cnn_run").exists());
 
     let cfg = write_config(t.path(), "bad.toml", &config(&images, "kind = \"mlp\"", "cross_entropy", "channels = 4"));
     let (code, _, stderr) = train(t.path(), &cfg, &t.path().join("run4"));

@@ -67,17 +67,12 @@ pub struct Prediction {
     pub output: Option<PathBuf>,
 }
 
-/// The image settings of a run: its `[data.images]`, or for IDX sets the set's 1x28x28 images
-/// (any picture is resized to 28x28).
+/// The image settings of a run: its `[data.images]` (crop), and the channels and size of the
+/// images its model was built for (any picture is resized to them).
 pub fn run_image_options(run: &LoadedRun) -> ImageOptions {
-    let d = &run.experiment.config().data;
-    match &d.images {
-        Some(images) => images.clone(),
-        None => {
-            let [c, h, w] = mnist_models::IMAGE_SHAPE;
-            ImageOptions { channels: c, size: Some([h, w]), ..ImageOptions::default() }
-        }
-    }
+    let [c, h, w] = run.info.input_shape;
+    let images = run.experiment.config().data.images.clone().unwrap_or_default();
+    ImageOptions { channels: c, size: Some([h, w]), ..images }
 }
 
 /// The class names of a run, in label order.
@@ -103,12 +98,9 @@ pub fn predict(run: &LoadedRun, opts: &PredictOptions) -> Result<Vec<Prediction>
     }
     let files = mnist_data::image_files(&opts.inputs).map_err(data_error)?;
     let options = run_image_options(run);
-    // Without `size` the run's images all had the models' size (the trainer checks it).
-    let [_, model_h, model_w] = mnist_models::IMAGE_SHAPE;
-    let [h, w] = options.size.unwrap_or([model_h, model_w]);
-    let shape = [options.channels, h, w];
+    let shape = run.info.input_shape;
     let per_image = shape.iter().product::<usize>();
-    let decode_options = ImageOptions { size: Some([h, w]), ..options };
+    let decode_options = options;
     let decoded: Vec<Vec<u8>> = files.par_iter().map(|f| mnist_data::decode_image(f, &decode_options)).collect::<Result<_, _>>().map_err(data_error)?;
     let stats = run.info.norm_stats;
     let task = run.experiment.config().model.task();

@@ -494,8 +494,9 @@ impl Experiment {
         }
         t.optimizer.validate().map_err(|(field, message)| invalid(&format!("training.optimizer.{field}"), message))?;
         // Before the model's own checks, which compute shapes from these numbers.
-        check_model_sizes(&c.model).map_err(|(field, message)| invalid(&field, message))?;
-        c.model.validate().map_err(|e| invalid("model", e.to_string()))?;
+        let input = input_shape(&c.data);
+        check_model_sizes(&c.model, input).map_err(|(field, message)| invalid(&field, message))?;
+        c.model.validate_for(input).map_err(|e| invalid("model", format!("{e} (for {}x{}x{} images)", input[0], input[1], input[2])))?;
 
         let d = &c.data;
         if let Some(f) = d.validation_fraction
@@ -601,6 +602,23 @@ impl Experiment {
         mnist_data::home::locate(set, &roots)
     }
 
+    /// `[channels, height, width]` of the images as far as the config tells: `[data.images]`
+    /// channels and size (28x28 when no size is given), else MNIST's `[1, 28, 28]`. The data's
+    /// own shape is checked again with [`Experiment::check_input_shape`] once it is loaded.
+    pub fn input_shape(&self) -> [usize; 3] {
+        input_shape(&self.config.data)
+    }
+
+    /// Checks that the model fits `[channels, height, width]` images (every layer's size; a
+    /// decoder ending at their size); the error names the layer.
+    pub fn check_input_shape(&self, input: [usize; 3]) -> Result<(), ConfigError> {
+        self.config.model.validate_for(input).map_err(|e| ConfigError::Invalid {
+            path: self.source.clone(),
+            field: "model".into(),
+            message: format!("{e} (for the data's {}x{}x{} images)", input[0], input[1], input[2]),
+        })
+    }
+
     /// The validated config.
     pub fn config(&self) -> &Config {
         &self.config
@@ -635,26 +653,26 @@ const WINDOW_KEYS: [&str; 4] = ["kernel_size", "output_kernel_size", "pool_size"
 
 /// Checks every number and layer list of `[model]` against the limits above; on failure returns
 /// the key (`model.conv[0].kernel_size`) and what is wrong.
-fn check_model_sizes(model: &ModelConfig) -> Result<(), (String, String)> {
+fn check_model_sizes(model: &ModelConfig, input: [usize; 3]) -> Result<(), (String, String)> {
+    let side = input[1].max(input[2]) as i64;
     match toml::Value::try_from(model) {
-        Ok(value) => check_sizes(&value, "model"),
+        Ok(value) => check_sizes(&value, "model", side),
         // Only a number beyond TOML's 64-bit signed integers fails to convert.
         Err(_) => Err(("model".into(), format!("holds a size larger than {MAX_LAYER_SIZE}, the most a layer may have"))),
     }
 }
 
-fn check_sizes(value: &toml::Value, field: &str) -> Result<(), (String, String)> {
+fn check_sizes(value: &toml::Value, field: &str, side: i64) -> Result<(), (String, String)> {
     match value {
-        toml::Value::Table(table) => table.iter().try_for_each(|(k, v)| check_sizes(v, &format!("{field}.{k}"))),
+        toml::Value::Table(table) => table.iter().try_for_each(|(k, v)| check_sizes(v, &format!("{field}.{k}"), side)),
         toml::Value::Array(items) => {
             if items.len() > MAX_LAYERS {
                 return Err((field.into(), format!("lists {} layers; expected at most {MAX_LAYERS}", items.len())));
             }
-            items.iter().enumerate().try_for_each(|(i, v)| check_sizes(v, &format!("{field}[{i}]")))
+            items.iter().enumerate().try_for_each(|(i, v)| check_sizes(v, &format!("{field}[{i}]"), side))
         }
         toml::Value::Integer(n) => {
             let key = field.rsplit('.').next().unwrap_or(field).split('[').next().unwrap_or_default();
-            let side = mnist_models::IMAGE_SHAPE[2] as i64;
             if WINDOW_KEYS.contains(&key) && *n > side {
                 return Err((field.into(), format!("= {n} is too large: kernels, pooling windows and strides are at most {side}, the side of the images")));
             }
@@ -664,6 +682,18 @@ fn check_sizes(value: &toml::Value, field: &str) -> Result<(), (String, String)>
             Ok(())
         }
         _ => Ok(()),
+    }
+}
+
+/// See [`Experiment::input_shape`].
+fn input_shape(d: &DataSection) -> [usize; 3] {
+    let [c, h, w] = mnist_models::IMAGE_SHAPE;
+    match &d.images {
+        Some(images) => {
+            let [h, w] = images.size.unwrap_or([h, w]);
+            [images.channels, h, w]
+        }
+        None => [c, h, w],
     }
 }
 

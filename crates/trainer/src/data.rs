@@ -3,7 +3,6 @@
 
 use burn::prelude::Device;
 use mnist_data::{DataError, DeviceSplit, NoiseMode, NormStats, Split, derive_seed, images_tensor};
-use mnist_models::IMAGE_SHAPE;
 
 use crate::config::Experiment;
 
@@ -27,6 +26,8 @@ pub struct Prepared {
     pub origin: String,
     /// Class names of an image folder, in label order (empty for IDX sets: labels are digits).
     pub classes: Vec<String>,
+    /// `[channels, height, width]` of every image.
+    pub shape: [usize; 3],
 }
 
 /// An experiment's data as read from disk.
@@ -118,19 +119,6 @@ pub fn prepare(experiment: &Experiment, device: &Device, stats: Option<NormStats
     let d = &c.data;
     let Loaded { dataset: data, files, origin, classes } = load(experiment)?;
     let shape = data.train.shape();
-    if shape != IMAGE_SHAPE {
-        let [ch, rows, cols] = IMAGE_SHAPE;
-        return Err(DataError::BadDimensions {
-            path: files[0].clone(),
-            rows: data.train.rows,
-            cols: data.train.cols,
-            expected: format!(
-                "with {} channel(s), the models take {ch}x{rows}x{cols} images (channels x height x width){}",
-                shape[0],
-                if experiment.image_folder()?.is_some() { format!(": set [data.images] channels = {ch} and size = [{rows}, {cols}]") } else { String::new() }
-            ),
-        });
-    }
     let limit = |s: Split, n: Option<usize>| match n {
         Some(n) => s.take(n),
         None => s,
@@ -163,7 +151,7 @@ pub fn prepare(experiment: &Experiment, device: &Device, stats: Option<NormStats
         Some(v) => (upload(v, &stats, d.eval_noise(), noise_seed(seed, "validation", 0), device), false),
         None => (test_dev.clone(), true),
     };
-    Ok(Prepared { stats, train_host: train, train: train_dev, validation: validation_dev, test: test_dev, validation_is_test, origin, classes })
+    Ok(Prepared { stats, train_host: train, train: train_dev, validation: validation_dev, test: test_dev, validation_is_test, origin, classes, shape })
 }
 
 impl Prepared {
