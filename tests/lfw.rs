@@ -1,7 +1,7 @@
 //! `configs/lfw_conv_ae.toml` on a small generated face-like folder laid out as `data fetch lfw`
 //! leaves LFW (`<data home>/lfw/<Person>/<Person>_0001.jpg` and the completion marker): the set
-//! is found by name, the 250x250 colour JPEGs become 28x28 grey inputs, the autoencoder trains
-//! and `report` draws its reconstructions.
+//! is found by name, the 250x250 colour JPEGs become 64x64 grey inputs, the autoencoder trains
+//! and `report` draws its 64x64 reconstructions.
 
 mod common;
 
@@ -51,10 +51,12 @@ fn the_lfw_config_trains_on_face_like_pictures_and_reports_reconstructions() {
     assert_eq!(code, 0, "{stdout}\n{stderr}");
     assert!(stdout.contains(&format!("data: image folder {} (120 images, 12 classes: Person_00", home.join("lfw").display())), "{stdout}");
     assert!(stdout.contains("96 training / 24 validation (test set) / 24 test"), "{stdout}");
+    assert!(stdout.contains("; 1x64x64)"), "{stdout}");
 
     let figures = t.path().join("lfw_run").join("plots");
     let (code, stdout, stderr) = output(bin("report").current_dir(t.path()).env("MNIST_BURN_DATA", &home).args(["--run", &run]));
     assert_eq!(code, 0, "{stdout}\n{stderr}");
+    // Two rows of ten 64x64 tiles (scale 1) with 4-pixel gaps, beside the row labels.
     let recon = image::open(figures.join("reconstructions.png")).unwrap();
-    assert!(recon.width() > 28 && recon.height() > 28);
+    assert_eq!(recon.height(), 2 * 12 + 36 + 2 * 64 + 4, "{}x{}", recon.width(), recon.height());
 }

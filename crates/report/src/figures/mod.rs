@@ -141,7 +141,9 @@ pub fn render_all(ctx: &Context<'_>) -> Result<Output, ReportError> {
     let shape = ctx.loaded.info.input_shape;
     if shape != mnist_models::IMAGE_SHAPE {
         let reason = format!("drawn for 1x28x28 images; this run's are {}x{}x{}", shape[0], shape[1], shape[2]);
-        for figure in ["reconstructions.png", "denoising.png", "latent_manifold.png", "samples.png", "weights_first_layer.png", "weights_last_layer.png", "pca_components.png"] {
+        reconstructions::render(ctx, &mut out)?;
+        denoising::render(ctx, &mut out)?;
+        for figure in ["latent_manifold.png", "samples.png", "weights_first_layer.png", "weights_last_layer.png", "pca_components.png"] {
             out.skip(figure, reason.clone());
         }
         latent_scatter::render(ctx, &mut out)?;
