@@ -226,8 +226,11 @@ pub fn decode_image(path: &Path, options: &ImageOptions) -> Result<Vec<u8>, Data
     decode(path, options).map(|(pixels, _)| pixels).map_err(|reason| DataError::UnreadableImage { path: path.to_path_buf(), reason })
 }
 
+/// One file decoded: its `[channels, h, w]` bytes and `[h, w]`, or why it could not be.
+type DecodedFile = Result<(Vec<u8>, [usize; 2]), String>;
+
 /// Reads and decodes one file into `[channels, h, w]` bytes under the decoding limits.
-fn decode(path: &Path, options: &ImageOptions) -> Result<(Vec<u8>, [usize; 2]), String> {
+fn decode(path: &Path, options: &ImageOptions) -> DecodedFile {
     let mut bytes = Vec::new();
     std::fs::File::open(path)
         .and_then(|f| f.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes))
@@ -291,7 +294,7 @@ struct Decoded {
 }
 
 fn decode_part(listing: &Listing, options: &ImageOptions) -> Result<Decoded, DataError> {
-    let results: Vec<Result<(Vec<u8>, [usize; 2]), String>> = listing.files.par_iter().map(|(path, _)| decode(path, options)).collect();
+    let results: Vec<DecodedFile> = listing.files.par_iter().map(|(path, _)| decode(path, options)).collect();
     let mut shape: Option<([usize; 2], &Path)> = None;
     let mut pixels = Vec::new();
     let mut classes = Vec::new();

@@ -21,9 +21,10 @@ fn the_data_home_comes_first_then_each_folder_above_each_root() {
     let configs = project.join("configs").join("nested");
     std::fs::create_dir_all(&configs).unwrap();
     let found = |roots: &[PathBuf]| home::locate_in(NamedSet::FashionMnist, Some(&home), roots);
+    let from_configs = [configs.clone()];
 
     // Nowhere yet: the error lists the data home and the project folders, and the command.
-    let err = found(&[configs.clone()]).unwrap_err();
+    let err = found(&from_configs).unwrap_err();
     let text = err.to_string();
     assert!(matches!(err, DataError::MissingSet { set: "fashion-mnist", .. }), "{text}");
     for needle in [
@@ -37,15 +38,15 @@ fn the_data_home_comes_first_then_each_folder_above_each_root() {
     // In the project's data/ two folders above the config: found from the config's folder.
     let in_project = project.join("data").join("fashion-mnist");
     fill(&in_project);
-    assert_eq!(found(&[configs.clone()]).unwrap(), in_project);
+    assert_eq!(found(&from_configs).unwrap(), in_project);
     // A folder with only some of the files does not count.
     std::fs::remove_file(in_project.join(FILE_NAMES[3])).unwrap();
-    assert!(found(&[configs.clone()]).is_err());
+    assert!(found(&from_configs).is_err());
     fill(&in_project);
 
     // The data home wins over the project.
     fill(&home.join("fashion-mnist"));
-    assert_eq!(found(&[configs.clone()]).unwrap(), home.join("fashion-mnist"));
+    assert_eq!(found(&from_configs).unwrap(), home.join("fashion-mnist"));
     // Another set is not taken for this one.
     assert!(home::locate_in(NamedSet::Kmnist, Some(&home), &[configs]).is_err());
 }
