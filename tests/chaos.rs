@@ -27,7 +27,7 @@ seed = 31
 
 [data]
 set = "mnist"
-dir = "data/mnist"
+
 validation_fraction = 0.1
 train_limit = 1200
 test_limit = 300

@@ -461,10 +461,6 @@ fn missing_truncated_and_foreign_data_files_are_named() {
         std::fs::write(d.join(FILES[0]), bytes).unwrap();
     }, &[FILES[0], "truncated"]);
     data_refused(&sc, "count_mismatch", |d| std::fs::write(d.join(FILES[1]), idx_labels(299)).unwrap(), &[FILES[0], "300 images", FILES[1], "299 labels"]);
-    data_refused(&sc, "image_size", |d| {
-        std::fs::write(d.join(FILES[0]), idx_images(300, 20, 20)).unwrap();
-        std::fs::write(d.join(FILES[2]), idx_images(100, 20, 20)).unwrap();
-    }, &[FILES[0], "20x20", "28x28"]);
     data_refused(&sc, "test_size_differs", |d| std::fs::write(d.join(FILES[2]), idx_images(100, 28, 27)).unwrap(), &[FILES[2], "28x27", "28x28"]);
     data_refused(&sc, "bad_label", |d| {
         let mut labels = idx_labels(300);
@@ -857,7 +853,7 @@ seed = 23
 
 [data]
 set = "mnist"
-dir = "data/mnist"
+
 validation_fraction = 0.1
 train_limit = 2000
 test_limit = 500

@@ -68,7 +68,7 @@ fn main() -> ExitCode {
         let experiment = Experiment::load_with(&args.config, &overrides)?.with_device(args.device.clone())?;
         let c = experiment.config();
         if args.dry_run {
-            let model = c.model.init(&burn::prelude::Device::flex());
+            let model = c.model.init_for(experiment.input_shape(), &burn::prelude::Device::flex());
             println!("{}: {} ({})", c.experiment.name, c.model.kind(), args.config.display());
             println!("{}", model.summary());
             mnist_trainer::Backend::resolve(c.device.as_deref())?;

@@ -9,9 +9,9 @@ use rand::seq::SliceRandom;
 
 use crate::{NormStats, Split};
 
-/// Uploads normalized pixels as `[n, 1, rows, cols]`.
-pub fn images_tensor(pixels: Vec<f32>, n: usize, rows: usize, cols: usize, device: &Device) -> Tensor<4> {
-    Tensor::from_data(TensorData::new(pixels, [n, 1, rows, cols]), device)
+/// Uploads normalized pixels as `[n, channels, rows, cols]`.
+pub fn images_tensor(pixels: Vec<f32>, n: usize, [channels, rows, cols]: [usize; 3], device: &Device) -> Tensor<4> {
+    Tensor::from_data(TensorData::new(pixels, [n, channels, rows, cols]), device)
 }
 
 /// One split on the device: clean targets, the model inputs (noisy for denoising runs) and labels.
@@ -58,7 +58,7 @@ impl DeviceSplit {
     /// Normalizes `split` with `stats` and uploads it to `device`, without noise.
     pub fn new(split: &Split, stats: &NormStats, device: &Device) -> DeviceSplit {
         let n = split.len();
-        let clean = images_tensor(stats.apply(&split.pixels), n, split.rows, split.cols, device);
+        let clean = images_tensor(stats.apply(&split.pixels), n, split.shape(), device);
         let labels: Vec<i64> = split.labels.iter().map(|&l| l as i64).collect();
         let labels = Tensor::<1, Int>::from_data(TensorData::new(labels, [n]), device);
         DeviceSplit { clean, noisy: None, labels, len: n }

@@ -12,6 +12,22 @@ pub enum DataError {
         /// The directory that was looked for.
         path: PathBuf,
     },
+    /// A named set is in none of the folders it is looked for in.
+    #[error("data set {set} is not on this machine (looked in {looked}); fetch it with: {command}")]
+    MissingSet {
+        /// The set's name.
+        set: &'static str,
+        /// The folders looked in, comma-separated.
+        looked: String,
+        /// The command that fetches it.
+        command: String,
+    },
+    /// An image-folder set (LFW) read as IDX files.
+    #[error("data set {set} is a folder of images, not IDX files; read it with an [data.images] table")]
+    NotIdxSet {
+        /// The set's name.
+        set: &'static str,
+    },
     /// A file that must be there is not.
     #[error("data file {path} does not exist")]
     MissingFile {
@@ -115,6 +131,98 @@ pub enum DataError {
         found: String,
         /// The published digest.
         expected: &'static str,
+    },
+    /// The folder of an image data set does not exist.
+    #[error("image folder {path} does not exist (expected class folders <class>/*.png|jpg|jpeg|bmp, or images directly in it)")]
+    MissingImageFolder {
+        /// The folder.
+        path: PathBuf,
+    },
+    /// A folder without a single image file.
+    #[error("{path} holds no image (expected class folders <class>/*.png|jpg|jpeg|bmp, or .png, .jpg, .jpeg or .bmp files directly in it)")]
+    NoImages {
+        /// The folder.
+        path: PathBuf,
+    },
+    /// A class folder without a single image file.
+    #[error("class folder {path} holds no image (.png, .jpg, .jpeg or .bmp); remove it or add images")]
+    EmptyClass {
+        /// The class folder.
+        path: PathBuf,
+    },
+    /// Images and class folders side by side.
+    #[error("{path} holds both images ({image}) and class folders ({folder}); put every image in a class folder, or use a flat folder of images only")]
+    MixedFolder {
+        /// The folder.
+        path: PathBuf,
+        /// One image directly in it.
+        image: PathBuf,
+        /// One class folder.
+        folder: PathBuf,
+    },
+    /// A folder that links back to one of its ancestors.
+    #[error("{path} leads back to {target}, a folder it is inside of (a symlink loop); remove the link")]
+    SymlinkLoop {
+        /// The folder reached.
+        path: PathBuf,
+        /// Where it really is.
+        target: PathBuf,
+    },
+    /// A file that cannot be decoded as an image.
+    #[error("{path}: {reason} (set data.images.unreadable = \"skip\" to leave such files out)")]
+    BadImage {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A file given on its own (to `predict`) that cannot be decoded as an image.
+    #[error("{path}: {reason}")]
+    UnreadableImage {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+    /// Images of different sizes without a target size.
+    #[error("{path} is {}x{} pixels but {first} is {}x{}; set data.images.size = [height, width] to resize them all", size[1], size[0], first_size[1], first_size[0])]
+    MixedSizes {
+        /// The first image.
+        first: PathBuf,
+        /// Its `[height, width]`.
+        first_size: [usize; 2],
+        /// The image that differs.
+        path: PathBuf,
+        /// Its `[height, width]`.
+        size: [usize; 2],
+    },
+    /// `train/` and `test/` with different classes.
+    #[error("{train} has the classes [{train_classes}] but {test} has [{test_classes}]; both need the same class folders")]
+    ClassMismatch {
+        /// The training folder.
+        train: PathBuf,
+        /// The test folder.
+        test: PathBuf,
+        /// Its classes.
+        train_classes: String,
+        /// Its classes.
+        test_classes: String,
+    },
+    /// A flat folder (no labels) for a classifier.
+    #[error("{path} is a flat folder of images without class folders, so it has no labels: a classifier needs {path}/<class>/*.png (an autoencoder can use a flat folder)")]
+    FlatForClassifier {
+        /// The folder.
+        path: PathBuf,
+    },
+    /// Too few or too many classes for a classifier.
+    #[error("{path} has {count} class folder(s) ({names}); a classifier needs between 2 and 10")]
+    ClassCount {
+        /// The folder.
+        path: PathBuf,
+        /// How many classes.
+        count: usize,
+        /// Their names.
+        names: String,
     },
     /// A setting outside its valid range.
     #[error("{field} = {value} is invalid: expected {expected}")]

@@ -1,5 +1,6 @@
-//! Where data comes from: the named sets (`mnist`, `fashion-mnist`, verified by sha256 against the
-//! published originals) or any directory holding the four standard IDX file names.
+//! Where data comes from: the named sets (`mnist`, `fashion-mnist`, `kmnist`, `lfw`), found in the
+//! data home or the project's `data/` folder and verified by sha256 against the published
+//! originals, or any directory the user names, read as it is (its sha256 reported, not compared).
 
 use std::path::{Path, PathBuf};
 
@@ -24,7 +25,15 @@ pub enum NamedSet {
     Mnist,
     /// Zalando's articles of clothing (Xiao, Rasul, Vollgraf).
     FashionMnist,
+    /// Kuzushiji-MNIST: ten cursive Japanese characters (Clanuwat et al., ROIS-DS CODH).
+    Kmnist,
+    /// Labeled Faces in the Wild: 13,233 250x250 colour photos of 5,749 people (Huang et al.),
+    /// an image folder (`<person>/<person>_0001.jpg`), not IDX files.
+    Lfw,
 }
+
+/// Every named set, in the order `data fetch` lists them.
+pub const NAMED_SETS: [NamedSet; 4] = [NamedSet::Mnist, NamedSet::FashionMnist, NamedSet::Kmnist, NamedSet::Lfw];
 
 impl NamedSet {
     /// The name used in configs and directory names.
@@ -32,28 +41,50 @@ impl NamedSet {
         match self {
             NamedSet::Mnist => "mnist",
             NamedSet::FashionMnist => "fashion-mnist",
+            NamedSet::Kmnist => "kmnist",
+            NamedSet::Lfw => "lfw",
         }
     }
 
-    /// The sha256 of each of [`FILE_NAMES`], in that order, as published.
-    pub fn sha256(self) -> [&'static str; 4] {
+    /// The set of a name as written in configs and on the command line.
+    pub fn from_name(name: &str) -> Option<NamedSet> {
+        NAMED_SETS.into_iter().find(|s| s.name() == name)
+    }
+
+    /// Whether the set is four IDX files (else an image folder).
+    pub fn is_idx(self) -> bool {
+        self != NamedSet::Lfw
+    }
+
+    /// The sha256 of each of [`FILE_NAMES`], in that order, as published; LFW, an image folder
+    /// verified as a whole archive when it is fetched, has none.
+    pub fn sha256(self) -> &'static [&'static str] {
         match self {
-            NamedSet::Mnist => [
+            NamedSet::Mnist => &[
                 "440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609",
                 "3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c",
                 "8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6",
                 "f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6",
             ],
-            NamedSet::FashionMnist => [
+            NamedSet::FashionMnist => &[
                 "3aede38d61863908ad78613f6a32ed271626dd12800ba2636569512369268a84",
                 "a04f17134ac03560a47e3764e11b92fc97de4d1bfaf8ba1a3aa29af54cc90845",
                 "346e55b948d973a97e58d2351dde16a484bd415d4595297633bb08f03db6a073",
                 "67da17c76eaffca5446c3361aaab5c3cd6d1c2608764d35dfb1850b086bf8dd5",
             ],
+            // As pinned by the torchvision Ruby port (ankane/torch.rb-vision, `KMNIST#resources`),
+            // for the files of https://github.com/rois-codh/kmnist (whose README publishes MD5s).
+            NamedSet::Kmnist => &[
+                "51467d22d8cc72929e2a028a0428f2086b092bb31cfb79c69cc0a90ce135fde4",
+                "e38f9ebcd0f3ebcdec7fc8eabdcdaef93bb0df8ea12bee65224341c8183d8e17",
+                "edd7a857845ad6bb1d0ba43fe7e794d164fe2dce499a1694695a792adfac43c5",
+                "20bb9a0ef54c7db3efc55a92eef5582c109615df22683c380526788f98e42a1c",
+            ],
+            NamedSet::Lfw => &[],
         }
     }
 
-    /// Where the set lives by default, relative to the repository root.
+    /// Where the set lives in the project, relative to the repository root.
     pub fn default_dir(self) -> PathBuf {
         Path::new("data").join(self.name())
     }
@@ -75,6 +106,9 @@ pub struct Dataset {
     pub train: Split,
     /// The 10,000 test samples (for MNIST).
     pub test: Split,
+    /// For a directory read as it is (no named set to compare with): each file and its sha256,
+    /// so a run's log says exactly which data it saw.
+    pub checksums: Vec<(PathBuf, String)>,
 }
 
 fn sha256_hex(path: &Path) -> Result<String, DataError> {
@@ -93,13 +127,13 @@ fn read_split(images: &Path, labels: &Path) -> Result<Split, DataError> {
             label_count: lbls.len(),
         });
     }
-    Ok(Split { rows: imgs.rows, cols: imgs.cols, pixels: imgs.pixels, labels: lbls })
+    Ok(Split { channels: 1, rows: imgs.rows, cols: imgs.cols, pixels: imgs.pixels, labels: lbls })
 }
 
 impl DataSource {
-    /// A named set in its default directory, verified.
-    pub fn named(set: NamedSet) -> Self {
-        DataSource { dir: set.default_dir(), verify: Some(set) }
+    /// A named set wherever [`crate::home::locate`] finds it from `roots`, verified.
+    pub fn locate(set: NamedSet, roots: &[PathBuf]) -> Result<Self, DataError> {
+        Ok(DataSource { dir: crate::home::locate(set, roots)?, verify: Some(set) })
     }
 
     /// Reads both splits, verifying checksums first for a named set.
@@ -123,11 +157,22 @@ impl DataSource {
             }
             return Err(DataError::MissingFile { path: missing.clone() });
         }
-        if let Some(set) = self.verify {
-            for (path, expected) in paths.iter().zip(set.sha256()) {
-                let found = sha256_hex(path)?;
-                if found != expected {
-                    return Err(DataError::Checksum { path: path.clone(), set: set.name(), found, expected });
+        let mut checksums = Vec::new();
+        match self.verify {
+            Some(set) if !set.is_idx() => {
+                return Err(DataError::NotIdxSet { set: set.name() });
+            }
+            Some(set) => {
+                for (path, expected) in paths.iter().zip(set.sha256()) {
+                    let found = sha256_hex(path)?;
+                    if found != *expected {
+                        return Err(DataError::Checksum { path: path.clone(), set: set.name(), found, expected });
+                    }
+                }
+            }
+            None => {
+                for path in &paths {
+                    checksums.push((path.clone(), sha256_hex(path)?));
                 }
             }
         }
@@ -141,6 +186,6 @@ impl DataSource {
                 expected: format!("the training images are {}x{}", train.rows, train.cols),
             });
         }
-        Ok(Dataset { train, test })
+        Ok(Dataset { train, test, checksums })
     }
 }

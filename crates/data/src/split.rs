@@ -6,14 +6,16 @@ use rand::seq::SliceRandom;
 
 use crate::DataError;
 
-/// Samples of one split: `len()` images of `rows x cols` bytes and their labels.
+/// Samples of one split: `len()` images of `channels x rows x cols` bytes and their labels.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Split {
+    /// Channels per image: 1 (grey) or 3 (RGB, stored channel after channel as the tensors are).
+    pub channels: usize,
     /// Rows per image.
     pub rows: usize,
     /// Columns per image.
     pub cols: usize,
-    /// Pixels in 0..=255, image after image, row-major.
+    /// Pixels in 0..=255, image after image, each channel after channel, row-major.
     pub pixels: Vec<u8>,
     /// One label per image, 0..=9.
     pub labels: Vec<u8>,
@@ -30,9 +32,14 @@ impl Split {
         self.labels.is_empty()
     }
 
-    /// Pixels per image.
+    /// Pixels per image (all channels).
     pub fn image_len(&self) -> usize {
-        self.rows * self.cols
+        self.channels * self.rows * self.cols
+    }
+
+    /// `[channels, rows, cols]` of every image.
+    pub fn shape(&self) -> [usize; 3] {
+        [self.channels, self.rows, self.cols]
     }
 
     /// The pixels of image `i`.
@@ -57,6 +64,7 @@ impl Split {
             pixels.extend_from_slice(self.image(i));
         }
         Split {
+            channels: self.channels,
             rows: self.rows,
             cols: self.cols,
             pixels,
@@ -68,6 +76,7 @@ impl Split {
     pub fn take(&self, n: usize) -> Split {
         let n = n.min(self.len());
         Split {
+            channels: self.channels,
             rows: self.rows,
             cols: self.cols,
             pixels: self.pixels[..n * self.image_len()].to_vec(),

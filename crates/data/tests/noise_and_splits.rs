@@ -9,6 +9,7 @@ use mnist_data::{
 
 fn split(n: usize, rows: usize, cols: usize, f: impl Fn(usize) -> u8) -> Split {
     Split {
+        channels: 1,
         rows,
         cols,
         pixels: (0..n * rows * cols).map(f).collect(),

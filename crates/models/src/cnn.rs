@@ -69,9 +69,9 @@ impl Default for CnnConfig {
 
 impl CnnConfig {
     /// `[channels, height, width]` after the pooling, or the first layer that doesn't fit.
-    fn feature_shape(&self) -> Result<[usize; 3], ModelConfigError> {
+    fn feature_shape(&self, input: [usize; 3]) -> Result<[usize; 3], ModelConfigError> {
         check_not_empty("conv", &self.conv)?;
-        let mut shape = IMAGE_SHAPE;
+        let mut shape = input;
         for (i, layer) in self.conv.iter().enumerate() {
             shape = conv_output_shape(&format!("conv[{i}]"), shape, layer)?;
         }
@@ -82,9 +82,9 @@ impl CnnConfig {
         Ok(shape)
     }
 
-    /// Checks sizes, rates and that every window fits.
-    pub fn validate(&self) -> Result<(), ModelConfigError> {
-        self.feature_shape()?;
+    /// Checks sizes, rates and that every window fits `[channels, height, width]` images.
+    pub fn validate_for(&self, input: [usize; 3]) -> Result<(), ModelConfigError> {
+        self.feature_shape(input)?;
         check_dropout("dropout", self.dropout)?;
         for (i, &units) in self.dense.iter().enumerate() {
             check_nonzero(format!("dense[{i}]"), units)?;
@@ -92,9 +92,10 @@ impl CnnConfig {
         Ok(())
     }
 
-    /// Builds the model on `device`; the config must be valid.
-    pub fn init(&self, device: &Device) -> Cnn {
-        let mut channels = IMAGE_SHAPE[0];
+    /// Builds the model for `[channels, height, width]` images on `device`; the config must be
+    /// valid for them.
+    pub fn init_for(&self, input: [usize; 3], device: &Device) -> Cnn {
+        let mut channels = input[0];
         let conv = self
             .conv
             .iter()
@@ -105,7 +106,7 @@ impl CnnConfig {
             })
             .collect();
         let [c, h, w] = self
-            .feature_shape()
+            .feature_shape(input)
             .expect("CnnConfig::init needs a validated config");
         let mut d_in = c * h * w;
         let dense = self
@@ -124,7 +125,18 @@ impl CnnConfig {
             dropout: (self.dropout > 0.0).then(|| DropoutConfig::new(self.dropout).init()),
             dense,
             output: keras_linear(d_in, NUM_CLASSES, device),
+            input,
         }
+    }
+
+    /// [`Self::validate_for`] on MNIST's `[1, 28, 28]` images.
+    pub fn validate(&self) -> Result<(), ModelConfigError> {
+        self.validate_for(IMAGE_SHAPE)
+    }
+
+    /// [`Self::init_for`] on MNIST's `[1, 28, 28]` images.
+    pub fn init(&self, device: &Device) -> Cnn {
+        self.init_for(IMAGE_SHAPE, device)
     }
 }
 
@@ -144,6 +156,9 @@ pub struct Cnn {
     pub dense: Vec<DenseBlock>,
     /// Kernel `[last hidden, 10]`.
     pub output: Linear,
+    /// `[channels, height, width]` of the input images.
+    #[module(skip)]
+    pub input: [usize; 3],
 }
 
 impl Cnn {
@@ -169,7 +184,7 @@ impl Cnn {
 
     /// The Keras-like summary table.
     pub fn summary(&self) -> Summary {
-        let mut summary = SummaryBuilder::new("cnn", &IMAGE_SHAPE);
+        let mut summary = SummaryBuilder::new("cnn", &self.input);
         for block in &self.conv {
             block.summarize(&mut summary);
         }

@@ -106,9 +106,9 @@ pub enum ModelConfigError {
         /// The layer's stride.
         stride: usize,
     },
-    /// The decoder does not end at 28×28.
+    /// The decoder does not end at the size of the images.
     #[error(
-        "`{field}`: these layers produce {height}x{width} images, but the model must output 28x28"
+        "`{field}`: these layers produce {height}x{width} images, but the model must output {expected}"
     )]
     OutputSize {
         /// The layer list responsible.
@@ -117,6 +117,8 @@ pub enum ModelConfigError {
         height: usize,
         /// Width produced.
         width: usize,
+        /// The images' `HxW`.
+        expected: String,
     },
     /// `mirror = true` together with an explicit decoder.
     #[error(
@@ -156,45 +158,66 @@ impl ModelConfig {
         }
     }
 
-    /// Checks every size, rate and shape; `init` may panic on a config this rejects.
+    /// Checks every size, rate and shape for MNIST's `[1, 28, 28]` images; `init` may panic on a
+    /// config this rejects.
     pub fn validate(&self) -> Result<(), ModelConfigError> {
+        self.validate_for(crate::IMAGE_SHAPE)
+    }
+
+    /// Checks every size, rate and shape for `[channels, height, width]` images: every
+    /// convolution and pooling must fit, and a decoder must end at the images' size; the error
+    /// names the layer where the size no longer fits.
+    pub fn validate_for(&self, input: [usize; 3]) -> Result<(), ModelConfigError> {
         match self {
             ModelConfig::SoftmaxRegression(_) => Ok(()),
-            ModelConfig::Mlp(c) => c.validate(),
-            ModelConfig::Cnn(c) => c.validate(),
-            ModelConfig::DenseAutoencoder(c) => c.validate(),
-            ModelConfig::ConvAutoencoder(c) => c.validate(),
-            ModelConfig::StridedConvAutoencoder(c) => c.validate(),
-            ModelConfig::Vae(c) => c.validate(),
-            ModelConfig::ConvVae(c) => c.validate(),
+            ModelConfig::Mlp(c) => c.validate_for(input),
+            ModelConfig::Cnn(c) => c.validate_for(input),
+            ModelConfig::DenseAutoencoder(c) => c.validate_for(input),
+            ModelConfig::ConvAutoencoder(c) => c.validate_for(input),
+            ModelConfig::StridedConvAutoencoder(c) => c.validate_for(input),
+            ModelConfig::Vae(c) => c.validate_for(input),
+            ModelConfig::ConvVae(c) => c.validate_for(input),
         }
     }
 
-    /// Builds the model on `device` (Keras initialization: glorot-uniform kernels, zero
-    /// biases). Parameters are initialized lazily, on first use.
+    /// Builds the model for `[1, 28, 28]` images on `device` (Keras initialization:
+    /// glorot-uniform kernels, zero biases). Parameters are initialized lazily, on first use.
     ///
     /// # Panics
     /// On a config that [`validate`](Self::validate) rejects; use [`try_init`](Self::try_init)
     /// to get the error instead.
     pub fn init(&self, device: &Device) -> Model {
-        match self.try_init(device) {
+        self.init_for(crate::IMAGE_SHAPE, device)
+    }
+
+    /// [`init`](Self::init) for `[channels, height, width]` images.
+    ///
+    /// # Panics
+    /// On a config that [`validate_for`](Self::validate_for) rejects for them.
+    pub fn init_for(&self, input: [usize; 3], device: &Device) -> Model {
+        match self.try_init_for(input, device) {
             Ok(model) => model,
             Err(err) => panic!("invalid model config: {err}"),
         }
     }
 
-    /// Validates, then builds the model on `device`.
+    /// Validates, then builds the model for `[1, 28, 28]` images on `device`.
     pub fn try_init(&self, device: &Device) -> Result<Model, ModelConfigError> {
-        self.validate()?;
+        self.try_init_for(crate::IMAGE_SHAPE, device)
+    }
+
+    /// Validates, then builds the model for `[channels, height, width]` images on `device`.
+    pub fn try_init_for(&self, input: [usize; 3], device: &Device) -> Result<Model, ModelConfigError> {
+        self.validate_for(input)?;
         Ok(match self {
-            ModelConfig::SoftmaxRegression(c) => Model::SoftmaxRegression(c.init(device)),
-            ModelConfig::Mlp(c) => Model::Mlp(c.init(device)),
-            ModelConfig::Cnn(c) => Model::Cnn(c.init(device)),
-            ModelConfig::DenseAutoencoder(c) => Model::DenseAutoencoder(c.init(device)),
-            ModelConfig::ConvAutoencoder(c) => Model::ConvAutoencoder(c.init(device)),
-            ModelConfig::StridedConvAutoencoder(c) => Model::StridedConvAutoencoder(c.init(device)),
-            ModelConfig::Vae(c) => Model::Vae(c.init(device)),
-            ModelConfig::ConvVae(c) => Model::ConvVae(c.init(device)),
+            ModelConfig::SoftmaxRegression(c) => Model::SoftmaxRegression(c.init_for(input, device)),
+            ModelConfig::Mlp(c) => Model::Mlp(c.init_for(input, device)),
+            ModelConfig::Cnn(c) => Model::Cnn(c.init_for(input, device)),
+            ModelConfig::DenseAutoencoder(c) => Model::DenseAutoencoder(c.init_for(input, device)),
+            ModelConfig::ConvAutoencoder(c) => Model::ConvAutoencoder(c.init_for(input, device)),
+            ModelConfig::StridedConvAutoencoder(c) => Model::StridedConvAutoencoder(c.init_for(input, device)),
+            ModelConfig::Vae(c) => Model::Vae(c.init_for(input, device)),
+            ModelConfig::ConvVae(c) => Model::ConvVae(c.init_for(input, device)),
         })
     }
 
@@ -229,13 +252,18 @@ impl ModelConfig {
         }
     }
 
-    /// Size of the flattened code of an autoencoder (VAE: of `z`); `None` for classifiers and
-    /// for a conv autoencoder whose layers don't fit (see `validate`).
+    /// Size of the flattened code of an autoencoder (VAE: of `z`) on `[1, 28, 28]` images;
+    /// `None` for classifiers and for a conv autoencoder whose layers don't fit (see `validate`).
     pub fn latent_dim(&self) -> Option<usize> {
+        self.latent_dim_for(crate::IMAGE_SHAPE)
+    }
+
+    /// [`latent_dim`](Self::latent_dim) on `[channels, height, width]` images.
+    pub fn latent_dim_for(&self, input: [usize; 3]) -> Option<usize> {
         match self {
             ModelConfig::SoftmaxRegression(_) | ModelConfig::Mlp(_) | ModelConfig::Cnn(_) => None,
             ModelConfig::DenseAutoencoder(c) => c.latent_dim(),
-            ModelConfig::ConvAutoencoder(c) => c.latent_dim(),
+            ModelConfig::ConvAutoencoder(c) => c.latent_dim_for(input),
             ModelConfig::StridedConvAutoencoder(c) => Some(c.latent_dim),
             ModelConfig::Vae(c) => Some(c.latent_dim),
             ModelConfig::ConvVae(c) => Some(c.latent_dim),
@@ -356,15 +384,21 @@ pub(crate) fn pool_output_shape(
     Ok([c, out(h)?, out(w)?])
 }
 
-/// Error unless the spatial size of `shape` is 28×28 (the output layer sets the channels).
-pub(crate) fn check_image_size(field: &str, shape: [usize; 3]) -> Result<(), ModelConfigError> {
+/// Error unless the spatial size of `shape` is that of the `input` images (the output layer
+/// sets the channels).
+pub(crate) fn check_image_size(
+    field: &str,
+    shape: [usize; 3],
+    input: [usize; 3],
+) -> Result<(), ModelConfigError> {
     let [_, height, width] = shape;
-    let [_, h, w] = crate::IMAGE_SHAPE;
+    let [_, h, w] = input;
     if (height, width) != (h, w) {
         return Err(ModelConfigError::OutputSize {
             field: field.to_string(),
             height,
             width,
+            expected: format!("{h}x{w}"),
         });
     }
     Ok(())

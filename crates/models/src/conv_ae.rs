@@ -69,10 +69,10 @@ fn sigmoid() -> Activation {
 }
 
 impl ConvAutoencoderConfig {
-    /// The final convolution as a layer spec.
-    fn output_layer(&self) -> ConvLayer {
+    /// The final convolution (to the images' channels) as a layer spec.
+    fn output_layer(&self, channels: usize) -> ConvLayer {
         ConvLayer {
-            filters: IMAGE_SHAPE[0],
+            filters: channels,
             kernel_size: self.output_kernel_size,
             stride: 1,
             padding: Padding::Same,
@@ -81,10 +81,10 @@ impl ConvAutoencoderConfig {
     }
 
     /// `[channels, height, width]` of the code, or the first layer that doesn't fit.
-    fn code_shape(&self) -> Result<[usize; 3], ModelConfigError> {
+    fn code_shape(&self, input: [usize; 3]) -> Result<[usize; 3], ModelConfigError> {
         check_not_empty("encoder", &self.encoder)?;
         check_nonzero("pool_size", self.pool_size)?;
-        let mut shape = IMAGE_SHAPE;
+        let mut shape = input;
         for (i, layer) in self.encoder.iter().enumerate() {
             shape = conv_output_shape(&format!("encoder[{i}]"), shape, layer)?;
             shape = pool_output_shape("pool_size", shape, self.pool_size, self.pool_padding)?;
@@ -92,26 +92,42 @@ impl ConvAutoencoderConfig {
         Ok(shape)
     }
 
-    /// Flattened size of the code.
-    pub fn latent_dim(&self) -> Option<usize> {
-        self.code_shape().ok().map(|shape| shape.iter().product())
+    /// Flattened size of the code of `[channels, height, width]` images.
+    pub fn latent_dim_for(&self, input: [usize; 3]) -> Option<usize> {
+        self.code_shape(input).ok().map(|shape| shape.iter().product())
     }
 
-    /// Checks sizes and that the decoder ends at 28×28.
-    pub fn validate(&self) -> Result<(), ModelConfigError> {
-        let mut shape = self.code_shape()?;
+    /// [`Self::latent_dim_for`] MNIST's `[1, 28, 28]` images.
+    pub fn latent_dim(&self) -> Option<usize> {
+        self.latent_dim_for(IMAGE_SHAPE)
+    }
+
+    /// Checks sizes and that the decoder ends at the images' height and width.
+    pub fn validate_for(&self, input: [usize; 3]) -> Result<(), ModelConfigError> {
+        let mut shape = self.code_shape(input)?;
         for (i, layer) in self.decoder.iter().enumerate() {
             shape = conv_output_shape(&format!("decoder[{i}]"), shape, layer)?;
             let [c, h, w] = shape;
             shape = [c, h * self.pool_size, w * self.pool_size];
         }
-        check_image_size("decoder", shape)?;
+        check_image_size("decoder", shape, input)?;
         check_nonzero("output_kernel_size", self.output_kernel_size)
     }
 
-    /// Builds the model on `device`; the config must be valid.
+    /// [`Self::validate_for`] on MNIST's `[1, 28, 28]` images.
+    pub fn validate(&self) -> Result<(), ModelConfigError> {
+        self.validate_for(IMAGE_SHAPE)
+    }
+
+    /// [`Self::init_for`] on MNIST's `[1, 28, 28]` images.
     pub fn init(&self, device: &Device) -> ConvAutoencoder {
-        let mut channels = IMAGE_SHAPE[0];
+        self.init_for(IMAGE_SHAPE, device)
+    }
+
+    /// Builds the model for `[channels, height, width]` images on `device`; the config must be
+    /// valid for them.
+    pub fn init_for(&self, input: [usize; 3], device: &Device) -> ConvAutoencoder {
+        let mut channels = input[0];
         let mut stack = |layers: &[ConvLayer]| -> Vec<ConvBlock> {
             layers
                 .iter()
@@ -124,7 +140,7 @@ impl ConvAutoencoderConfig {
         };
         let encoder = stack(&self.encoder);
         let decoder = stack(&self.decoder);
-        let output = ConvBlock::new(channels, &self.output_layer(), device);
+        let output = ConvBlock::new(channels, &self.output_layer(input[0]), device);
         ConvAutoencoder {
             encoder,
             pool: max_pool(self.pool_size, self.pool_padding),
@@ -132,8 +148,9 @@ impl ConvAutoencoderConfig {
             decoder,
             output,
             code_shape: self
-                .code_shape()
+                .code_shape(input)
                 .expect("ConvAutoencoderConfig::init needs a validated config"),
+            input,
         }
     }
 }
@@ -154,6 +171,9 @@ pub struct ConvAutoencoder {
     pub output: ConvBlock,
     /// `[channels, height, width]` of the code, to unflatten it in `decode`.
     pub code_shape: [usize; 3],
+    /// `[channels, height, width]` of the images.
+    #[module(skip)]
+    pub input: [usize; 3],
 }
 
 impl ConvAutoencoder {
@@ -201,7 +221,7 @@ impl ConvAutoencoder {
 
     /// The Keras-like summary table.
     pub fn summary(&self) -> Summary {
-        let mut summary = SummaryBuilder::new("conv_autoencoder", &IMAGE_SHAPE);
+        let mut summary = SummaryBuilder::new("conv_autoencoder", &self.input);
         for block in &self.encoder {
             block.summarize(&mut summary);
             summary.max_pool(self.pool_size(), self.pool_padding);

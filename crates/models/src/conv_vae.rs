@@ -69,8 +69,9 @@ impl Default for ConvVaeConfig {
 }
 
 impl ConvVaeConfig {
-    fn halves(&self) -> StridedHalves<'_> {
+    fn halves(&self, input: [usize; 3]) -> StridedHalves<'_> {
         StridedHalves {
+            input,
             encoder: &self.encoder,
             decoder: &self.decoder,
             dense_activation: self.dense_activation,
@@ -79,16 +80,27 @@ impl ConvVaeConfig {
         }
     }
 
-    /// Checks sizes, that every window fits and that the decoder ends at 28×28.
-    pub fn validate(&self) -> Result<(), ModelConfigError> {
-        self.halves().feature_shape()?;
+    /// Checks sizes, that every window fits and that the decoder ends at the images' size.
+    pub fn validate_for(&self, input: [usize; 3]) -> Result<(), ModelConfigError> {
+        self.halves(input).feature_shape()?;
         check_dense_layers("hidden", &self.hidden)?;
         check_nonzero("latent_dim", self.latent_dim)
     }
 
-    /// Builds the model on `device`; the config must be valid.
+    /// [`Self::validate_for`] on MNIST's `[1, 28, 28]` images.
+    pub fn validate(&self) -> Result<(), ModelConfigError> {
+        self.validate_for(IMAGE_SHAPE)
+    }
+
+    /// [`Self::init_for`] on MNIST's `[1, 28, 28]` images.
     pub fn init(&self, device: &Device) -> ConvVae {
-        let halves = self.halves();
+        self.init_for(IMAGE_SHAPE, device)
+    }
+
+    /// Builds the model for `[channels, height, width]` images on `device`; the config must be
+    /// valid for them.
+    pub fn init_for(&self, input: [usize; 3], device: &Device) -> ConvVae {
+        let halves = self.halves(input);
         let [c, h, w] = halves
             .feature_shape()
             .expect("ConvVaeConfig::init needs a validated config");
@@ -99,6 +111,7 @@ impl ConvVaeConfig {
             mean: keras_linear(features, self.latent_dim, device),
             log_var: keras_linear(features, self.latent_dim, device),
             decoder: halves.init_decoder(self.latent_dim, device),
+            input,
         }
     }
 }
@@ -116,6 +129,9 @@ pub struct ConvVae {
     pub log_var: Linear,
     /// Dense → reshape → transposed convolutions.
     pub decoder: TransposedDecoder,
+    /// `[channels, height, width]` of the images.
+    #[module(skip)]
+    pub input: [usize; 3],
 }
 
 impl ConvVae {
@@ -147,7 +163,7 @@ impl ConvVae {
 
     /// The Keras-like summary table.
     pub fn summary(&self) -> Summary {
-        let mut summary = SummaryBuilder::new("conv_vae", &IMAGE_SHAPE);
+        let mut summary = SummaryBuilder::new("conv_vae", &self.input);
         self.encoder.summarize(&mut summary);
         for block in &self.hidden {
             block.summarize(&mut summary);

@@ -77,8 +77,8 @@ impl DenseAutoencoderConfig {
         self.encoder.last().map(|layer| layer.units)
     }
 
-    /// Checks sizes, rates and the mirror option.
-    pub fn validate(&self) -> Result<(), ModelConfigError> {
+    /// Checks sizes, rates and the mirror option (any input shape fits a dense model).
+    pub fn validate_for(&self, _input: [usize; 3]) -> Result<(), ModelConfigError> {
         check_not_empty("encoder", &self.encoder)?;
         check_dense_layers("encoder", &self.encoder)?;
         if self.mirror && !self.decoder.is_empty() {
@@ -89,9 +89,10 @@ impl DenseAutoencoderConfig {
         check_dense_layers("decoder", &self.decoder)
     }
 
-    /// Builds the model on `device`; the config must be valid.
-    pub fn init(&self, device: &Device) -> DenseAutoencoder {
-        let pixels = IMAGE_SHAPE.iter().product();
+    /// Builds the model for `[channels, height, width]` images on `device`; the config must be
+    /// valid.
+    pub fn init_for(&self, input: [usize; 3], device: &Device) -> DenseAutoencoder {
+        let pixels = input.iter().product();
         let (encoder, latent) = build_dense_stack(pixels, &self.encoder, device);
         let (decoder, d_out) = build_dense_stack(latent, &self.decoder_layers(), device);
         DenseAutoencoder {
@@ -99,7 +100,18 @@ impl DenseAutoencoderConfig {
             decoder,
             output: keras_linear(d_out, pixels, device),
             output_activation: self.output_activation,
+            input,
         }
+    }
+
+    /// [`Self::validate_for`] on MNIST's `[1, 28, 28]` images.
+    pub fn validate(&self) -> Result<(), ModelConfigError> {
+        self.validate_for(IMAGE_SHAPE)
+    }
+
+    /// [`Self::init_for`] on MNIST's `[1, 28, 28]` images.
+    pub fn init(&self, device: &Device) -> DenseAutoencoder {
+        self.init_for(IMAGE_SHAPE, device)
     }
 }
 
@@ -115,6 +127,9 @@ pub struct DenseAutoencoder {
     /// Activation of the 784 outputs.
     #[module(skip)]
     pub output_activation: Activation,
+    /// `[channels, height, width]` of the images.
+    #[module(skip)]
+    pub input: [usize; 3],
 }
 
 impl DenseAutoencoder {
@@ -126,7 +141,7 @@ impl DenseAutoencoder {
     /// Code `[batch, latent]` → pre-activation output `[batch, 1, 28, 28]`.
     pub fn decode_linear(&self, latent: Tensor<2>) -> Tensor<4> {
         let x = forward_dense_stack(&self.decoder, latent); // [batch, last decoder width]
-        unflatten_images(dense(&self.output, x)) // [batch, 1, 28, 28]
+        unflatten_images(dense(&self.output, x), self.input) // [batch, 1, 28, 28]
     }
 
     /// Code `[batch, latent]` → reconstruction `[batch, 1, 28, 28]`.
@@ -143,7 +158,7 @@ impl DenseAutoencoder {
 
     /// The Keras-like summary table.
     pub fn summary(&self) -> Summary {
-        let mut summary = SummaryBuilder::new("dense_autoencoder", &[IMAGE_SHAPE.iter().product()]);
+        let mut summary = SummaryBuilder::new("dense_autoencoder", &[self.input.iter().product()]);
         for block in self.encoder.iter().chain(&self.decoder) {
             block.summarize(&mut summary);
         }

@@ -538,8 +538,7 @@ pub(crate) fn flatten_images(images: Tensor<4>) -> Tensor<2> {
 }
 
 /// `[batch, 784]` → `[batch, 1, 28, 28]`.
-pub(crate) fn unflatten_images(pixels: Tensor<2>) -> Tensor<4> {
+pub(crate) fn unflatten_images(pixels: Tensor<2>, [c, h, w]: [usize; 3]) -> Tensor<4> {
     let [batch, _] = pixels.dims();
-    let [c, h, w] = crate::IMAGE_SHAPE;
     pixels.reshape([batch, c, h, w])
 }

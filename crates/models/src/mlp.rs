@@ -44,17 +44,17 @@ impl Default for MlpConfig {
 }
 
 impl MlpConfig {
-    /// Checks sizes and the dropout rate.
-    pub fn validate(&self) -> Result<(), ModelConfigError> {
+    /// Checks sizes and the dropout rate (any input shape fits a dense model).
+    pub fn validate_for(&self, _input: [usize; 3]) -> Result<(), ModelConfigError> {
         for (i, &units) in self.hidden.iter().enumerate() {
             check_nonzero(format!("hidden[{i}]"), units)?;
         }
         check_dropout("dropout", self.dropout)
     }
 
-    /// Builds the model on `device`.
-    pub fn init(&self, device: &Device) -> Mlp {
-        let mut d_in = IMAGE_SHAPE.iter().product();
+    /// Builds the model for `[channels, height, width]` images (flattened) on `device`.
+    pub fn init_for(&self, input: [usize; 3], device: &Device) -> Mlp {
+        let mut d_in = input.iter().product();
         let hidden = self
             .hidden
             .iter()
@@ -67,7 +67,18 @@ impl MlpConfig {
         Mlp {
             hidden,
             output: keras_linear(d_in, NUM_CLASSES, device),
+            input,
         }
+    }
+
+    /// [`Self::validate_for`] on MNIST's `[1, 28, 28]` images.
+    pub fn validate(&self) -> Result<(), ModelConfigError> {
+        self.validate_for(IMAGE_SHAPE)
+    }
+
+    /// [`Self::init_for`] on MNIST's `[1, 28, 28]` images.
+    pub fn init(&self, device: &Device) -> Mlp {
+        self.init_for(IMAGE_SHAPE, device)
     }
 }
 
@@ -78,6 +89,9 @@ pub struct Mlp {
     pub hidden: Vec<DenseBlock>,
     /// Kernel `[last hidden, 10]`.
     pub output: Linear,
+    /// `[channels, height, width]` of the input images.
+    #[module(skip)]
+    pub input: [usize; 3],
 }
 
 impl Mlp {
@@ -98,7 +112,7 @@ impl Mlp {
 
     /// The Keras-like summary table.
     pub fn summary(&self) -> Summary {
-        let mut summary = SummaryBuilder::new("mlp", &[IMAGE_SHAPE.iter().product()]);
+        let mut summary = SummaryBuilder::new("mlp", &[self.input.iter().product()]);
         for block in &self.hidden {
             block.summarize(&mut summary);
         }

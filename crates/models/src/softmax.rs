@@ -19,20 +19,30 @@ use crate::{IMAGE_SHAPE, NUM_CLASSES};
 pub struct SoftmaxRegressionConfig {}
 
 impl SoftmaxRegressionConfig {
-    /// Builds the model on `device`.
-    pub fn init(&self, device: &Device) -> SoftmaxRegression {
-        let pixels = IMAGE_SHAPE.iter().product();
+    /// Builds the model for `[channels, height, width]` images on `device`.
+    pub fn init_for(&self, input: [usize; 3], device: &Device) -> SoftmaxRegression {
+        let pixels = input.iter().product();
         SoftmaxRegression {
             dense: keras_linear(pixels, NUM_CLASSES, device),
+            input,
         }
     }
+
+    /// [`Self::init_for`] on MNIST's `[1, 28, 28]` images.
+    pub fn init(&self, device: &Device) -> SoftmaxRegression {
+        self.init_for(IMAGE_SHAPE, device)
+    }
+
 }
 
 /// `logits = x W + b`, with the softmax folded into the cross-entropy loss.
 #[derive(Module, Debug)]
 pub struct SoftmaxRegression {
-    /// Kernel `[784, 10]`.
+    /// Kernel `[784, 10]` (`[C·H·W, 10]`).
     pub dense: burn::nn::Linear,
+    /// `[channels, height, width]` of the input images.
+    #[module(skip)]
+    pub input: [usize; 3],
 }
 
 impl SoftmaxRegression {
@@ -44,7 +54,7 @@ impl SoftmaxRegression {
     /// The Keras-like summary table.
     pub fn summary(&self) -> Summary {
         let mut summary =
-            SummaryBuilder::new("softmax_regression", &[IMAGE_SHAPE.iter().product()]);
+            SummaryBuilder::new("softmax_regression", &[self.input.iter().product()]);
         summary.dense(&self.dense);
         summary.finish()
     }

@@ -74,6 +74,8 @@ pub(crate) struct StridedHalves<'a> {
     pub dense_activation: Activation,
     pub output_kernel_size: usize,
     pub output_activation: Activation,
+    /// `[channels, height, width]` of the images.
+    pub input: [usize; 3],
 }
 
 impl StridedHalves<'_> {
@@ -81,7 +83,7 @@ impl StridedHalves<'_> {
     /// every layer fits and the decoder ends at 28×28.
     pub(crate) fn feature_shape(&self) -> Result<[usize; 3], ModelConfigError> {
         check_not_empty("encoder", self.encoder)?;
-        let mut shape = IMAGE_SHAPE;
+        let mut shape = self.input;
         for (i, layer) in self.encoder.iter().enumerate() {
             shape = conv_output_shape(&format!("encoder[{i}]"), shape, layer)?;
         }
@@ -92,13 +94,13 @@ impl StridedHalves<'_> {
         check_nonzero("output_kernel_size", self.output_kernel_size)?;
         let output = self.output_layer();
         shape = conv_transpose_output_shape("output_kernel_size", shape, &output)?;
-        check_image_size("decoder", shape)?;
+        check_image_size("decoder", shape, self.input)?;
         Ok(features)
     }
 
     fn output_layer(&self) -> ConvLayer {
         ConvLayer {
-            filters: IMAGE_SHAPE[0],
+            filters: self.input[0],
             kernel_size: self.output_kernel_size,
             stride: 1,
             padding: Padding::Same,
@@ -107,7 +109,7 @@ impl StridedHalves<'_> {
     }
 
     pub(crate) fn init_encoder(&self, device: &Device) -> ConvEncoder {
-        let mut channels = IMAGE_SHAPE[0];
+        let mut channels = self.input[0];
         let conv = self
             .encoder
             .iter()
@@ -219,8 +221,9 @@ impl TransposedDecoder {
 }
 
 impl StridedConvAutoencoderConfig {
-    fn halves(&self) -> StridedHalves<'_> {
+    fn halves(&self, input: [usize; 3]) -> StridedHalves<'_> {
         StridedHalves {
+            input,
             encoder: &self.encoder,
             decoder: &self.decoder,
             dense_activation: self.dense_activation,
@@ -229,15 +232,26 @@ impl StridedConvAutoencoderConfig {
         }
     }
 
-    /// Checks sizes, that every window fits and that the decoder ends at 28×28.
-    pub fn validate(&self) -> Result<(), ModelConfigError> {
-        self.halves().feature_shape()?;
+    /// Checks sizes, that every window fits and that the decoder ends at the images' size.
+    pub fn validate_for(&self, input: [usize; 3]) -> Result<(), ModelConfigError> {
+        self.halves(input).feature_shape()?;
         check_nonzero("latent_dim", self.latent_dim)
     }
 
-    /// Builds the model on `device`; the config must be valid.
+    /// [`Self::validate_for`] on MNIST's `[1, 28, 28]` images.
+    pub fn validate(&self) -> Result<(), ModelConfigError> {
+        self.validate_for(IMAGE_SHAPE)
+    }
+
+    /// [`Self::init_for`] on MNIST's `[1, 28, 28]` images.
     pub fn init(&self, device: &Device) -> StridedConvAutoencoder {
-        let halves = self.halves();
+        self.init_for(IMAGE_SHAPE, device)
+    }
+
+    /// Builds the model for `[channels, height, width]` images on `device`; the config must be
+    /// valid for them.
+    pub fn init_for(&self, input: [usize; 3], device: &Device) -> StridedConvAutoencoder {
+        let halves = self.halves(input);
         let [c, h, w] = halves
             .feature_shape()
             .expect("StridedConvAutoencoderConfig::init needs a validated config");
@@ -251,6 +265,7 @@ impl StridedConvAutoencoderConfig {
                 device,
             ),
             decoder: halves.init_decoder(self.latent_dim, device),
+            input,
         }
     }
 }
@@ -264,6 +279,9 @@ pub struct StridedConvAutoencoder {
     pub latent: DenseBlock,
     /// Dense → reshape → transposed convolutions.
     pub decoder: TransposedDecoder,
+    /// `[channels, height, width]` of the images.
+    #[module(skip)]
+    pub input: [usize; 3],
 }
 
 impl StridedConvAutoencoder {
@@ -286,7 +304,7 @@ impl StridedConvAutoencoder {
 
     /// The Keras-like summary table.
     pub fn summary(&self) -> Summary {
-        let mut summary = SummaryBuilder::new("strided_conv_autoencoder", &IMAGE_SHAPE);
+        let mut summary = SummaryBuilder::new("strided_conv_autoencoder", &self.input);
         self.encoder.summarize(&mut summary);
         self.latent.summarize(&mut summary);
         self.decoder.summarize(&mut summary);

@@ -50,16 +50,16 @@ impl Default for VaeConfig {
 }
 
 impl VaeConfig {
-    /// Checks sizes and rates.
-    pub fn validate(&self) -> Result<(), ModelConfigError> {
+    /// Checks sizes and rates (any input shape fits a dense model).
+    pub fn validate_for(&self, _input: [usize; 3]) -> Result<(), ModelConfigError> {
         check_dense_layers("encoder", &self.encoder)?;
         check_nonzero("latent_dim", self.latent_dim)?;
         check_dense_layers("decoder", &self.decoder)
     }
 
-    /// Builds the model on `device`.
-    pub fn init(&self, device: &Device) -> Vae {
-        let pixels = IMAGE_SHAPE.iter().product();
+    /// Builds the model for `[channels, height, width]` images on `device`.
+    pub fn init_for(&self, input: [usize; 3], device: &Device) -> Vae {
+        let pixels = input.iter().product();
         let (encoder, features) = build_dense_stack(pixels, &self.encoder, device);
         let (decoder, d_out) = build_dense_stack(self.latent_dim, &self.decoder, device);
         Vae {
@@ -69,7 +69,18 @@ impl VaeConfig {
             decoder,
             output: keras_linear(d_out, pixels, device),
             output_activation: self.output_activation,
+            input,
         }
+    }
+
+    /// [`Self::validate_for`] on MNIST's `[1, 28, 28]` images.
+    pub fn validate(&self) -> Result<(), ModelConfigError> {
+        self.validate_for(IMAGE_SHAPE)
+    }
+
+    /// [`Self::init_for`] on MNIST's `[1, 28, 28]` images.
+    pub fn init(&self, device: &Device) -> Vae {
+        self.init_for(IMAGE_SHAPE, device)
     }
 }
 
@@ -97,6 +108,9 @@ pub struct Vae {
     /// Activation of the 784 outputs.
     #[module(skip)]
     pub output_activation: Activation,
+    /// `[channels, height, width]` of the images.
+    #[module(skip)]
+    pub input: [usize; 3],
 }
 
 impl Vae {
@@ -114,7 +128,7 @@ impl Vae {
 
     fn decode_linear(&self, latent: Tensor<2>) -> Tensor<4> {
         let x = forward_dense_stack(&self.decoder, latent); // [batch, 512]
-        unflatten_images(dense(&self.output, x)) // [batch, 1, 28, 28]
+        unflatten_images(dense(&self.output, x), self.input) // [batch, 1, 28, 28]
     }
 
     /// `z` `[batch, latent]` → reconstruction `[batch, 1, 28, 28]`.
@@ -140,7 +154,7 @@ impl Vae {
 
     /// The Keras-like summary table.
     pub fn summary(&self) -> Summary {
-        let mut summary = SummaryBuilder::new("vae", &[IMAGE_SHAPE.iter().product()]);
+        let mut summary = SummaryBuilder::new("vae", &[self.input.iter().product()]);
         for block in &self.encoder {
             block.summarize(&mut summary);
         }

@@ -114,6 +114,23 @@ impl Canvas {
         }
     }
 
+    /// Copies an RGB image (`[3, h, w]` values in [0, 1], channel after channel) at `(x, y)`,
+    /// each pixel as a `scale × scale` block.
+    pub fn blit_rgb(&mut self, x: i64, y: i64, chw: &[f32], [h, w]: [usize; 2], scale: usize) {
+        let plane = h * w;
+        for row in 0..h {
+            for col in 0..w {
+                let i = row * w + col;
+                let rgb = [grey_byte(chw[i]), grey_byte(chw[plane + i]), grey_byte(chw[2 * plane + i])];
+                for dy in 0..scale {
+                    for dx in 0..scale {
+                        self.put(x + (col * scale + dx) as i64, y + (row * scale + dy) as i64, rgb);
+                    }
+                }
+            }
+        }
+    }
+
     /// Draws with plotters on the whole canvas; `figure` names the figure in errors.
     pub fn draw(
         &mut self,

@@ -41,6 +41,8 @@ struct Sidecar<'a> {
     layout: &'static str,
     checkpoint: String,
     epoch: usize,
+    /// `[channels, height, width]` of the images the model takes (PyTorch's NCHW without N).
+    input_shape: [usize; 3],
     norm_stats: mnist_data::NormStats,
     config: &'a mnist_trainer::Config,
     tensors: &'a [ExportedTensor],
@@ -134,6 +136,7 @@ pub fn export_run(
         layout: "PyTorch: dense (Linear) weights [out_features, in_features], Conv2d weights [out_channels, in_channels, kh, kw], ConvTranspose2d weights [in_channels, out_channels, kh, kw]; see EXPORT.md",
         checkpoint: loaded.checkpoint.dir.display().to_string(),
         epoch: loaded.checkpoint.state.epoch,
+        input_shape: loaded.info.input_shape,
         norm_stats: loaded.info.norm_stats,
         config,
         tensors: &tensors,

@@ -76,7 +76,8 @@ pub fn figure_size(cols: usize, rows: usize, scale: usize, labelled: bool) -> (u
     )
 }
 
-/// One labelled row of tiles (grey levels in [0, 1], 784 each).
+/// One labelled row of tiles (grey levels in [0, 1], 784 each, or of the shape given to
+/// [`rows_figure_of`]).
 #[derive(Debug, Clone)]
 pub struct TileRow {
     /// Shown left of the row; empty for none.
@@ -95,25 +96,45 @@ impl TileRow {
     }
 }
 
-/// Draws labelled rows of tiles under `title`; the figure is as wide as the longest row.
+/// Draws labelled rows of 28×28 grey tiles under `title`; the figure is as wide as the longest
+/// row.
 pub fn rows_figure(
     file: &str,
     title: &str,
     rows: &[TileRow],
     scale: usize,
 ) -> Result<Png, ReportError> {
+    rows_figure_of(file, title, rows, scale, [1, SIDE, SIDE])
+}
+
+/// [`rows_figure`] for tiles of `[channels, height, width]` (1: grey, 3: RGB stored channel
+/// after channel), values in [0, 1]. The figure has the 28×28 layout's size; its tiles are
+/// `height × width` pixels scaled by `scale`.
+pub fn rows_figure_of(
+    file: &str,
+    title: &str,
+    rows: &[TileRow],
+    scale: usize,
+    [channels, th, tw]: [usize; 3],
+) -> Result<Png, ReportError> {
     let cols = rows.iter().map(|r| r.tiles.len()).max().unwrap_or(0).max(1);
     let labelled = rows.iter().any(|r| !r.label.is_empty());
-    let (width, height) = figure_size(cols, rows.len().max(1), scale, labelled);
+    let span = |n: usize, side: usize| n as u32 * (side * scale) as u32 + n.saturating_sub(1) as u32 * GAP;
+    let label_width = if labelled { LABEL_WIDTH } else { 0 };
+    let (width, height) = (2 * MARGIN + label_width + span(cols, tw), 2 * MARGIN + TITLE_HEIGHT + span(rows.len().max(1), th));
     let mut canvas = Canvas::new(width, height);
-    let tile = (SIDE * scale) as u32;
-    let left = MARGIN + if labelled { LABEL_WIDTH } else { 0 };
+    let (tile_w, tile) = ((tw * scale) as u32, (th * scale) as u32);
+    let left = MARGIN + label_width;
     let top = MARGIN + TITLE_HEIGHT;
     for (r, row) in rows.iter().enumerate() {
         for (c, pixels) in row.tiles.iter().enumerate() {
-            let x = left + c as u32 * (tile + GAP);
+            let x = left + c as u32 * (tile_w + GAP);
             let y = top + r as u32 * (tile + GAP);
-            canvas.blit_grey(x as i64, y as i64, &GreyImage::digit(pixels.clone()), scale);
+            if channels == 3 {
+                canvas.blit_rgb(x as i64, y as i64, pixels, [th, tw], scale);
+            } else {
+                canvas.blit_grey(x as i64, y as i64, &GreyImage { width: tw, height: th, pixels: pixels.clone() }, scale);
+            }
         }
     }
     canvas.draw(file, |root| {

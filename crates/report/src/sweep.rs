@@ -183,7 +183,7 @@ pub fn run_sweep(opts: &SweepOptions) -> Result<SweepOutcome, ReportError> {
     )?;
 
     let data_config = &denoiser.experiment.config().data;
-    let test = data_config.source().load().map_err(TrainError::from)?.test;
+    let test = denoiser.experiment.data_source().and_then(|s| s.load()).map_err(TrainError::from)?.test;
     let limit = opts.limit.or(data_config.test_limit);
     let test = match limit {
         Some(n) => test.take(n),

@@ -68,9 +68,15 @@ pub fn first_tiles(
     n: usize,
     stats: &NormStats,
 ) -> Result<Vec<Vec<f32>>, ReportError> {
+    let [_, c, h, w] = images.dims();
     let n = n.min(images.dims()[0]);
     let values = read_f32(images.clone().narrow(0, 0, n), "images")?;
-    Ok(tiles(&to_grey(&values, stats)))
+    Ok(tiles_of(&to_grey(&values, stats), c * h * w))
+}
+
+/// Splits a flat buffer of images into tiles of `len` values each.
+pub fn tiles_of(values: &[f32], len: usize) -> Vec<Vec<f32>> {
+    values.chunks(len.max(1)).map(<[f32]>::to_vec).collect()
 }
 
 /// Latent codes of a set of images: `dim` values per image, with the images' labels.

@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use mnist_data::{DataSource, NamedSet, Noise, NoiseMode, Normalization};
+use mnist_data::{DataSource, ImageFolder, ImageOptions, NamedSet, Noise, NoiseMode, Normalization};
 use mnist_models::{LossKind, ModelConfig, Task};
 use serde::{Deserialize, Serialize};
 
@@ -52,7 +52,9 @@ pub struct DataSection {
     /// it is `None` (not the struct default), so `dir = ".."` alone reads a custom directory.
     #[serde(default)]
     pub set: Option<NamedSet>,
-    /// Directory of the four IDX files; defaults to `data/<set>`.
+    /// Directory of the four IDX files; a relative path is read from the config file's folder.
+    /// Without it a named set is looked up in the data home (`MNIST_BURN_DATA`, else
+    /// `~/.cache/mnist-burn/data`) and in `data/<set>` of the project.
     pub dir: Option<PathBuf>,
     /// `unit` (x/255), `min_max` or `standardize`, fitted on the training split only.
     pub normalization: Normalization,
@@ -69,6 +71,10 @@ pub struct DataSection {
     pub eval_noise: Option<Noise>,
     /// `fixed` (drawn once per split) or `fresh` (redrawn every epoch, training split only).
     pub noise_mode: NoiseMode,
+    /// `[data.images]`: `dir` is a folder of images (`<class>/*.png|jpg|jpeg|bmp`, or images
+    /// directly in it), read with these settings (channels, size, crop, unreadable, test_fraction).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub images: Option<ImageOptions>,
 }
 
 impl Default for DataSection {
@@ -83,19 +89,20 @@ impl Default for DataSection {
             train_noise: None,
             eval_noise: None,
             noise_mode: NoiseMode::Fixed,
+            images: None,
         }
     }
 }
 
 impl DataSection {
-    /// Where to read the files from.
-    pub fn source(&self) -> DataSource {
-        match (&self.set, &self.dir) {
-            (Some(set), Some(dir)) => DataSource { dir: dir.clone(), verify: Some(*set) },
-            (Some(set), None) => DataSource::named(*set),
-            (None, Some(dir)) => DataSource { dir: dir.clone(), verify: None },
-            (None, None) => DataSource::named(NamedSet::Mnist),
-        }
+    /// Where to read the files from: `dir` when given (verified when `set` names it), else the
+    /// named set found in the data home or a project's `data/` above one of `roots`
+    /// ([`mnist_data::home::locate`]).
+    pub fn source(&self, roots: &[PathBuf]) -> Result<DataSource, mnist_data::DataError> {
+        Ok(match (&self.set, &self.dir) {
+            (set, Some(dir)) => DataSource { dir: dir.clone(), verify: *set },
+            (set, None) => DataSource::locate(set.unwrap_or(NamedSet::Mnist), roots)?,
+        })
     }
 
     /// The noise of validation and test inputs.
@@ -415,8 +422,17 @@ impl Experiment {
         Ok(text)
     }
 
-    /// Validates a parsed config; `source` names the file in errors.
-    pub fn new(config: Config, source: &Path) -> Result<Experiment, ConfigError> {
+    /// Validates a parsed config; `source` names the file in errors, and a relative `data.dir` is
+    /// made absolute from its folder (so the run, and the config saved in it, read the same data
+    /// from any working directory).
+    pub fn new(mut config: Config, source: &Path) -> Result<Experiment, ConfigError> {
+        if let Some(dir) = &config.data.dir
+            && dir.is_relative()
+        {
+            let base = source.parent().unwrap_or(Path::new(""));
+            let joined = base.join(dir);
+            config.data.dir = Some(std::path::absolute(&joined).unwrap_or(joined));
+        }
         let invalid = |field: &str, message: String| ConfigError::Invalid {
             path: source.to_path_buf(),
             field: field.to_string(),
@@ -478,8 +494,9 @@ impl Experiment {
         }
         t.optimizer.validate().map_err(|(field, message)| invalid(&format!("training.optimizer.{field}"), message))?;
         // Before the model's own checks, which compute shapes from these numbers.
-        check_model_sizes(&c.model).map_err(|(field, message)| invalid(&field, message))?;
-        c.model.validate().map_err(|e| invalid("model", e.to_string()))?;
+        let input = input_shape(&c.data);
+        check_model_sizes(&c.model, input).map_err(|(field, message)| invalid(&field, message))?;
+        c.model.validate_for(input).map_err(|e| invalid("model", format!("{e} (for {}x{}x{} images)", input[0], input[1], input[2])))?;
 
         let d = &c.data;
         if let Some(f) = d.validation_fraction
@@ -489,6 +506,15 @@ impl Experiment {
         }
         if d.train_limit == Some(0) || d.test_limit == Some(0) {
             return Err(invalid("data.train_limit/test_limit", "must be at least 1 when given".into()));
+        }
+        if let Some(images) = &d.images {
+            if d.dir.is_none() && d.set != Some(NamedSet::Lfw) {
+                return Err(invalid("data.images", "needs the folder of images: set data.dir = \"path/to/images\" (or set = \"lfw\")".into()));
+            }
+            images.validate().map_err(|e| match e {
+                mnist_data::DataError::InvalidSetting { field, value, expected } => invalid(field, format!("= {value} is invalid: expected {expected}")),
+                other => invalid("data.images", other.to_string()),
+            })?;
         }
         for (field, noise) in [("data.train_noise", &d.train_noise), ("data.eval_noise", &d.eval_noise)] {
             if let Some(n) = noise {
@@ -548,6 +574,51 @@ impl Experiment {
         Ok(())
     }
 
+    /// Where the data of this experiment is read from; see [`DataSection::source`]. Named sets are
+    /// looked for above the config file's folder and the working directory.
+    pub fn data_source(&self) -> Result<DataSource, mnist_data::DataError> {
+        let mut roots: Vec<PathBuf> = self.source.parent().map(Path::to_path_buf).into_iter().collect();
+        roots.extend(std::env::current_dir().ok());
+        self.config.data.source(&roots)
+    }
+
+    /// The image folder this experiment reads, when it reads one: `dir` with a `[data.images]`
+    /// table, or the named set `lfw` (found like every named set when `dir` is left out).
+    pub fn image_folder(&self) -> Result<Option<ImageFolder>, mnist_data::DataError> {
+        let d = &self.config.data;
+        if d.images.is_none() && d.set != Some(NamedSet::Lfw) {
+            return Ok(None);
+        }
+        let root = match (&d.dir, d.set) {
+            (Some(dir), _) => dir.clone(),
+            (None, set) => self.data_source_of(set.unwrap_or(NamedSet::Lfw))?,
+        };
+        Ok(Some(ImageFolder { root, options: d.images.clone().unwrap_or_default() }))
+    }
+
+    fn data_source_of(&self, set: NamedSet) -> Result<PathBuf, mnist_data::DataError> {
+        let mut roots: Vec<PathBuf> = self.source.parent().map(Path::to_path_buf).into_iter().collect();
+        roots.extend(std::env::current_dir().ok());
+        mnist_data::home::locate(set, &roots)
+    }
+
+    /// `[channels, height, width]` of the images as far as the config tells: `[data.images]`
+    /// channels and size (28x28 when no size is given), else MNIST's `[1, 28, 28]`. The data's
+    /// own shape is checked again with [`Experiment::check_input_shape`] once it is loaded.
+    pub fn input_shape(&self) -> [usize; 3] {
+        input_shape(&self.config.data)
+    }
+
+    /// Checks that the model fits `[channels, height, width]` images (every layer's size; a
+    /// decoder ending at their size); the error names the layer.
+    pub fn check_input_shape(&self, input: [usize; 3]) -> Result<(), ConfigError> {
+        self.config.model.validate_for(input).map_err(|e| ConfigError::Invalid {
+            path: self.source.clone(),
+            field: "model".into(),
+            message: format!("{e} (for the data's {}x{}x{} images)", input[0], input[1], input[2]),
+        })
+    }
+
     /// The validated config.
     pub fn config(&self) -> &Config {
         &self.config
@@ -582,26 +653,26 @@ const WINDOW_KEYS: [&str; 4] = ["kernel_size", "output_kernel_size", "pool_size"
 
 /// Checks every number and layer list of `[model]` against the limits above; on failure returns
 /// the key (`model.conv[0].kernel_size`) and what is wrong.
-fn check_model_sizes(model: &ModelConfig) -> Result<(), (String, String)> {
+fn check_model_sizes(model: &ModelConfig, input: [usize; 3]) -> Result<(), (String, String)> {
+    let side = input[1].max(input[2]) as i64;
     match toml::Value::try_from(model) {
-        Ok(value) => check_sizes(&value, "model"),
+        Ok(value) => check_sizes(&value, "model", side),
         // Only a number beyond TOML's 64-bit signed integers fails to convert.
         Err(_) => Err(("model".into(), format!("holds a size larger than {MAX_LAYER_SIZE}, the most a layer may have"))),
     }
 }
 
-fn check_sizes(value: &toml::Value, field: &str) -> Result<(), (String, String)> {
+fn check_sizes(value: &toml::Value, field: &str, side: i64) -> Result<(), (String, String)> {
     match value {
-        toml::Value::Table(table) => table.iter().try_for_each(|(k, v)| check_sizes(v, &format!("{field}.{k}"))),
+        toml::Value::Table(table) => table.iter().try_for_each(|(k, v)| check_sizes(v, &format!("{field}.{k}"), side)),
         toml::Value::Array(items) => {
             if items.len() > MAX_LAYERS {
                 return Err((field.into(), format!("lists {} layers; expected at most {MAX_LAYERS}", items.len())));
             }
-            items.iter().enumerate().try_for_each(|(i, v)| check_sizes(v, &format!("{field}[{i}]")))
+            items.iter().enumerate().try_for_each(|(i, v)| check_sizes(v, &format!("{field}[{i}]"), side))
         }
         toml::Value::Integer(n) => {
             let key = field.rsplit('.').next().unwrap_or(field).split('[').next().unwrap_or_default();
-            let side = mnist_models::IMAGE_SHAPE[2] as i64;
             if WINDOW_KEYS.contains(&key) && *n > side {
                 return Err((field.into(), format!("= {n} is too large: kernels, pooling windows and strides are at most {side}, the side of the images")));
             }
@@ -611,6 +682,18 @@ fn check_sizes(value: &toml::Value, field: &str) -> Result<(), (String, String)>
             Ok(())
         }
         _ => Ok(()),
+    }
+}
+
+/// See [`Experiment::input_shape`].
+fn input_shape(d: &DataSection) -> [usize; 3] {
+    let [c, h, w] = mnist_models::IMAGE_SHAPE;
+    match &d.images {
+        Some(images) => {
+            let [h, w] = images.size.unwrap_or([h, w]);
+            [images.channels, h, w]
+        }
+        None => [c, h, w],
     }
 }
 

@@ -53,7 +53,8 @@ pub fn load_run(run_dir: &Path, checkpoint: &str, device: Option<&str>) -> Resul
     let info = run.read_info()?.ok_or_else(|| RunError::NeverStarted(run_dir.to_path_buf()))?;
     let checkpoint = run.resolve_checkpoint(checkpoint)?;
     let (backend, device) = Backend::open(device.or(experiment.config().device.as_deref()))?;
-    let model = experiment.config().model.init(&device);
+    experiment.check_input_shape(info.input_shape)?;
+    let model = experiment.config().model.init_for(info.input_shape, &device);
     backend.check_memory(&model.summary(), 1, info.split_sizes.iter().sum())?;
     let model = load_weights(model, &checkpoint, &experiment.config().model, run_dir)?;
     Ok(LoadedRun { run, experiment, info, checkpoint, model, backend, device })

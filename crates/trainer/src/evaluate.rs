@@ -140,6 +140,6 @@ pub fn evaluate(model: &Model, split: &DeviceSplit, objective: &Objective, stats
         let b = batch_terms(model, objective, batch, false);
         acc.add(&b.terms, b.correct, b.squared_error, n);
     }
-    let [c, h, w] = mnist_models::IMAGE_SHAPE;
+    let [_, c, h, w] = split.clean.dims();
     acc.read(stats, c * h * w)
 }

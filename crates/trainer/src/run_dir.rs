@@ -94,6 +94,18 @@ pub struct RunInfo {
     pub backend: String,
     /// Whether training completed.
     pub finished: bool,
+    /// Class names of an image-folder run, in label order (what `predict` prints); empty for IDX
+    /// sets, whose labels are digits.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub classes: Vec<String>,
+    /// `[channels, height, width]` of the images the model was built for (runs written before
+    /// it was recorded took MNIST's `[1, 28, 28]`).
+    #[serde(default = "mnist_shape")]
+    pub input_shape: [usize; 3],
+}
+
+fn mnist_shape() -> [usize; 3] {
+    mnist_models::IMAGE_SHAPE
 }
 
 /// The training state saved with each checkpoint: enough to resume exactly.

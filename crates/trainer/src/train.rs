@@ -8,7 +8,7 @@ use burn::module::Module;
 use burn::optim::{GradientsParams, ModuleOptimizer};
 use indicatif::{ProgressBar, ProgressStyle};
 use mnist_data::{Batch, derive_seed};
-use mnist_models::{IMAGE_SHAPE, Model, Objective, Task};
+use mnist_models::{Model, Objective, Task};
 
 use crate::backend::Backend;
 use crate::config::{self, Config, Experiment, Monitor};
@@ -243,7 +243,10 @@ pub fn train(experiment: &Experiment, opts: &TrainOptions) -> Result<TrainOutcom
     let mut data = prepare(experiment, &device, resumed.as_ref().map(|r| r.info.norm_stats))?;
     experiment.check_split(data.train.len())?;
     let train_device = device.clone().autodiff();
-    let mut model = c.model.init(&train_device);
+    // The model is built for the data's [channels, height, width]; layers that no longer fit
+    // them are refused here, named, before anything is written.
+    experiment.check_input_shape(data.shape)?;
+    let mut model = c.model.init_for(data.shape, &train_device);
     // Parameters are allocated lazily: refuse a model that cannot fit before the allocator aborts.
     backend.check_memory(&model.summary(), t.batch_size, data.train.len() + data.validation.len() + data.test.len())?;
     // Only now, with config, data and model checked, is the run directory created (or replaced).
@@ -267,6 +270,8 @@ pub fn train(experiment: &Experiment, opts: &TrainOptions) -> Result<TrainOutcom
         validation_is_test: data.validation_is_test,
         backend: backend.name().into(),
         finished: false,
+        classes: data.classes.clone(),
+        input_shape: data.shape,
     };
     if resumed.is_none() {
         run.write_info(&info)?;
@@ -317,12 +322,12 @@ pub fn train(experiment: &Experiment, opts: &TrainOptions) -> Result<TrainOutcom
         data.test.len(),
         run.path().display(),
     );
+    println!("  {}", data.origin);
     if let Some((checkpoint, _)) = &resumed {
         println!("  from checkpoint {} (epoch {}, step {})", checkpoint.dir.display(), state.epoch, state.global_step);
     }
 
-    let [ch, h, w] = IMAGE_SHAPE;
-    let pixels = ch * h * w;
+    let pixels: usize = data.shape.iter().product();
     let wants_sparsity = steps_log.is_some() && c.model.task() != Task::Classifier;
     while state.epoch < t.epochs && !state.stopped {
         let epoch = state.epoch;

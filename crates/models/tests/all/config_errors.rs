@@ -80,7 +80,8 @@ decoder = [{ filters = 8 }, { filters = 8 }, { filters = 16 }]
         ModelConfigError::OutputSize {
             field: "decoder".into(),
             height: 32,
-            width: 32
+            width: 32,
+            expected: "28x28".into(),
         }
     );
     assert!(message.contains("32x32"), "{message}");

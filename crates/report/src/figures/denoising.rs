@@ -3,8 +3,8 @@
 
 use crate::error::ReportError;
 use crate::figures::{Context, Output};
-use crate::grid::{TileRow, rows_figure};
-use crate::tensors::{first_tiles, reconstruct_all, tiles, to_grey};
+use crate::grid::{TileRow, rows_figure_of};
+use crate::tensors::{first_tiles, reconstruct_all, tiles_of, to_grey};
 
 /// File name in `plots/`.
 pub const FILE: &str = "denoising.png";
@@ -15,6 +15,7 @@ pub const SCALE: usize = 3;
 
 /// Draws the figure for autoencoders whose test inputs carry noise.
 pub fn render(ctx: &Context<'_>, out: &mut Output) -> Result<(), ReportError> {
+    let shape = ctx.loaded.info.input_shape;
     let (Some(noisy), Some(noise)) = (
         &ctx.data.test.noisy,
         ctx.loaded.experiment.config().data.eval_noise(),
@@ -38,10 +39,10 @@ pub fn render(ctx: &Context<'_>, out: &mut Output) -> Result<(), ReportError> {
             first_tiles(&ctx.data.test.clean, n, ctx.stats())?,
         ),
         TileRow::new("noisy input", first_tiles(noisy, n, ctx.stats())?),
-        TileRow::new("denoised", tiles(&to_grey(&denoised, ctx.stats()))),
+        TileRow::new("denoised", tiles_of(&to_grey(&denoised, ctx.stats()), shape.iter().product())),
     ];
     let title = format!("Denoising ({})", noise.describe());
-    let png = rows_figure(FILE, &title, &rows, SCALE)?;
+    let png = rows_figure_of(FILE, &title, &rows, crate::figures::reconstructions::scale(shape), shape)?;
     out.figure(
         FILE,
         "Denoising",

@@ -137,6 +137,18 @@ pub fn render_all(ctx: &Context<'_>) -> Result<Output, ReportError> {
     loss_curves::render(ctx, &mut out)?;
     steps::render(ctx, &mut out)?;
     confusion::render(ctx, &mut out)?;
+    // The image figures tile 28x28 grey pictures; a run on other images gets the others.
+    let shape = ctx.loaded.info.input_shape;
+    if shape != mnist_models::IMAGE_SHAPE {
+        let reason = format!("drawn for 1x28x28 images; this run's are {}x{}x{}", shape[0], shape[1], shape[2]);
+        reconstructions::render(ctx, &mut out)?;
+        denoising::render(ctx, &mut out)?;
+        for figure in ["latent_manifold.png", "samples.png", "weights_first_layer.png", "weights_last_layer.png", "pca_components.png"] {
+            out.skip(figure, reason.clone());
+        }
+        latent_scatter::render(ctx, &mut out)?;
+        return Ok(out);
+    }
     reconstructions::render(ctx, &mut out)?;
     denoising::render(ctx, &mut out)?;
     latent_scatter::render(ctx, &mut out)?;

@@ -3,8 +3,8 @@
 
 use crate::error::ReportError;
 use crate::figures::{Context, Output};
-use crate::grid::{TileRow, rows_figure};
-use crate::tensors::{first_tiles, reconstruct_all, tiles, to_grey};
+use crate::grid::{TileRow, rows_figure_of};
+use crate::tensors::{first_tiles, reconstruct_all, tiles_of, to_grey};
 
 /// File name in `plots/`.
 pub const FILE: &str = "reconstructions.png";
@@ -13,8 +13,15 @@ pub const COUNT: usize = 10;
 /// Each image pixel becomes a `SCALE × SCALE` block.
 pub const SCALE: usize = 3;
 
+/// The scale of a tile: 3 for MNIST's 28×28, smaller for larger images so a tile stays about
+/// 84 pixels (at least 1).
+pub fn scale([_, h, w]: [usize; 3]) -> usize {
+    (SCALE * 28 / h.max(w).max(1)).max(1)
+}
+
 /// Draws the figure for autoencoders.
 pub fn render(ctx: &Context<'_>, out: &mut Output) -> Result<(), ReportError> {
+    let shape = ctx.loaded.info.input_shape;
     if ctx.codes.is_none() {
         out.skip(FILE, "the model is a classifier: it reconstructs nothing");
         return Ok(());
@@ -31,15 +38,10 @@ pub fn render(ctx: &Context<'_>, out: &mut Output) -> Result<(), ReportError> {
         TileRow::new("original", originals),
         TileRow::new(
             "reconstruction",
-            tiles(&to_grey(&reconstructed, ctx.stats())),
+            tiles_of(&to_grey(&reconstructed, ctx.stats()), shape.iter().product()),
         ),
     ];
-    let png = rows_figure(
-        FILE,
-        "Reconstructions of the first test digits",
-        &rows,
-        SCALE,
-    )?;
+    let png = rows_figure_of(FILE, "Reconstructions of the first test digits", &rows, scale(shape), shape)?;
     out.figure(
         FILE,
         "Reconstructions",
