@@ -11,9 +11,10 @@ use plotters::prelude::*;
 
 use crate::error::ReportError;
 
-/// The fonts of every figure, shipped inside the `epaint_default_fonts` crate (egui's), so
-/// figures render the same on a machine with no fonts installed: Ubuntu for text, Hack (a
-/// DejaVu Sans Mono derivative) where plotters asks for a monospace face.
+use crate::text::Shaped;
+
+/// The fonts of every figure (see [`crate::text`]); also registered with plotters, whose own
+/// text path still measures multi-line elements.
 const SANS: &[u8] = epaint_default_fonts::UBUNTU_LIGHT;
 const MONO: &[u8] = epaint_default_fonts::HACK_REGULAR;
 
@@ -114,19 +115,23 @@ impl Canvas {
         }
     }
 
-    /// Draws with plotters on the whole canvas; `figure` names the figure in errors.
+    /// Draws with plotters on the whole canvas, text through [`crate::text`]; `figure` names
+    /// the figure in errors.
     pub fn draw(
         &mut self,
         figure: &str,
-        f: impl FnOnce(&DrawingArea<BitMapBackend<'_>, Shift>) -> DrawResult,
+        f: impl FnOnce(&DrawingArea<Shaped<BitMapBackend<'_>>, Shift>) -> DrawResult,
     ) -> Result<(), ReportError> {
         ensure_fonts();
         let fail = |reason: String| ReportError::Draw {
             figure: figure.to_string(),
             reason,
         };
-        let root = BitMapBackend::with_buffer(&mut self.rgb, (self.width, self.height))
-            .into_drawing_area();
+        let root = Shaped(BitMapBackend::with_buffer(
+            &mut self.rgb,
+            (self.width, self.height),
+        ))
+        .into_drawing_area();
         f(&root).map_err(|e| fail(e.to_string()))?;
         root.present().map_err(|e| fail(e.to_string()))?;
         Ok(())
