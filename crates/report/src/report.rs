@@ -33,6 +33,8 @@ pub struct ReportOptions {
     pub html: bool,
     /// Write the TensorBoard event file.
     pub tensorboard: bool,
+    /// Largest number of tiles in a weight mosaic (the first units are shown).
+    pub max_tiles: usize,
 }
 
 impl Default for ReportOptions {
@@ -43,6 +45,7 @@ impl Default for ReportOptions {
             manifold_range: 4.0,
             html: true,
             tensorboard: true,
+            max_tiles: crate::figures::DEFAULT_MAX_TILES,
         }
     }
 }
@@ -186,7 +189,8 @@ pub fn generate_report(run_dir: &Path, opts: &ReportOptions) -> Result<ReportOut
     let loaded = load_run(run_dir, &opts.checkpoint, opts.device.as_deref())?;
     let data = loaded.data()?;
     let test = loaded.evaluate(&data, EvalSplit::Test);
-    let ctx = Context::new(&loaded, &data, &test, opts.manifold_range)?;
+    let mut ctx = Context::new(&loaded, &data, &test, opts.manifold_range)?;
+    ctx.max_tiles = opts.max_tiles.max(1);
     let output = render_all(&ctx)?;
 
     let plots = run_dir.join(PLOTS_DIR);

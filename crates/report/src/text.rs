@@ -36,6 +36,16 @@ pub fn font(family: &str) -> &'static FontRef<'static> {
     }
 }
 
+/// The largest font size up to `size` (in steps of half a pixel, at least 10) at which `text`
+/// fits in `width` pixels: a long title over a narrow figure shrinks instead of being cut off.
+pub fn fitting_size(family: &str, size: f64, text: &str, width: f64) -> f64 {
+    let mut s = size;
+    while s > 10.0 && layout(family, s, text).width as f64 > width {
+        s -= 0.5;
+    }
+    s
+}
+
 /// One glyph placed on the line: its id and the pen position (x of its origin, from the left
 /// of the text box).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -397,6 +407,14 @@ mod tests {
         // A space takes room but has no ink.
         assert!(w("a b", 17.0) > w("ab", 17.0));
         assert_eq!(ink("a b", 17.0).len(), 2);
+    }
+
+    #[test]
+    fn long_titles_shrink_to_fit() {
+        let title = "vae: first dense layer: input weights of units 1-64 of 512";
+        let size = fitting_size("sans-serif", 22.0, title, 476.0);
+        assert!(size < 22.0 && layout("sans-serif", size, title).width <= 476.0);
+        assert_eq!(fitting_size("sans-serif", 22.0, "short", 476.0), 22.0);
     }
 
     #[test]

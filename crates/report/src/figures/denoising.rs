@@ -40,7 +40,7 @@ pub fn render(ctx: &Context<'_>, out: &mut Output) -> Result<(), ReportError> {
         TileRow::new("noisy input", first_tiles(noisy, n, ctx.stats())?),
         TileRow::new("denoised", tiles(&to_grey(&denoised, ctx.stats()))),
     ];
-    let title = format!("Denoising ({})", noise.describe());
+    let title = ctx.title(&format!("denoising ({})", noise.describe()));
     let png = rows_figure(FILE, &title, &rows, SCALE)?;
     out.figure(
         FILE,

@@ -94,7 +94,7 @@ pub fn render(ctx: &Context<'_>, out: &mut Output) -> Result<(), ReportError> {
     canvas.draw(FILE, |root| {
         let (chart_area, legend_area) = root.split_horizontally(WIDTH - LEGEND_WIDTH);
         let mut chart = ChartBuilder::on(&chart_area)
-            .caption(&title, ("sans-serif", 20))
+            .caption(ctx.title(&title), ("sans-serif", 20))
             .margin(12)
             .x_label_area_size(50)
             .y_label_area_size(70)

@@ -36,7 +36,7 @@ pub fn render(ctx: &Context<'_>, out: &mut Output) -> Result<(), ReportError> {
     ];
     let png = rows_figure(
         FILE,
-        "Reconstructions of the first test digits",
+        &ctx.title("reconstructions of the first test digits"),
         &rows,
         SCALE,
     )?;

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use base64::Engine;
 use mnist_report::figures::latent_scatter;
 use mnist_report::grid::{LABEL_WIDTH, MARGIN, TITLE_HEIGHT, figure_size};
-use mnist_report::plot::{PALETTE, PANEL_HEIGHT, PANEL_WIDTH};
+use mnist_report::plot::{HEADING_HEIGHT, PALETTE, PANEL_HEIGHT, PANEL_WIDTH};
 use mnist_report::runfiles::read_metrics;
 use mnist_report::tensorboard::{FILE_VERSION, read_events, read_scalars};
 use mnist_report::{ReportOptions, generate_report};
@@ -39,18 +39,18 @@ fn vae_report_draws_every_applicable_figure() {
         })
         .collect();
     let expected: BTreeMap<String, (u32, u32)> = [
-        ("loss_curves.png", (3 * PANEL_WIDTH, PANEL_HEIGHT)),
+        ("loss_curves.png", (3 * PANEL_WIDTH, PANEL_HEIGHT + HEADING_HEIGHT)),
         ("reconstructions.png", figure_size(10, 2, 3, true)),
         (
             "latent_scatter.png",
             (latent_scatter::WIDTH, latent_scatter::HEIGHT),
         ),
-        ("latent_manifold.png", (940, 951)),
+        ("latent_manifold.png", (940, 955)),
         ("samples.png", figure_size(10, 10, 2, false)),
         ("weights_first_layer.png", figure_size(8, 8, 2, false)),
         ("weights_last_layer.png", figure_size(8, 8, 2, false)),
         ("pca_components.png", figure_size(10, 1, 2, true)),
-        ("pca_variance.png", (2 * PANEL_WIDTH, PANEL_HEIGHT)),
+        ("pca_variance.png", (2 * PANEL_WIDTH, PANEL_HEIGHT + HEADING_HEIGHT)),
     ]
     .into_iter()
     .map(|(n, s)| (n.to_string(), s))
@@ -67,7 +67,7 @@ fn vae_report_draws_every_applicable_figure() {
         );
     }
     let skipped: Vec<&str> = outcome.skipped.iter().map(|s| s.figure.as_str()).collect();
-    assert_eq!(skipped, ["steps.png", "confusion.png", "denoising.png"]);
+    assert_eq!(skipped, ["steps.png", "confusion.png", "mistakes.png", "denoising.png"]);
 
     // Reconstructions: the top row is exactly the first ten test digits (unit normalization
     // maps grey level g to byte g), each pixel a 3×3 block; the title is rendered text.
