@@ -6,6 +6,7 @@ use std::path::PathBuf;
 pub mod backend;
 pub mod bench;
 pub mod config;
+pub mod config_messages;
 pub mod data;
 pub mod eval;
 pub mod evaluate;
