@@ -12,6 +12,7 @@ use crate::overrides::Override;
 
 /// A whole experiment as written in a TOML file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
     /// Name and seed.
@@ -30,6 +31,7 @@ pub struct Config {
 
 /// `[experiment]`: what the run is called and its seed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ExperimentSection {
     /// Name of the run; the default run directory is `artifacts/<name>`.
@@ -45,11 +47,13 @@ fn default_seed() -> u64 {
 
 /// `[data]`: the data set, its normalization, the validation split and the noise.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(schemars::JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct DataSection {
-    /// A named set (`mnist`, `fashion-mnist`) whose files are verified by sha256; `None` with `dir`
-    /// set reads any directory holding the four standard file names. Left out of a `[data]` table,
-    /// it is `None` (not the struct default), so `dir = ".."` alone reads a custom directory.
+    /// A named set (`mnist`, `fashion-mnist`) whose files are verified by sha256. Left out of a
+    /// `[data]` table that sets `dir`, any directory holding the four standard file names is read
+    /// unverified (`dir = ".."` alone reads a custom directory); with no `[data]` table at all it
+    /// is `mnist`.
     #[serde(default)]
     pub set: Option<NamedSet>,
     /// Directory of the four IDX files; defaults to `data/<set>`.
@@ -106,6 +110,7 @@ impl DataSection {
 
 /// `[training]`: length, batches, loss, optimizer and schedule, penalties, stopping, checkpoints.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TrainingSection {
     /// Number of passes over the training split.
@@ -170,6 +175,7 @@ fn default_keep() -> usize {
 
 /// Learning-rate schedule, evaluated at the start of each epoch (0-based).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(schemars::JsonSchema)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Schedule {
     /// The base rate throughout.
@@ -212,6 +218,7 @@ impl Schedule {
 
 /// Metric watched by early stopping.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Monitor {
     /// Validation loss, lower is better.
@@ -222,6 +229,7 @@ pub enum Monitor {
 
 /// `[training.early_stopping]`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EarlyStopping {
     /// Metric to watch.

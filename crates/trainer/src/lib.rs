@@ -7,6 +7,7 @@ pub mod backend;
 pub mod bench;
 pub mod config;
 pub mod config_messages;
+pub mod config_reference;
 pub mod data;
 pub mod eval;
 pub mod evaluate;
