@@ -69,8 +69,14 @@ pub fn expected_in_toml(expected: &str, key: Option<&str>) -> String {
     if word == "a sequence" || word.starts_with("a sequence") || word.starts_with("an array") {
         return format!("an array{}", eg(listed.unwrap_or("[64, 32]")));
     }
-    if word == "wanted string or table" && listed.is_none() {
-        return format!("one of the names this key takes, in quotes{}", eg("\"...\""));
+    if (word == "wanted string or table" || word.starts_with("enum ")) && listed.is_none() {
+        return match key.and_then(|k| crate::config_reference::choices(k.trim_start_matches('[').trim_end_matches(']'))) {
+            Some(names) => {
+                let quoted: Vec<String> = names.iter().map(|n| format!("\"{n}\"")).collect();
+                format!("one of {}{}", quoted.join(", "), eg(&quoted[0]))
+            }
+            None => format!("one of the names this key takes, in quotes{}", eg("\"...\"")),
+        };
     }
     if word.starts_with("internally tagged enum") || word == "wanted string or table" {
         return match listed {
@@ -225,7 +231,7 @@ mod tests {
             ("unknown field `foo`, expected `every` or `gamma`", Some("training.schedule"), "unknown key `training.schedule.foo`, expected one of `every`, `gamma`"),
             ("unknown field `x`, expected one of `name`, `seed`", Some("[extra]"), "unknown key `extra.x`, expected one of `name`, `seed`"),
             ("unknown field `extra`, expected one of `experiment`, `data`", Some("[extra]"), "unknown key `extra`, expected one of `experiment`, `data`"),
-            ("wanted string or table", Some("data.normalization"), "expected one of the names this key takes, in quotes, e.g. normalization = \"...\""),
+            ("wanted string or table", Some("data.normalization"), "expected one of \"unit\", \"min_max\", \"standardize\", e.g. normalization = \"unit\""),
             ("wanted string or table", Some("data.train_noise"), "expected a table with a `kind` key, e.g. train_noise = { kind = \"gaussian\", factor = 0.5 }"),
         ];
         for (serde, key, want) in cases {
@@ -279,7 +285,8 @@ mod tests {
             ("set = \"mnist\"", "set = \"mnist\"\ndirectory = \"x\"", "unknown key `data.directory` (did you mean `dir`?), expected one of `set`, `dir`, `normalization`"),
             ("epochs = 2", "epochs = 2\nschedule = { kind = \"step\", every = 2, gamma = 0.5, foo = 1 }", "unknown key `training.schedule.foo`, expected one of `every`, `gamma`"),
             // a plain name where a number is
-            ("normalization = \"unit\"", "normalization = 3", "data.normalization: expected one of the names this key takes, in quotes, e.g. normalization = \"...\""),
+            ("normalization = \"unit\"", "normalization = 3", "data.normalization: expected one of \"unit\", \"min_max\", \"standardize\", e.g. normalization = \"unit\""),
+            ("set = \"mnist\"", "set = 3", "data.set: expected one of \"mnist\", \"fashion-mnist\", e.g. set = \"mnist\""),
         ];
         for (from, to, want) in cases {
             let got = file_error(from, to);

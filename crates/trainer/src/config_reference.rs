@@ -328,6 +328,32 @@ impl<'a> Reference<'a> {
     }
 }
 
+/// The names a string key takes (`data.normalization` → `unit`, `min_max`, `standardize`),
+/// from the schema; `None` for a key that is not such a choice. Keys inside `[model]` are looked
+/// up in every kind that has them.
+pub fn choices(key: &str) -> Option<Vec<String>> {
+    let schema = serde_json::to_value(schemars::schema_for!(Config)).ok()?;
+    let defs = schema.get("$defs")?.as_object()?;
+    let resolve = |v: &Value| -> Value {
+        let v = non_null(v);
+        let v = v.get("items").unwrap_or(v);
+        match v.get("$ref").and_then(Value::as_str).and_then(|r| r.strip_prefix("#/$defs/")) {
+            Some(name) => defs.get(name).cloned().unwrap_or(Value::Null),
+            None => v.clone(),
+        }
+    };
+    let mut here = vec![schema.clone()];
+    for part in key.split('.') {
+        let part = part.split('[').next().unwrap_or(part);
+        here = here
+            .iter()
+            .flat_map(|s| variants(s).map(|vs| vs.into_iter().cloned().collect()).unwrap_or_else(|| vec![s.clone()]))
+            .filter_map(|s| s.get("properties").and_then(|p| p.get(part)).map(&resolve))
+            .collect();
+    }
+    here.iter().find_map(string_choices).map(|c| c.into_iter().map(|(v, _)| v).collect())
+}
+
 /// `X` of `anyOf: [X, null]` (an optional key); the schema itself otherwise.
 fn non_null(schema: &Value) -> &Value {
     match schema.get("anyOf").and_then(Value::as_array) {
@@ -454,6 +480,15 @@ mod tests {
             }
         }
         assert!(missing.is_empty(), "keys without a row: {missing:?}");
+    }
+
+    #[test]
+    fn choices_of_a_key_come_from_the_types() {
+        assert_eq!(choices("data.normalization").unwrap(), ["unit", "min_max", "standardize"]);
+        assert_eq!(choices("model.encoder.activation").unwrap(), ["linear", "relu", "sigmoid", "tanh"]);
+        assert_eq!(choices("training.early_stopping.monitor").unwrap(), ["val_loss", "val_accuracy"]);
+        assert_eq!(choices("training.epochs"), None);
+        assert_eq!(choices("training.nothing"), None);
     }
 
     #[test]
