@@ -17,6 +17,7 @@ pub mod optim;
 pub mod optimizer;
 pub mod protobuf;
 pub mod overrides;
+pub mod progress;
 pub mod run_dir;
 pub mod steps;
 pub mod stop;
