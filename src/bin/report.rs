@@ -56,6 +56,10 @@ struct Args {
     /// the tiles stay readable on a slide.
     #[arg(long, value_name = "N", default_value_t = mnist_report::figures::DEFAULT_MAX_TILES as u64, value_parser = clap::value_parser!(u64).range(1..))]
     max_tiles: u64,
+    /// Also write every figure as SVG beside its PNG (text and lines stay vectors; digit
+    /// pixels are embedded as an image), for slides.
+    #[arg(long)]
+    svg: bool,
     /// Do not write report.html.
     #[arg(long)]
     no_html: bool,
@@ -80,6 +84,7 @@ fn main() -> ExitCode {
             html: !args.no_html,
             tensorboard: !args.no_tensorboard,
             max_tiles: usize::try_from(args.max_tiles).unwrap_or(usize::MAX),
+            svg: args.svg,
         };
         let Some(run) = &args.run else {
             return compare(&args);

@@ -11,6 +11,7 @@ use plotters::prelude::*;
 
 use crate::error::ReportError;
 
+use crate::svg::SvgLayer;
 use crate::text::Shaped;
 
 /// The fonts of every figure (see [`crate::text`]); also registered with plotters, whose own
@@ -38,7 +39,7 @@ pub fn ensure_fonts() {
     });
 }
 
-/// An encoded PNG and its size.
+/// An encoded PNG and its size, with what its SVG twin needs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Png {
     /// Width in pixels.
@@ -47,12 +48,19 @@ pub struct Png {
     pub height: u32,
     /// The PNG file's bytes.
     pub bytes: Vec<u8>,
+    /// The vector elements drawn, the final pixels and which of them were written directly.
+    vector: Option<Box<(SvgLayer, Vec<u8>, Vec<bool>)>>,
 }
 
 impl Png {
     /// Writes the PNG to `path`.
     pub fn write(&self, path: &Path) -> Result<(), ReportError> {
         std::fs::write(path, &self.bytes).map_err(ReportError::io("write", path))
+    }
+
+    /// The figure as an SVG document: vector lines and text, its digit pixels as an image.
+    pub fn svg(&self) -> Option<String> {
+        self.vector.as_ref().map(|v| v.0.document(self.width, self.height, &v.1, &v.2))
     }
 }
 
@@ -62,6 +70,10 @@ pub struct Canvas {
     width: u32,
     height: u32,
     rgb: Vec<u8>,
+    /// The drawing calls, as SVG elements.
+    svg: SvgLayer,
+    /// Pixels written directly (not by a drawing call): raster data in the SVG twin.
+    raster: Vec<bool>,
 }
 
 /// What a drawing closure returns: plotters' errors, boxed.
@@ -74,6 +86,8 @@ impl Canvas {
             width,
             height,
             rgb: vec![255; width as usize * height as usize * 3],
+            svg: SvgLayer::default(),
+            raster: vec![false; width as usize * height as usize],
         }
     }
 
@@ -92,8 +106,9 @@ impl Canvas {
         if x < 0 || y < 0 || x >= self.width as i64 || y >= self.height as i64 {
             return;
         }
-        let at = (y as usize * self.width as usize + x as usize) * 3;
-        self.rgb[at..at + 3].copy_from_slice(&rgb);
+        let at = y as usize * self.width as usize + x as usize;
+        self.rgb[at * 3..at * 3 + 3].copy_from_slice(&rgb);
+        self.raster[at] = true;
     }
 
     /// Copies a grey image (values in [0, 1], 0 = black) with its top-left corner at `(x, y)`,
@@ -120,18 +135,15 @@ impl Canvas {
     pub fn draw(
         &mut self,
         figure: &str,
-        f: impl FnOnce(&DrawingArea<Shaped<BitMapBackend<'_>>, Shift>) -> DrawResult,
+        f: impl FnOnce(&DrawingArea<Shaped<'_, BitMapBackend<'_>>, Shift>) -> DrawResult,
     ) -> Result<(), ReportError> {
         ensure_fonts();
         let fail = |reason: String| ReportError::Draw {
             figure: figure.to_string(),
             reason,
         };
-        let root = Shaped(BitMapBackend::with_buffer(
-            &mut self.rgb,
-            (self.width, self.height),
-        ))
-        .into_drawing_area();
+        let root = Shaped::new(BitMapBackend::with_buffer(&mut self.rgb, (self.width, self.height)), Some(&mut self.svg))
+            .into_drawing_area();
         f(&root).map_err(|e| fail(e.to_string()))?;
         root.present().map_err(|e| fail(e.to_string()))?;
         Ok(())
@@ -152,6 +164,7 @@ impl Canvas {
             width: self.width,
             height: self.height,
             bytes,
+            vector: Some(Box::new((self.svg, self.rgb, self.raster))),
         }
     }
 }

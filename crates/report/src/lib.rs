@@ -17,6 +17,7 @@ pub mod plot;
 pub mod report;
 pub mod runfiles;
 pub mod sweep;
+pub mod svg;
 pub mod sweep_figures;
 pub mod tensors;
 pub mod text;

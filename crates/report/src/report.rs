@@ -35,6 +35,8 @@ pub struct ReportOptions {
     pub tensorboard: bool,
     /// Largest number of tiles in a weight mosaic (the first units are shown).
     pub max_tiles: usize,
+    /// Also write each figure as SVG beside its PNG (text and lines as vectors).
+    pub svg: bool,
 }
 
 impl Default for ReportOptions {
@@ -46,6 +48,7 @@ impl Default for ReportOptions {
             html: true,
             tensorboard: true,
             max_tiles: crate::figures::DEFAULT_MAX_TILES,
+            svg: false,
         }
     }
 }
@@ -196,9 +199,17 @@ pub fn generate_report(run_dir: &Path, opts: &ReportOptions) -> Result<ReportOut
     let plots = run_dir.join(PLOTS_DIR);
     std::fs::create_dir_all(&plots).map_err(ReportError::io("create", &plots))?;
     let mut figures = Vec::new();
+    let mut svg_files = Vec::new();
     for f in &output.figures {
         let path = plots.join(&f.file);
         f.png.write(&path)?;
+        if opts.svg
+            && let Some(svg) = f.png.svg()
+        {
+            let svg_path = path.with_extension("svg");
+            std::fs::write(&svg_path, svg).map_err(ReportError::io("write", &svg_path))?;
+            svg_files.push(svg_path);
+        }
         figures.push(WrittenFigure {
             path,
             title: f.title.clone(),
@@ -206,7 +217,7 @@ pub fn generate_report(run_dir: &Path, opts: &ReportOptions) -> Result<ReportOut
             height: f.png.height,
         });
     }
-    let mut files = Vec::new();
+    let mut files = svg_files;
     for (name, bytes) in &output.files {
         let path = plots.join(name);
         std::fs::write(&path, bytes).map_err(ReportError::io("write", &path))?;

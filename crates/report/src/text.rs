@@ -10,10 +10,13 @@
 use std::sync::OnceLock;
 
 use ab_glyph::{Font, FontRef, GlyphId, PxScale, Rect, ScaleFont, point};
+use plotters::style::FontTransform;
 use plotters::style::text_anchor::{HPos, VPos};
 use plotters_backend::{
     BackendColor, BackendCoord, BackendStyle, BackendTextStyle, DrawingBackend, DrawingErrorKind,
 };
+
+use crate::svg::SvgLayer;
 
 /// The fonts of every figure, shipped inside the `epaint_default_fonts` crate (egui's), so
 /// figures render the same on a machine with no fonts installed: Ubuntu for text, Hack (a
@@ -183,115 +186,113 @@ pub struct Coverage {
     pub offset: (i32, i32),
 }
 
-/// A drawing backend whose text goes through [`layout`] (drawing and measuring alike); every
-/// other operation is the wrapped backend's.
-#[derive(Debug)]
-pub struct Shaped<DB>(pub DB);
+/// The CSS font size (the em) of text that plotters sizes at `size` pixels from descent to
+/// ascent, for the SVG twin of a figure.
+pub fn em_size(family: &str, size: f64) -> f32 {
+    let f = font(family);
+    let height = f.height_unscaled();
+    let upem = f.units_per_em().unwrap_or(height);
+    if height > 0.0 { size as f32 * upem / height } else { size as f32 }
+}
 
-impl<DB: DrawingBackend> DrawingBackend for Shaped<DB> {
+/// A drawing backend whose text goes through [`layout`] (drawing and measuring alike); every
+/// other operation is the wrapped backend's. With a [`SvgLayer`] it also records every drawing
+/// call as an SVG element.
+#[derive(Debug)]
+pub struct Shaped<'a, DB> {
+    inner: DB,
+    svg: Option<&'a mut SvgLayer>,
+}
+
+impl<'a, DB> Shaped<'a, DB> {
+    /// Wraps `inner`, recording into `svg` when given.
+    pub fn new(inner: DB, svg: Option<&'a mut SvgLayer>) -> Shaped<'a, DB> {
+        Shaped { inner, svg }
+    }
+}
+
+impl<DB: DrawingBackend> DrawingBackend for Shaped<'_, DB> {
     type ErrorType = DB::ErrorType;
 
     fn get_size(&self) -> (u32, u32) {
-        self.0.get_size()
+        self.inner.get_size()
     }
 
     fn ensure_prepared(&mut self) -> Result<(), DrawingErrorKind<Self::ErrorType>> {
-        self.0.ensure_prepared()
+        self.inner.ensure_prepared()
     }
 
     fn present(&mut self) -> Result<(), DrawingErrorKind<Self::ErrorType>> {
-        self.0.present()
+        self.inner.present()
     }
 
-    fn draw_pixel(
-        &mut self,
-        point: BackendCoord,
-        color: BackendColor,
-    ) -> Result<(), DrawingErrorKind<Self::ErrorType>> {
-        self.0.draw_pixel(point, color)
+    fn draw_pixel(&mut self, point: BackendCoord, color: BackendColor) -> Result<(), DrawingErrorKind<Self::ErrorType>> {
+        if let Some(svg) = self.svg.as_deref_mut() {
+            svg.pixel(point, color);
+        }
+        self.inner.draw_pixel(point, color)
     }
 
-    fn draw_line<S: BackendStyle>(
-        &mut self,
-        from: BackendCoord,
-        to: BackendCoord,
-        style: &S,
-    ) -> Result<(), DrawingErrorKind<Self::ErrorType>> {
-        self.0.draw_line(from, to, style)
+    fn draw_line<S: BackendStyle>(&mut self, from: BackendCoord, to: BackendCoord, style: &S) -> Result<(), DrawingErrorKind<Self::ErrorType>> {
+        if let Some(svg) = self.svg.as_deref_mut() {
+            svg.line(from, to, style.color(), style.stroke_width());
+        }
+        self.inner.draw_line(from, to, style)
     }
 
-    fn draw_rect<S: BackendStyle>(
-        &mut self,
-        upper_left: BackendCoord,
-        bottom_right: BackendCoord,
-        style: &S,
-        fill: bool,
-    ) -> Result<(), DrawingErrorKind<Self::ErrorType>> {
-        self.0.draw_rect(upper_left, bottom_right, style, fill)
+    fn draw_rect<S: BackendStyle>(&mut self, upper_left: BackendCoord, bottom_right: BackendCoord, style: &S, fill: bool) -> Result<(), DrawingErrorKind<Self::ErrorType>> {
+        if let Some(svg) = self.svg.as_deref_mut() {
+            svg.rect(upper_left, bottom_right, style.color(), style.stroke_width(), fill);
+        }
+        self.inner.draw_rect(upper_left, bottom_right, style, fill)
     }
 
-    fn draw_path<S: BackendStyle, I: IntoIterator<Item = BackendCoord>>(
-        &mut self,
-        path: I,
-        style: &S,
-    ) -> Result<(), DrawingErrorKind<Self::ErrorType>> {
-        self.0.draw_path(path, style)
+    fn draw_path<S: BackendStyle, I: IntoIterator<Item = BackendCoord>>(&mut self, path: I, style: &S) -> Result<(), DrawingErrorKind<Self::ErrorType>> {
+        let points: Vec<BackendCoord> = path.into_iter().collect();
+        if let Some(svg) = self.svg.as_deref_mut() {
+            svg.path(&points, style.color(), style.stroke_width());
+        }
+        self.inner.draw_path(points, style)
     }
 
-    fn draw_circle<S: BackendStyle>(
-        &mut self,
-        center: BackendCoord,
-        radius: u32,
-        style: &S,
-        fill: bool,
-    ) -> Result<(), DrawingErrorKind<Self::ErrorType>> {
-        self.0.draw_circle(center, radius, style, fill)
+    fn draw_circle<S: BackendStyle>(&mut self, center: BackendCoord, radius: u32, style: &S, fill: bool) -> Result<(), DrawingErrorKind<Self::ErrorType>> {
+        if let Some(svg) = self.svg.as_deref_mut() {
+            svg.circle(center, radius, style.color(), style.stroke_width(), fill);
+        }
+        self.inner.draw_circle(center, radius, style, fill)
     }
 
-    fn fill_polygon<S: BackendStyle, I: IntoIterator<Item = BackendCoord>>(
-        &mut self,
-        vert: I,
-        style: &S,
-    ) -> Result<(), DrawingErrorKind<Self::ErrorType>> {
-        self.0.fill_polygon(vert, style)
+    fn fill_polygon<S: BackendStyle, I: IntoIterator<Item = BackendCoord>>(&mut self, vert: I, style: &S) -> Result<(), DrawingErrorKind<Self::ErrorType>> {
+        let points: Vec<BackendCoord> = vert.into_iter().collect();
+        if let Some(svg) = self.svg.as_deref_mut() {
+            svg.polygon(&points, style.color());
+        }
+        self.inner.fill_polygon(points, style)
     }
 
-    fn blit_bitmap(
-        &mut self,
-        pos: BackendCoord,
-        size: (u32, u32),
-        src: &[u8],
-    ) -> Result<(), DrawingErrorKind<Self::ErrorType>> {
-        self.0.blit_bitmap(pos, size, src)
+    fn blit_bitmap(&mut self, pos: BackendCoord, size: (u32, u32), src: &[u8]) -> Result<(), DrawingErrorKind<Self::ErrorType>> {
+        self.inner.blit_bitmap(pos, size, src)
     }
 
-    fn estimate_text_size<TStyle: BackendTextStyle>(
-        &self,
-        text: &str,
-        style: &TStyle,
-    ) -> Result<(u32, u32), DrawingErrorKind<Self::ErrorType>> {
+    fn estimate_text_size<TStyle: BackendTextStyle>(&self, text: &str, style: &TStyle) -> Result<(u32, u32), DrawingErrorKind<Self::ErrorType>> {
         Ok(layout(style.family().as_str(), style.size(), text).size())
     }
 
-    fn draw_text<TStyle: BackendTextStyle>(
-        &mut self,
-        text: &str,
-        style: &TStyle,
-        pos: BackendCoord,
-    ) -> Result<(), DrawingErrorKind<Self::ErrorType>> {
+    fn draw_text<TStyle: BackendTextStyle>(&mut self, text: &str, style: &TStyle, pos: BackendCoord) -> Result<(), DrawingErrorKind<Self::ErrorType>> {
         let color = style.color();
         if color.alpha == 0.0 {
             return Ok(());
         }
-        let line = layout(style.family().as_str(), style.size(), text);
+        let family = style.family();
+        let line = layout(family.as_str(), style.size(), text);
         let (w, h) = line.size();
         let (w, h) = (w as i32, h as i32);
         // The anchor is a point of the unrotated box; rotation turns the box about it.
         let anchor = style.anchor();
-        let dx = match anchor.h_pos {
-            HPos::Left => 0,
-            HPos::Center => -w / 2,
-            HPos::Right => -w,
+        let (dx, svg_anchor) = match anchor.h_pos {
+            HPos::Left => (0, "start"),
+            HPos::Center => (-w / 2, "middle"),
+            HPos::Right => (-w, "end"),
         };
         let dy = match anchor.v_pos {
             VPos::Top => 0,
@@ -299,6 +300,16 @@ impl<DB: DrawingBackend> DrawingBackend for Shaped<DB> {
             VPos::Bottom => -h,
         };
         let transform = style.transform();
+        if let Some(svg) = self.svg.as_deref_mut() {
+            let degrees = match transform {
+                FontTransform::None => 0,
+                FontTransform::Rotate90 => 90,
+                FontTransform::Rotate180 => 180,
+                FontTransform::Rotate270 => -90,
+            };
+            let size = em_size(family.as_str(), style.size());
+            svg.text(text, pos, 0, dy as f32 + line.ascent, svg_anchor, size, family.as_str(), color, degrees);
+        }
         let ink = line.coverage();
         let (size_w, size_h) = self.get_size();
         for row in 0..ink.height {
@@ -307,14 +318,11 @@ impl<DB: DrawingBackend> DrawingBackend for Shaped<DB> {
                 if a <= 0.0 {
                     continue;
                 }
-                let (x, y) = (
-                    col as i32 + ink.offset.0 + dx,
-                    row as i32 + ink.offset.1 + dy,
-                );
+                let (x, y) = (col as i32 + ink.offset.0 + dx, row as i32 + ink.offset.1 + dy);
                 let (x, y) = transform.transform(x, y);
                 let (x, y) = (pos.0 + x, pos.1 + y);
                 if x >= 0 && y >= 0 && x < size_w as i32 && y < size_h as i32 {
-                    self.0.draw_pixel((x, y), color.mix(a as f64))?;
+                    self.inner.draw_pixel((x, y), color.mix(a as f64))?;
                 }
             }
         }

@@ -182,11 +182,14 @@ fn vae_report_draws_every_applicable_figure() {
         assert_eq!(find("learning_rate"), Some(row.learning_rate as f32));
         assert_eq!(find("accuracy"), None);
     }
-    // A second report replaces the event file rather than adding one.
+    assert!(!run.join("plots/loss_curves.svg").exists(), "SVG only when asked for");
+    // A second report replaces the event file rather than adding one; with `svg` every figure
+    // also gets its SVG twin, whose text is text.
     let again = generate_report(
         &run,
         &ReportOptions {
             html: false,
+            svg: true,
             ..ReportOptions::default()
         },
     )
@@ -195,6 +198,14 @@ fn vae_report_draws_every_applicable_figure() {
         mnist_report::tensorboard::event_files(&run.join("tensorboard")).unwrap(),
         vec![again.tensorboard.unwrap()]
     );
+    for f in &again.figures {
+        let svg = std::fs::read_to_string(f.path.with_extension("svg")).unwrap();
+        assert!(svg.starts_with("<svg ") && svg.contains(&format!("viewBox=\"0 0 {} {}\"", f.width, f.height)), "{}", f.path.display());
+        assert!(again.files.contains(&f.path.with_extension("svg")));
+    }
+    let svg = std::fs::read_to_string(run.join("plots/reconstructions.svg")).unwrap();
+    assert!(svg.contains(">original</text>") && svg.contains(">vae: reconstructions of the first test digits</text>"), "text stays text");
+    assert!(svg.contains("<image ") && svg.contains("data:image/png;base64,"), "the digits are one embedded image");
 
     // The page: self-contained, every figure embedded as a PNG data URI.
     let html = std::fs::read_to_string(outcome.html.unwrap()).unwrap();
