@@ -18,6 +18,7 @@ use mnist_report::{ReportOptions, generate_report};
 ///   reconstructions.png      10 test digits and their reconstructions (autoencoders)
 ///   denoising.png            originals, noisy inputs, denoised outputs (runs trained with noise)
 ///   latent_scatter.png       test codes coloured by digit (2-D, or first 2 principal components)
+///   latent_tsne.png          a seeded t-SNE map of the test codes (codes wider than 2-D)
 ///   latent_manifold.png      30x30 digits decoded over a latent grid (2-D latents)
 ///   samples.png              10x10 digits decoded from random latent points
 ///   weights_first_layer.png  first dense layer's units as 28x28 tiles (the first --max-tiles)

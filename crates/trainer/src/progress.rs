@@ -102,7 +102,7 @@ impl Snapshot {
     }
 }
 
-/// Whether a plain line is due: the first one, or `every` after the last.
+/// Whether a plain line is due: `every` after the last one (or after the start).
 pub fn line_due(last: Option<Instant>, now: Instant, every: Duration) -> bool {
     last.is_none_or(|last| now.duration_since(last) >= every)
 }
@@ -145,7 +145,9 @@ impl Progress {
             multi,
             run_bar,
             epoch_bar: None,
-            last_line: None,
+            // The first line comes one interval after the start: a run shorter than that prints
+            // only its epoch lines.
+            last_line: Some(Instant::now()),
             current: Snapshot { epoch: done + 1, epochs, step: 0, steps: 0, elapsed: 0.0, eta: None, message: String::new() },
         }
     }

@@ -14,6 +14,7 @@ pub mod confusion;
 pub mod denoising;
 pub mod latent_manifold;
 pub mod latent_scatter;
+pub mod latent_tsne;
 pub mod loss_curves;
 pub mod mistakes;
 pub mod noise_sweep;
@@ -172,6 +173,7 @@ pub fn render_all(ctx: &Context<'_>) -> Result<Output, ReportError> {
     reconstructions::render(ctx, &mut out)?;
     denoising::render(ctx, &mut out)?;
     latent_scatter::render(ctx, &mut out)?;
+    latent_tsne::render(ctx, &mut out)?;
     latent_manifold::render(ctx, &mut out)?;
     samples::render(ctx, &mut out)?;
     weights::render(ctx, &mut out)?;

@@ -64,6 +64,8 @@ fn denoiser_classifier_and_noise_sweep() {
         Some(figure_size(16, 2, 2, true))
     );
     assert!(size(&report, "latent_scatter.png").is_some());
+    // 16-D codes: a t-SNE map beside the PCA scatter, of the same size.
+    assert_eq!(size(&report, "latent_tsne.png"), size(&report, "latent_scatter.png"));
     assert!(
         report
             .skipped
