@@ -78,6 +78,36 @@ fn smoke_trains_end_to_end_and_eval_reproduces_the_test_metric() {
 }
 
 #[test]
+fn without_a_terminal_progress_is_plain_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    // stderr is a pipe here, as in a log file or a notebook cell: no bars, no escape codes, and
+    // the per-epoch lines on stdout.
+    let out = dir.path().join("plain").display().to_string();
+    let (code, stdout, stderr) = run("train", &["--config", "configs/smoke.toml", "--out", &out]);
+    assert_eq!(code, 0, "{stderr}");
+    for epoch in ["epoch   1/2  train loss", "epoch   2/2  train loss"] {
+        assert!(stdout.contains(epoch), "{epoch:?} missing from\n{stdout}");
+    }
+    assert!(!stderr.contains('\u{1b}') && !stderr.contains('\r'), "bar drawing on a pipe: {stderr:?}");
+    // With --progress-every 0 a line at every step where the loss is read (every 10 steps and
+    // at the end of each epoch: 1,800 samples in batches of 64 are 29 steps), whatever the speed.
+    let out = dir.path().join("lines").display().to_string();
+    let (code, stdout, stderr) = run("train", &["--config", "configs/smoke.toml", "--out", &out, "--progress-every", "0"]);
+    assert_eq!(code, 0, "{stderr}");
+    let lines: Vec<&str> = stderr.lines().filter(|l| l.starts_with("progress: ")).collect();
+    let steps: Vec<&str> = lines.iter().map(|l| l.split(" (").next().unwrap()).collect();
+    assert_eq!(steps, [
+        "progress: epoch 1/2, step 10/29", "progress: epoch 1/2, step 20/29", "progress: epoch 1/2, step 29/29",
+        "progress: epoch 2/2, step 10/29", "progress: epoch 2/2, step 20/29", "progress: epoch 2/2, step 29/29",
+    ], "{stderr}");
+    assert!(lines.iter().all(|l| l.contains("elapsed") && l.contains("loss ")), "{stderr}");
+    assert!(lines[5].contains("run 100%"), "{}", lines[5]);
+    assert!(stdout.contains("epoch   2/2"), "{stdout}");
+    let (code, _, stderr) = run("train", &["--config", "configs/smoke.toml", "--out", &out, "--force", "--progress-every=-1"]);
+    assert!(code != 0 && stderr.contains("--progress-every -1: expected a number of seconds >= 0"), "{stderr}");
+}
+
+#[test]
 fn an_existing_run_is_never_overwritten_silently() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("run");

@@ -14,12 +14,14 @@ use mnist_report::{ReportOptions, generate_report};
 ///   loss_curves.png          loss per epoch (+ accuracy; + reconstruction and KL for a VAE)
 ///   steps.png                per-step loss and active hidden units (runs with per_step_log)
 ///   confusion.png, .csv      confusion matrix on the test set (classifiers)
+///   mistakes.png, .csv       the most confident mistakes, with true and predicted labels
 ///   reconstructions.png      10 test digits and their reconstructions (autoencoders)
 ///   denoising.png            originals, noisy inputs, denoised outputs (runs trained with noise)
 ///   latent_scatter.png       test codes coloured by digit (2-D, or first 2 principal components)
+///   latent_tsne.png          a seeded t-SNE map of the test codes (codes wider than 2-D)
 ///   latent_manifold.png      30x30 digits decoded over a latent grid (2-D latents)
 ///   samples.png              10x10 digits decoded from random latent points
-///   weights_first_layer.png  first dense layer's units as 28x28 tiles
+///   weights_first_layer.png  first dense layer's units as 28x28 tiles (the first --max-tiles)
 ///   weights_last_layer.png   last dense layer's (transposed) units as 28x28 tiles
 ///   pca_components.png       principal components of the training set (+ encoder weights)
 ///   pca_variance.png, pca.csv, pca.json   explained variance and the PCA bound (autoencoders)
@@ -51,6 +53,14 @@ struct Args {
     /// autoencoders use the range of their test codes instead).
     #[arg(long, value_name = "R", default_value_t = 4.0)]
     manifold_range: f32,
+    /// Largest number of tiles in a weight mosaic: wider layers show their first N units, so
+    /// the tiles stay readable on a slide.
+    #[arg(long, value_name = "N", default_value_t = mnist_report::figures::DEFAULT_MAX_TILES as u64, value_parser = clap::value_parser!(u64).range(1..))]
+    max_tiles: u64,
+    /// Also write every figure as SVG beside its PNG (text and lines stay vectors; digit
+    /// pixels are embedded as an image), for slides.
+    #[arg(long)]
+    svg: bool,
     /// Do not write report.html.
     #[arg(long)]
     no_html: bool,
@@ -74,6 +84,8 @@ fn main() -> ExitCode {
             manifold_range: args.manifold_range,
             html: !args.no_html,
             tensorboard: !args.no_tensorboard,
+            max_tiles: usize::try_from(args.max_tiles).unwrap_or(usize::MAX),
+            svg: args.svg,
         };
         let Some(run) = &args.run else {
             return compare(&args);

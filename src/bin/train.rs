@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Parser;
+use mnist_trainer::progress::ProgressMode;
 use mnist_trainer::{Experiment, Override, TrainOptions, train};
 
 /// Train a model of the MNIST family from a TOML config (see configs/).
@@ -43,9 +44,14 @@ struct Args {
     /// Validate the config, print the model summary and exit without training.
     #[arg(long)]
     dry_run: bool,
-    /// Never draw progress bars.
-    #[arg(long)]
+    /// No progress display: only the per-epoch lines.
+    #[arg(long, conflicts_with = "progress_every")]
     no_progress: bool,
+    /// Progress as a plain line on stderr at most every SECONDS (0: at every logged step),
+    /// instead of bars. When stderr is not a terminal (a log file, a notebook) lines are the
+    /// default, every 10 seconds.
+    #[arg(long, value_name = "SECONDS")]
+    progress_every: Option<f64>,
 }
 
 fn main() -> ExitCode {
@@ -54,6 +60,11 @@ fn main() -> ExitCode {
         // Flags are checked as flags, before the config (whose errors name the file).
         if let Some(device) = &args.device {
             device.parse::<mnist_trainer::Backend>().context("--device")?;
+        }
+        if let Some(s) = args.progress_every
+            && !(s.is_finite() && s >= 0.0)
+        {
+            anyhow::bail!("--progress-every {s}: expected a number of seconds >= 0, e.g. --progress-every 30");
         }
         if args.epochs == Some(0) {
             anyhow::bail!("--epochs 0: expected at least 1");
@@ -82,7 +93,7 @@ fn main() -> ExitCode {
             out: out.clone(),
             resume: args.resume,
             force: args.force,
-            progress: !args.no_progress && std::io::stderr().is_terminal(),
+            progress: ProgressMode::choose(args.no_progress, args.progress_every, std::io::stderr().is_terminal()),
         };
         mnist_cli::stop_on_signals();
         let outcome = train(&experiment, &opts).with_context(|| format!("training {}", args.config.display()))?;

@@ -10,6 +10,7 @@ use crate::DataError;
 
 /// A corruption of the inputs; the clean images stay the targets.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(schemars::JsonSchema)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Noise {
     /// `x + factor * N(mean, std)`, optionally clipped to the valid pixel range.
@@ -20,6 +21,7 @@ pub enum Noise {
 
 /// Additive Gaussian noise, e.g. `{ kind = "gaussian", factor = 0.4 }` on standardized data.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(schemars::JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct GaussianNoise {
     /// Multiplies the drawn noise (default 1).
@@ -40,6 +42,7 @@ impl Default for GaussianNoise {
 
 /// Salt-and-pepper noise, e.g. `{ kind = "salt_and_pepper", level = 0.4 }`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SaltAndPepperNoise {
     /// Probability in [0, 1] that a pixel is replaced.
@@ -48,6 +51,7 @@ pub struct SaltAndPepperNoise {
 
 /// When the noise is drawn.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum NoiseMode {
     /// Once per split, as the seed notebooks do.

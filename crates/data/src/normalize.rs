@@ -7,6 +7,7 @@ use crate::Split;
 
 /// How raw pixels (0..=255) become model inputs.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Normalization {
     /// `x / 255`, into [0, 1].

@@ -19,6 +19,7 @@ pub const FILE_NAMES: [&str; 4] = [
 
 /// A published data set whose files are known byte for byte.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum NamedSet {
     /// Handwritten digits (LeCun, Cortes, Burges).

@@ -95,6 +95,8 @@ impl Spec {
         }
         let file: File = toml::from_str(text).map_err(|e| {
             let message = e.message().lines().map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join(", ");
+            // In TOML words, as a training config's errors are (no Rust type names).
+            let message = mnist_trainer::config_messages::restate(&message, None);
             let at = e.span().map(|s| {
                 let line = text[..s.start.min(text.len())].matches('\n').count() + 1;
                 format!("line {line}: ")
@@ -263,7 +265,7 @@ mod tests {
         let e = parse(&dir, "[experiment]\nname = \"a config\"\n").unwrap_err();
         assert!(e.contains("not a sweep file: no [sweep] table (it looks like a training config"), "{e}");
         let e = parse(&dir, "[sweep]\nbase = \"base.toml\"\nrepeat = 2\n").unwrap_err();
-        assert!(e.contains("unknown field `repeat`"), "{e}");
+        assert!(e.contains("unknown key `repeat` (did you mean `repeats`?)"), "{e}");
         let e = parse(&dir, "[sweep]\nbase = \"base.toml\"\nmetrics = [\"test.acc\"]\n").unwrap_err();
         assert!(e.contains("unknown metric \"test.acc\""), "{e}");
         let e = parse(&dir, "[sweep]\nbase = \"base.toml\"\n[grid]\n\"training.l2\" = { linspace = [1, 2] }\n").unwrap_err();

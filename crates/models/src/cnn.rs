@@ -33,6 +33,7 @@ use crate::{IMAGE_SHAPE, NUM_CLASSES};
 /// activation = "relu"    # of the hidden dense layers
 /// ```
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(schemars::JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct CnnConfig {
     /// The convolutions, input side first (each: `filters`, `kernel_size` = 3, `stride` = 1,

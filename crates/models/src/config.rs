@@ -23,6 +23,7 @@ use crate::vae::VaeConfig;
 /// hidden = [64, 64]
 /// ```
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(schemars::JsonSchema)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum ModelConfig {
     /// A single dense layer 784 → 10 (`kind = "softmax_regression"`).

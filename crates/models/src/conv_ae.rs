@@ -36,6 +36,7 @@ use crate::summary::{Summary, SummaryBuilder};
 ///
 /// Convolution layers default to 3×3, stride 1, `same`, ReLU.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ConvAutoencoderConfig {
     /// Encoder convolutions, each followed by a max pooling. At least one.

@@ -32,6 +32,7 @@ use crate::vae::reparameterize;
 /// output_activation = "sigmoid"
 /// ```
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(schemars::JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct ConvVaeConfig {
     /// Encoder convolutions, input side first (3×3, stride 1, `same`, ReLU unless given).

@@ -29,6 +29,7 @@ use crate::summary::{Summary, SummaryBuilder};
 /// (`encoder = [{ units = 512, dropout = 0.2 }, { units = 32 }]` gives the decoder
 /// `[{ units = 512, dropout = 0.2 }]`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DenseAutoencoderConfig {
     /// Encoder layers, input side first; the last one is the latent code. Each layer:

@@ -22,6 +22,7 @@ const KERAS_KERNEL_INIT: Initializer = Initializer::XavierUniform { gain: 1.0 };
 
 /// An element-wise activation, written in TOML as `"linear"`, `"relu"`, `"sigmoid"` or `"tanh"`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Activation {
     /// The identity (Keras' `activation=None`).
@@ -62,6 +63,7 @@ impl Activation {
 
 /// Keras-style padding of a convolution or pooling window: `"same"` or `"valid"`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Padding {
     /// Output size `ceil(input / stride)`; when the padding needed is odd, the extra row and
@@ -198,6 +200,7 @@ pub(crate) fn forward_dense_stack(blocks: &[DenseBlock], x: Tensor<2>) -> Tensor
 
 /// One dense layer in a config, e.g. `{ units = 128, activation = "relu", dropout = 0.2 }`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DenseLayer {
     /// Number of output units.
@@ -245,6 +248,7 @@ pub(crate) fn build_dense_stack(
 
 /// One convolution layer in a config, e.g. `{ filters = 32, kernel_size = 3, stride = 2 }`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ConvLayer {
     /// Number of output channels (Keras `filters`).

@@ -13,6 +13,7 @@ use crate::model::{Model, ModelOutput};
 /// The reconstruction (or classification) loss named in a config: `"mse"`, `"bce"`,
 /// `"cross_entropy"`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum LossKind {
     /// Squared error per pixel.

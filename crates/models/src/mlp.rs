@@ -22,6 +22,7 @@ use crate::{IMAGE_SHAPE, NUM_CLASSES};
 /// dropout = 0.0           # after every hidden layer; 0 = no dropout layers
 /// ```
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(schemars::JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct MlpConfig {
     /// Units of each hidden layer, input side first. Default `[64, 64]`; may be empty (that is

@@ -15,6 +15,7 @@ use crate::{IMAGE_SHAPE, NUM_CLASSES};
 /// kind = "softmax_regression"
 /// ```
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SoftmaxRegressionConfig {}
 

@@ -32,6 +32,7 @@ use crate::summary::{Summary, SummaryBuilder};
 /// Layers default to 3×3, stride 1, `same`, ReLU; decoder layers are transposed convolutions
 /// with Keras' output size (`same`: input × stride).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StridedConvAutoencoderConfig {
     /// Encoder convolutions, input side first. At least one.

@@ -26,6 +26,7 @@ use crate::summary::{Summary, SummaryBuilder};
 /// output_activation = "sigmoid"
 /// ```
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(schemars::JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct VaeConfig {
     /// Hidden encoder layers, input side first (`units`, `activation` = "relu", `dropout` = 0).

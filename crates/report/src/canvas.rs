@@ -11,9 +11,11 @@ use plotters::prelude::*;
 
 use crate::error::ReportError;
 
-/// The fonts of every figure, shipped inside the `epaint_default_fonts` crate (egui's), so
-/// figures render the same on a machine with no fonts installed: Ubuntu for text, Hack (a
-/// DejaVu Sans Mono derivative) where plotters asks for a monospace face.
+use crate::svg::SvgLayer;
+use crate::text::Shaped;
+
+/// The fonts of every figure (see [`crate::text`]); also registered with plotters, whose own
+/// text path still measures multi-line elements.
 const SANS: &[u8] = epaint_default_fonts::UBUNTU_LIGHT;
 const MONO: &[u8] = epaint_default_fonts::HACK_REGULAR;
 
@@ -37,7 +39,7 @@ pub fn ensure_fonts() {
     });
 }
 
-/// An encoded PNG and its size.
+/// An encoded PNG and its size, with what its SVG twin needs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Png {
     /// Width in pixels.
@@ -46,12 +48,19 @@ pub struct Png {
     pub height: u32,
     /// The PNG file's bytes.
     pub bytes: Vec<u8>,
+    /// The vector elements drawn, the final pixels and which of them were written directly.
+    vector: Option<Box<(SvgLayer, Vec<u8>, Vec<bool>)>>,
 }
 
 impl Png {
     /// Writes the PNG to `path`.
     pub fn write(&self, path: &Path) -> Result<(), ReportError> {
         std::fs::write(path, &self.bytes).map_err(ReportError::io("write", path))
+    }
+
+    /// The figure as an SVG document: vector lines and text, its digit pixels as an image.
+    pub fn svg(&self) -> Option<String> {
+        self.vector.as_ref().map(|v| v.0.document(self.width, self.height, &v.1, &v.2))
     }
 }
 
@@ -61,6 +70,10 @@ pub struct Canvas {
     width: u32,
     height: u32,
     rgb: Vec<u8>,
+    /// The drawing calls, as SVG elements.
+    svg: SvgLayer,
+    /// Pixels written directly (not by a drawing call): raster data in the SVG twin.
+    raster: Vec<bool>,
 }
 
 /// What a drawing closure returns: plotters' errors, boxed.
@@ -73,6 +86,8 @@ impl Canvas {
             width,
             height,
             rgb: vec![255; width as usize * height as usize * 3],
+            svg: SvgLayer::default(),
+            raster: vec![false; width as usize * height as usize],
         }
     }
 
@@ -91,8 +106,9 @@ impl Canvas {
         if x < 0 || y < 0 || x >= self.width as i64 || y >= self.height as i64 {
             return;
         }
-        let at = (y as usize * self.width as usize + x as usize) * 3;
-        self.rgb[at..at + 3].copy_from_slice(&rgb);
+        let at = y as usize * self.width as usize + x as usize;
+        self.rgb[at * 3..at * 3 + 3].copy_from_slice(&rgb);
+        self.raster[at] = true;
     }
 
     /// Copies a grey image (values in [0, 1], 0 = black) with its top-left corner at `(x, y)`,
@@ -131,18 +147,19 @@ impl Canvas {
         }
     }
 
-    /// Draws with plotters on the whole canvas; `figure` names the figure in errors.
+    /// Draws with plotters on the whole canvas, text through [`crate::text`]; `figure` names
+    /// the figure in errors.
     pub fn draw(
         &mut self,
         figure: &str,
-        f: impl FnOnce(&DrawingArea<BitMapBackend<'_>, Shift>) -> DrawResult,
+        f: impl FnOnce(&DrawingArea<Shaped<'_, BitMapBackend<'_>>, Shift>) -> DrawResult,
     ) -> Result<(), ReportError> {
         ensure_fonts();
         let fail = |reason: String| ReportError::Draw {
             figure: figure.to_string(),
             reason,
         };
-        let root = BitMapBackend::with_buffer(&mut self.rgb, (self.width, self.height))
+        let root = Shaped::new(BitMapBackend::with_buffer(&mut self.rgb, (self.width, self.height)), Some(&mut self.svg))
             .into_drawing_area();
         f(&root).map_err(|e| fail(e.to_string()))?;
         root.present().map_err(|e| fail(e.to_string()))?;
@@ -164,6 +181,7 @@ impl Canvas {
             width: self.width,
             height: self.height,
             bytes,
+            vector: Some(Box::new((self.svg, self.rgb, self.raster))),
         }
     }
 }

@@ -138,7 +138,8 @@ pub fn rows_figure_of(
         }
     }
     canvas.draw(file, |root| {
-        let title_style = ("sans-serif", 22)
+        let size = crate::text::fitting_size("sans-serif", 22.0, title, (width - 2 * MARGIN) as f64);
+        let title_style = ("sans-serif", size)
             .into_font()
             .color(&BLACK)
             .pos(Pos::new(HPos::Left, VPos::Center));

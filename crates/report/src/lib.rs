@@ -19,8 +19,10 @@ pub mod predict;
 pub mod report;
 pub mod runfiles;
 pub mod sweep;
+pub mod svg;
 pub mod sweep_figures;
 pub mod tensors;
+pub mod text;
 
 /// TensorBoard event files (written by the trainer every epoch and rewritten by `report`).
 pub use mnist_trainer::tensorboard;

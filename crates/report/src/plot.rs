@@ -198,10 +198,35 @@ pub const PANEL_WIDTH: u32 = 600;
 /// Height of a row of panels.
 pub const PANEL_HEIGHT: u32 = 420;
 
+/// Height of the heading band of [`titled_panels_figure`].
+pub const HEADING_HEIGHT: u32 = 40;
+
 /// Draws `panels` side by side, each `PANEL_WIDTH × PANEL_HEIGHT`.
 pub fn panels_figure(file: &str, panels: &[Panel]) -> Result<Png, ReportError> {
-    let mut canvas = Canvas::new(PANEL_WIDTH * panels.len().max(1) as u32, PANEL_HEIGHT);
+    draw_panels(file, None, panels)
+}
+
+/// Draws `panels` side by side under a heading band `HEADING_HEIGHT` high (the run's name and
+/// what the figure shows).
+pub fn titled_panels_figure(file: &str, heading: &str, panels: &[Panel]) -> Result<Png, ReportError> {
+    draw_panels(file, Some(heading), panels)
+}
+
+fn draw_panels(file: &str, heading: Option<&str>, panels: &[Panel]) -> Result<Png, ReportError> {
+    let band = if heading.is_some() { HEADING_HEIGHT } else { 0 };
+    let mut canvas = Canvas::new(PANEL_WIDTH * panels.len().max(1) as u32, PANEL_HEIGHT + band);
     canvas.draw(file, |root| {
+        let root = match heading {
+            Some(text) => {
+                let style = ("sans-serif", 22).into_font().color(&BLACK).pos(plotters::style::text_anchor::Pos::new(
+                    plotters::style::text_anchor::HPos::Left,
+                    plotters::style::text_anchor::VPos::Center,
+                ));
+                root.draw_text(text, &style, (12, (band / 2 + 4) as i32))?;
+                root.split_vertically(band).1
+            }
+            None => root.clone(),
+        };
         let areas = root.split_evenly((1, panels.len().max(1)));
         for (panel, area) in panels.iter().zip(&areas) {
             draw_panel(area, panel)?;

@@ -33,6 +33,10 @@ pub struct ReportOptions {
     pub html: bool,
     /// Write the TensorBoard event file.
     pub tensorboard: bool,
+    /// Largest number of tiles in a weight mosaic (the first units are shown).
+    pub max_tiles: usize,
+    /// Also write each figure as SVG beside its PNG (text and lines as vectors).
+    pub svg: bool,
 }
 
 impl Default for ReportOptions {
@@ -43,6 +47,8 @@ impl Default for ReportOptions {
             manifold_range: 4.0,
             html: true,
             tensorboard: true,
+            max_tiles: crate::figures::DEFAULT_MAX_TILES,
+            svg: false,
         }
     }
 }
@@ -186,15 +192,24 @@ pub fn generate_report(run_dir: &Path, opts: &ReportOptions) -> Result<ReportOut
     let loaded = load_run(run_dir, &opts.checkpoint, opts.device.as_deref())?;
     let data = loaded.data()?;
     let test = loaded.evaluate(&data, EvalSplit::Test);
-    let ctx = Context::new(&loaded, &data, &test, opts.manifold_range)?;
+    let mut ctx = Context::new(&loaded, &data, &test, opts.manifold_range)?;
+    ctx.max_tiles = opts.max_tiles.max(1);
     let output = render_all(&ctx)?;
 
     let plots = run_dir.join(PLOTS_DIR);
     std::fs::create_dir_all(&plots).map_err(ReportError::io("create", &plots))?;
     let mut figures = Vec::new();
+    let mut svg_files = Vec::new();
     for f in &output.figures {
         let path = plots.join(&f.file);
         f.png.write(&path)?;
+        if opts.svg
+            && let Some(svg) = f.png.svg()
+        {
+            let svg_path = path.with_extension("svg");
+            std::fs::write(&svg_path, svg).map_err(ReportError::io("write", &svg_path))?;
+            svg_files.push(svg_path);
+        }
         figures.push(WrittenFigure {
             path,
             title: f.title.clone(),
@@ -202,7 +217,7 @@ pub fn generate_report(run_dir: &Path, opts: &ReportOptions) -> Result<ReportOut
             height: f.png.height,
         });
     }
-    let mut files = Vec::new();
+    let mut files = svg_files;
     for (name, bytes) in &output.files {
         let path = plots.join(name);
         std::fs::write(&path, bytes).map_err(ReportError::io("write", &path))?;

@@ -196,6 +196,29 @@ pub fn predict_all(model: &Model, images: &Tensor<4>) -> Result<Option<Vec<u8>>,
     Ok(Some(out))
 }
 
+/// Class probabilities (the softmax of the logits) of each image, in batches, one `Vec` of ten
+/// per image; `None` for an autoencoder.
+pub fn probabilities_all(model: &Model, images: &Tensor<4>) -> Result<Option<Vec<Vec<f32>>>, ReportError> {
+    let n = images.dims()[0];
+    let mut out = Vec::with_capacity(n);
+    for start in (0..n).step_by(BATCH) {
+        let len = BATCH.min(n - start);
+        let output = model.forward(images.clone().narrow(0, start, len));
+        let Some(logits) = output.logits() else {
+            return Ok(None);
+        };
+        let classes = logits.dims()[1].max(1);
+        let probs = read_f32(burn::tensor::activation::softmax(logits.clone(), 1), "probabilities")?;
+        out.extend(probs.chunks(classes).map(<[f32]>::to_vec));
+    }
+    Ok(Some(out))
+}
+
+/// The index of the largest value (the first of equal ones); 0 for an empty slice.
+pub fn argmax(values: &[f32]) -> usize {
+    values.iter().enumerate().fold((0, f32::NEG_INFINITY), |best, (i, &v)| if v > best.1 { (i, v) } else { best }).0
+}
+
 /// PSNR in dB of `a` against `b`, both grey levels in [0, 1]: `10 log10(1 / MSE)` over all
 /// pixels (infinite for identical images), the same definition the trainer logs.
 pub fn psnr(a: &[f32], b: &[f32]) -> f64 {

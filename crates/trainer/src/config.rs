@@ -12,6 +12,7 @@ use crate::overrides::Override;
 
 /// A whole experiment as written in a TOML file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
     /// Name and seed.
@@ -30,6 +31,7 @@ pub struct Config {
 
 /// `[experiment]`: what the run is called and its seed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ExperimentSection {
     /// Name of the run; the default run directory is `artifacts/<name>`.
@@ -45,11 +47,13 @@ fn default_seed() -> u64 {
 
 /// `[data]`: the data set, its normalization, the validation split and the noise.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(schemars::JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct DataSection {
-    /// A named set (`mnist`, `fashion-mnist`) whose files are verified by sha256; `None` with `dir`
-    /// set reads any directory holding the four standard file names. Left out of a `[data]` table,
-    /// it is `None` (not the struct default), so `dir = ".."` alone reads a custom directory.
+    /// A named set (`mnist`, `fashion-mnist`) whose files are verified by sha256. Left out of a
+    /// `[data]` table that sets `dir`, any directory holding the four standard file names is read
+    /// unverified (`dir = ".."` alone reads a custom directory); with no `[data]` table at all it
+    /// is `mnist`.
     #[serde(default)]
     pub set: Option<NamedSet>,
     /// Directory of the four IDX files; a relative path is read from the config file's folder.
@@ -113,6 +117,7 @@ impl DataSection {
 
 /// `[training]`: length, batches, loss, optimizer and schedule, penalties, stopping, checkpoints.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TrainingSection {
     /// Number of passes over the training split.
@@ -177,6 +182,7 @@ fn default_keep() -> usize {
 
 /// Learning-rate schedule, evaluated at the start of each epoch (0-based).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(schemars::JsonSchema)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Schedule {
     /// The base rate throughout.
@@ -219,6 +225,7 @@ impl Schedule {
 
 /// Metric watched by early stopping.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Monitor {
     /// Validation loss, lower is better.
@@ -229,6 +236,7 @@ pub enum Monitor {
 
 /// `[training.early_stopping]`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EarlyStopping {
     /// Metric to watch.
@@ -331,17 +339,15 @@ impl Config {
                 }
             }
             let (line, column) = if e.span().is_some() { line_col(text, start) } else { (1, 1) };
-            // serde's messages already list the valid choices ("unknown variant `x`, expected one of ...").
             // TOML's own messages span lines ("invalid array\nexpected `]`"): keep the error one line.
-            let mut message = e.message().lines().map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join(", ");
-            // serde does not say which key a wrong type belongs to: name it from the text.
-            let schema = ["invalid type", "invalid value", "invalid length", "missing field", "unknown variant", "number too large"];
-            if e.span().is_some()
-                && schema.iter().any(|p| message.starts_with(p))
-                && let Some(key) = key_at(text, start)
-            {
-                message = format!("{key}: {message}");
-            }
+            let raw = e.message().lines().map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join(", ");
+            // serde does not say which key a schema error belongs to: name it from the text, then
+            // say what serde reported in TOML words (config_messages).
+            let key = match e.span() {
+                Some(span) if is_schema_error(&raw) => key_at(text, start).map(|k| refine_key(text, span, k, &raw)),
+                _ => None,
+            };
+            let message = schema_message(&raw, key.as_deref());
             ConfigError::Parse { path: path.to_path_buf(), line, column, message }
         })
     }
@@ -349,6 +355,78 @@ impl Config {
     /// The TOML text of this config (what is saved in a run directory).
     pub fn to_toml(&self) -> String {
         toml::to_string_pretty(self).expect("a Config always serializes to TOML")
+    }
+}
+
+/// The beginnings of serde's messages about the schema (types, keys, choices), as opposed to
+/// TOML syntax.
+const SCHEMA_ERRORS: [&str; 9] = ["invalid type", "invalid value", "invalid length", "missing field", "unknown variant", "unknown field", "number too large", "wanted string or table", "data did not match"];
+
+fn is_schema_error(message: &str) -> bool {
+    SCHEMA_ERRORS.iter().any(|p| message.starts_with(p))
+}
+
+/// A schema error of serde in TOML words, prefixed with the key it is about (an unknown or a
+/// missing key names its key itself).
+fn schema_message(raw: &str, key: Option<&str>) -> String {
+    if !is_schema_error(raw) {
+        return raw.to_string();
+    }
+    let restated = crate::config_messages::restate(raw, key);
+    match key {
+        Some(key) if !raw.starts_with("unknown field") && !raw.starts_with("missing field") => format!("{key}: {restated}"),
+        _ => restated,
+    }
+}
+
+/// The value serde says it found, as written in TOML (`"two"`, `-3`, `true`); `None` for a table,
+/// an array or a message without one.
+fn found_literal(message: &str) -> Option<String> {
+    if let Some(rest) = message.strip_prefix("unknown variant `") {
+        return rest.split('`').next().map(|v| format!("\"{v}\""));
+    }
+    let rest = message.strip_prefix("invalid type: ").or_else(|| message.strip_prefix("invalid value: "))?;
+    let found = rest.split(", expected ").next()?;
+    if let Some(s) = found.strip_prefix("string ") {
+        return Some(s.to_string());
+    }
+    ["integer ", "floating point ", "boolean "].iter().find_map(|p| found.strip_prefix(p)).map(|v| v.trim_matches('`').to_string())
+}
+
+/// Narrows `key` from a table to the key inside it that holds the value serde complained about:
+/// inside a table tagged by `kind` ([model], an optimizer, a schedule, noise) serde reports the
+/// whole table, so `[model]` becomes `model.hidden` when `hidden = ["a"]` holds the `"a"` it
+/// found (and `training.optimizer` becomes `training.optimizer.momentum`). Unchanged when the
+/// value is not found once in the table's text.
+fn refine_key(text: &str, span: std::ops::Range<usize>, key: String, message: &str) -> String {
+    let Some(literal) = found_literal(message) else { return key };
+    let body = text.get(span).unwrap_or_default();
+    let table = key.trim_start_matches('[').trim_end_matches(']').to_string();
+    let is_table = key.starts_with('[') || body.trim_start().starts_with('{');
+    if !is_table {
+        return key;
+    }
+    let mut hits = Vec::new();
+    for line in body.lines() {
+        // Each `ident = value` of the line: the value runs to the next `ident =`.
+        let eqs: Vec<usize> = line.match_indices('=').map(|(i, _)| i).collect();
+        for (n, &eq) in eqs.iter().enumerate() {
+            let ident: String = line[..eq].trim_end().chars().rev().take_while(|c| c.is_alphanumeric() || *c == '_').collect::<Vec<_>>().into_iter().rev().collect();
+            if ident.is_empty() {
+                continue;
+            }
+            let end = eqs.get(n + 1).map_or(line.len(), |&next| line[..next].trim_end().trim_end_matches(|c: char| c.is_alphanumeric() || c == '_').len());
+            let value = &line[eq + 1..end.max(eq + 1)];
+            let value_tokens = value.split(|c: char| ",[]{} ".contains(c)).filter(|t| !t.is_empty());
+            if value_tokens.into_iter().any(|t| t == literal) || (literal.starts_with('"') && value.contains(&literal)) {
+                hits.push(ident);
+            }
+        }
+    }
+    hits.dedup();
+    match hits.as_slice() {
+        [one] if one != &table && !table.ends_with(&format!(".{one}")) => format!("{table}.{one}"),
+        _ => key,
     }
 }
 
@@ -738,12 +816,8 @@ impl Config {
                 Ok(_) => last,
             },
         };
-        let message = e.message().lines().map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join(", ");
-        let message = match (schema_error_key(&rendered, &e), unknown_field(&message)) {
-            (Some(key), Some(field)) => message.replacen(&format!("unknown field `{field}`"), &format!("unknown key `{key}`"), 1),
-            (Some(key), None) => format!("{key}: {message}"),
-            (None, _) => message,
-        };
+        let raw = e.message().lines().map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join(", ");
+        let message = schema_message(&raw, schema_error_key(&rendered, &e).as_deref());
         Err(ConfigError::Override { arg: culprit.label.clone(), message })
     }
 }
@@ -792,7 +866,7 @@ fn schema_error_key(text: &str, e: &toml::de::Error) -> Option<String> {
             offset += l.len();
         }
     }
-    let at = key_at(text, start)?;
+    let at = refine_key(text, span.clone(), key_at(text, start)?, e.message());
     // A table header: the unknown key is the table itself (`[trainin]`) or one inside it, and a
     // missing or mistyped field belongs to the table.
     let Some(table) = at.strip_prefix('[').and_then(|t| t.strip_suffix(']')) else { return Some(at) };
@@ -900,3 +974,4 @@ fn diff_values(key: &str, a: Option<&toml::Value>, b: Option<&toml::Value>, out:
         _ => {}
     }
 }
+

@@ -8,6 +8,7 @@ use crate::optim::{AdadeltaConfig, FusedAdamConfig, FusedSgdConfig, NadamConfig}
 
 /// An optimizer and its hyper-parameters (the learning rate lives in `[training]`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(schemars::JsonSchema)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum OptimizerConfig {
     /// Stochastic gradient descent, optionally with (Nesterov) momentum and weight decay.

@@ -340,21 +340,21 @@ mod tests {
     #[test]
     fn overrides_of_unknown_keys_name_the_key_and_list_the_valid_ones() {
         let e = load_error(BASE, &["training.learning_rat=0.01"]);
-        assert!(e.starts_with("--set training.learning_rat=0.01: unknown key `training.learning_rat`, expected one of `epochs`, `steps`, `batch_size`"), "{e}");
+        assert!(e.starts_with("--set training.learning_rat=0.01: unknown key `training.learning_rat` (did you mean `learning_rate`?), expected one of `epochs`, `steps`, `batch_size`"), "{e}");
         assert!(e.contains("`learning_rate`") && !e.contains('\n'), "{e}");
         let e = load_error(BASE, &["trainin.epochs=3"]);
-        assert!(e.starts_with("--set trainin.epochs=3: unknown key `trainin`, expected one of `experiment`, `data`, `model`, `training`"), "{e}");
+        assert!(e.starts_with("--set trainin.epochs=3: unknown key `trainin` (did you mean `training`?), expected one of `experiment`, `data`, `model`, `training`"), "{e}");
         // Inside a table tagged by `kind`, and inside a table the override creates.
         let e = load_error(BASE, &["training.optimizer.momentun=0.9"]);
-        assert!(e.starts_with("--set training.optimizer.momentun=0.9: unknown key `training.optimizer.momentun`, expected"), "{e}");
+        assert!(e.starts_with("--set training.optimizer.momentun=0.9: unknown key `training.optimizer.momentun` (did you mean `momentum`?), expected"), "{e}");
         assert!(e.contains("`momentum`"), "{e}");
         let e = load_error(BASE, &["training.early_stopping.patiense=3"]);
-        assert!(e.starts_with("--set training.early_stopping.patiense=3: unknown key `training.early_stopping.patiense`, expected one of `monitor`, `patience`, `min_delta`"), "{e}");
+        assert!(e.starts_with("--set training.early_stopping.patiense=3: unknown key `training.early_stopping.patiense` (did you mean `patience`?), expected one of `monitor`, `patience`, `min_delta`"), "{e}");
         // The first of several overrides is named when it is the one at fault.
         let e = load_error(BASE, &["model.hiden=[8]", "training.epochs=3"]);
         assert!(e.starts_with("--set model.hiden=[8]: unknown key `model.hiden`"), "{e}");
         let e = load_error(BASE, &["model.hidden=16", "model.dropout=0.1"]);
-        assert!(e.starts_with("--set model.hidden=16: model: invalid type: integer `16`"), "{e}");
+        assert!(e.starts_with("--set model.hidden=16: model.hidden: expected an array, e.g. hidden = [64, 64]; found 16"), "{e}");
         // A change of `kind` leaves keys the new model does not have.
         let e = load_error(BASE, &["model.kind=softmax_regression"]);
         assert!(e.starts_with("--set model.kind=softmax_regression: unknown key `model.hidden`"), "{e}");
@@ -363,13 +363,21 @@ mod tests {
     #[test]
     fn overrides_of_the_wrong_type_or_value_are_named() {
         let e = load_error(BASE, &["training.learning_rate=\"fast\""]);
-        assert_eq!(e, "--set training.learning_rate=\"fast\": training.learning_rate: invalid type: string \"fast\", expected f64");
+        assert_eq!(e, "--set training.learning_rate=\"fast\": training.learning_rate: expected a number, e.g. learning_rate = 0.01; found the string \"fast\"");
         let e = load_error(BASE, &["training.epochs=ten"]);
-        assert!(e.starts_with("--set training.epochs=ten: training.epochs: invalid type: string \"ten\""), "{e}");
+        assert_eq!(e, "--set training.epochs=ten: training.epochs: expected a whole number (0 or more), e.g. epochs = 10; found the string \"ten\"");
+        let e = load_error(BASE, &["training.epochs=-2"]);
+        assert_eq!(e, "--set training.epochs=-2: training.epochs: expected a whole number (0 or more), e.g. epochs = 10; found -2");
+        let e = load_error(BASE, &["training.schedule=cosine"]);
+        assert_eq!(e, "--set training.schedule=cosine: training.schedule: expected a table with a `kind` key, e.g. schedule = { kind = \"step\", every = 10, gamma = 0.5 }; found the string \"cosine\"");
+        let e = load_error(BASE, &["training.early_stopping=3"]);
+        assert!(e.starts_with("--set training.early_stopping=3: training.early_stopping: expected a table, e.g. early_stopping = { patience = 5"), "{e}");
+        let e = load_error(BASE, &["training.optimizer.momentum=high"]);
+        assert_eq!(e, "--set training.optimizer.momentum=high: training.optimizer.momentum: expected a number, e.g. momentum = 0.01; found the string \"high\"");
         let e = load_error(BASE, &["model.hidden=16"]);
-        assert!(e.starts_with("--set model.hidden=16: model: invalid type: integer `16`, expected a sequence"), "{e}");
+        assert_eq!(e, "--set model.hidden=16: model.hidden: expected an array, e.g. hidden = [64, 64]; found 16");
         let e = load_error(BASE, &["training.optimizer.kind=adamw2"]);
-        assert!(e.starts_with("--set training.optimizer.kind=adamw2: ") && e.contains("unknown variant `adamw2`"), "{e}");
+        assert!(e.starts_with("--set training.optimizer.kind=adamw2: ") && e.contains("unknown value \"adamw2\" (did you mean \"adamw\"?); expected one of \"sgd\", \"adam\""), "{e}");
         // Validation names the override too.
         let e = load_error(BASE, &["training.learning_rate=-1"]);
         assert_eq!(e, "--set training.learning_rate=-1: training.learning_rate = -1 must be a finite number > 0");
@@ -384,7 +392,7 @@ mod tests {
     fn overrides_leave_the_errors_of_the_file_to_the_file() {
         let broken = BASE.replace("batch_size = 50", "batch_size = \"50\"");
         let e = load_error(&broken, &["training.epochs=3"]);
-        assert!(e.starts_with("config x.toml, line 10, column 14: training.batch_size: invalid type: string"), "{e}");
+        assert_eq!(e, "config x.toml, line 10, column 14: training.batch_size: expected a whole number (0 or more), e.g. batch_size = 10; found the string \"50\"");
         let e = load_error(&BASE.replace("epochs = 2", "epochs = 0"), &["training.learning_rate=0.5"]);
         assert_eq!(e, "config x.toml: training.epochs = 0 must be at least 1");
         let e = load_error("[experiment\n", &["training.epochs=3"]);

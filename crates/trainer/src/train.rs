@@ -6,7 +6,6 @@ use std::time::Instant;
 
 use burn::module::Module;
 use burn::optim::{GradientsParams, ModuleOptimizer};
-use indicatif::{ProgressBar, ProgressStyle};
 use mnist_data::{Batch, derive_seed};
 use mnist_models::{Model, Objective, Task};
 
@@ -15,6 +14,7 @@ use crate::config::{self, Config, Experiment, Monitor};
 use crate::data::prepare;
 use crate::evaluate::{Accumulator, Averages, BatchTerms, batch_terms, evaluate};
 use crate::metrics::{self, MetricRow};
+use crate::progress::{Progress, ProgressMode};
 use crate::tensorboard;
 use crate::{hooks, stop};
 use crate::run_dir::{CONFIG_FILE, Checkpoint, RunDir, RunError, RunInfo, RunLock, TrainState};
@@ -34,8 +34,8 @@ pub struct TrainOptions {
     pub resume: bool,
     /// Delete an existing run in `out` and start over.
     pub force: bool,
-    /// Draw progress bars (on a terminal).
-    pub progress: bool,
+    /// How progress is shown on stderr (bars on a terminal, lines elsewhere, or none).
+    pub progress: ProgressMode,
 }
 
 /// What a finished training run reports.
@@ -105,20 +105,6 @@ fn check_finite(a: &Averages, epoch: usize, steps: (usize, usize), run: &Path) -
     } else {
         Err(TrainError::NonFinite { epoch, first_step: steps.0, last_step: steps.1, value: a.loss, run_dir: run.to_path_buf() })
     }
-}
-
-fn progress_bar(enabled: bool, steps: usize, epoch: usize, epochs: usize) -> ProgressBar {
-    if !enabled {
-        return ProgressBar::hidden();
-    }
-    let bar = ProgressBar::new(steps as u64);
-    bar.set_style(
-        ProgressStyle::with_template("{prefix} [{bar:30.cyan/blue}] {pos}/{len} steps · {elapsed_precise} < {eta_precise} · {msg}")
-            .expect("the template is valid")
-            .progress_chars("=> "),
-    );
-    bar.set_prefix(format!("epoch {}/{}", epoch + 1, epochs));
-    bar
 }
 
 fn events_error(board: &Path) -> impl FnOnce(std::io::Error) -> RunError + '_ {
@@ -329,6 +315,7 @@ pub fn train(experiment: &Experiment, opts: &TrainOptions) -> Result<TrainOutcom
 
     let pixels: usize = data.shape.iter().product();
     let wants_sparsity = steps_log.is_some() && c.model.task() != Task::Classifier;
+    let mut progress = Progress::new(opts.progress, t.epochs, state.epoch);
     while state.epoch < t.epochs && !state.stopped {
         let epoch = state.epoch;
         hooks::set_epoch(epoch + 1);
@@ -341,14 +328,14 @@ pub fn train(experiment: &Experiment, opts: &TrainOptions) -> Result<TrainOutcom
         let batches = data.train.batches(t.batch_size, t.shuffle.then(|| derive_seed(seed, "shuffle", epoch as u64)));
         let remaining = t.steps.map_or(usize::MAX, |s| s.saturating_sub(state.global_step));
         let steps = batches.steps().min(remaining);
-        let bar = progress_bar(opts.progress, steps, epoch, t.epochs);
+        progress.start_epoch(epoch, steps);
         let epoch_start = Instant::now();
         let first_step = state.global_step + 1;
         let mut acc = Accumulator::default();
         for (i, batch) in batches.take(steps).enumerate() {
             hooks::step(state.global_step + 1);
             if let Some(signal) = stop::requested() {
-                bar.abandon();
+                progress.abandon();
                 // Nothing of this epoch is saved: the last checkpoint and metrics.csv already
                 // agree, so the run resumes from there as if this epoch had never started.
                 hooks::unnumbered("shutdown");
@@ -369,14 +356,12 @@ pub fn train(experiment: &Experiment, opts: &TrainOptions) -> Result<TrainOutcom
                 let window_start = state.global_step - i % t.log_every;
                 check_finite(&so_far, epoch + 1, (window_start, state.global_step), run.path())?;
                 let rate = acc.samples() as f64 / epoch_start.elapsed().as_secs_f64().max(1e-9);
-                bar.set_position((i + 1) as u64);
-                bar.set_message(format!("{} · {:.0} samples/s", describe(&so_far), rate));
+                progress.step(i + 1, format!("{} · {:.0} samples/s", describe(&so_far), rate));
                 if let Some(log) = steps_log.as_mut() {
                     log.flush(state.global_step)?;
                 }
             }
         }
-        bar.finish_and_clear();
         let train_seconds = epoch_start.elapsed().as_secs_f64();
         let train_time = metrics::now_unix();
         let train_avg = acc.read(&data.stats, pixels);
@@ -420,7 +405,8 @@ pub fn train(experiment: &Experiment, opts: &TrainOptions) -> Result<TrainOutcom
         })?;
         run.write_metrics(&state.history)?;
         append_events(&run, &state.history[new_rows..])?;
-        println!(
+        progress.finish_epoch();
+        let line = format!(
             "epoch {:>3}/{}  train {}  |  val {}  |  lr {:.3e}  {:.1}s ({:.0} samples/s){}",
             state.epoch,
             t.epochs,
@@ -431,11 +417,15 @@ pub fn train(experiment: &Experiment, opts: &TrainOptions) -> Result<TrainOutcom
             train_avg.samples as f64 / train_seconds.max(1e-9),
             if improved { "  *best" } else { "" },
         );
-        if early {
-            println!("early stopping: no improvement of the monitored metric for {} epochs", state.stale_epochs);
-        }
+        progress.suspend(|| {
+            println!("{line}");
+            if early {
+                println!("early stopping: no improvement of the monitored metric for {} epochs", state.stale_epochs);
+            }
+        });
     }
 
+    progress.finish();
     let test = evaluate(&model.valid(), &data.test, &objective, &data.stats, EVAL_BATCH, eval_seed(seed, "test"));
     info.finished = true;
     run.write_info(&info)?;

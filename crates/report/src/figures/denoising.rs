@@ -41,7 +41,7 @@ pub fn render(ctx: &Context<'_>, out: &mut Output) -> Result<(), ReportError> {
         TileRow::new("noisy input", first_tiles(noisy, n, ctx.stats())?),
         TileRow::new("denoised", tiles_of(&to_grey(&denoised, ctx.stats()), shape.iter().product())),
     ];
-    let title = format!("Denoising ({})", noise.describe());
+    let title = ctx.title(&format!("denoising ({})", noise.describe()));
     let png = rows_figure_of(FILE, &title, &rows, crate::figures::reconstructions::scale(shape), shape)?;
     out.figure(
         FILE,

@@ -80,14 +80,14 @@ pub fn render(ctx: &Context<'_>, out: &mut Output) -> Result<(), ReportError> {
     );
     let x_range = (ranges[0].0 as f64 - hx)..(ranges[0].1 as f64 + hx);
     let y_range = (ranges[1].0 as f64 - hy)..(ranges[1].1 as f64 + hy);
-    let title = if vae {
+    let title = ctx.title(&if vae {
         format!(
-            "Decoded latent grid, z in [-{0}, {0}]²",
+            "decoded latent grid, z in [-{0}, {0}]²",
             format_tick(ctx.manifold_range.abs() as f64)
         )
     } else {
-        "Decoded latent grid over the range of the test codes".to_string()
-    };
+        "decoded latent grid over the range of the test codes".to_string()
+    });
     // Draw the axes once at a trial size, then at the size whose plotting area holds the
     // 840×840 digits exactly (plotters sizes its label areas from the fonts).
     let draw_axes = |width: u32, height: u32| -> Result<(Canvas, PixelArea), ReportError> {

@@ -1,6 +1,6 @@
 //! Figure 4, `latent_scatter.png`: the latent codes of the test set (VAE: the means), coloured by
 //! digit, with a legend. Codes of more than two dimensions are shown on their first two
-//! principal components, and the axes say so.
+//! principal components, and the axes say so; `latent_tsne.png` maps them with t-SNE beside it.
 
 use burn::prelude::*;
 use burn::tensor::TensorData;
@@ -8,7 +8,7 @@ use mnist_models::Task;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use crate::canvas::Canvas;
+use crate::canvas::{Canvas, Png};
 use crate::error::ReportError;
 use crate::figures::{Context, Output};
 use crate::pca::Pca;
@@ -88,28 +88,44 @@ pub fn render(ctx: &Context<'_>, out: &mut Output) -> Result<(), ReportError> {
             ),
         )
     };
+    let png = scatter_png(ctx, FILE, &title, &x_label, &y_label, &points, &codes.labels, true)?;
+    out.figure(
+        FILE,
+        "Latent space",
+        format!("{title}: {} test images, coloured by digit.", codes.len()),
+        png,
+    );
+    Ok(())
+}
+
+/// A scatter of `points` coloured by their digit `labels`, with a legend, under `title` (the
+/// run's name is put before it); `ticks` false leaves the axes unnumbered (coordinates without
+/// units, as a t-SNE map's).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn scatter_png(ctx: &Context<'_>, file: &str, title: &str, x_label: &str, y_label: &str, points: &[(f64, f64)], labels: &[u8], ticks: bool) -> Result<Png, ReportError> {
     let (x0, x1) = padded_range(points.iter().map(|p| p.0));
     let (y0, y1) = padded_range(points.iter().map(|p| p.1));
+    let tick = move |v: &f64| if ticks { format_tick(*v) } else { String::new() };
     let mut canvas = Canvas::new(WIDTH, HEIGHT);
-    canvas.draw(FILE, |root| {
+    canvas.draw(file, |root| {
         let (chart_area, legend_area) = root.split_horizontally(WIDTH - LEGEND_WIDTH);
         let mut chart = ChartBuilder::on(&chart_area)
-            .caption(&title, ("sans-serif", 20))
+            .caption(ctx.title(title), ("sans-serif", 20))
             .margin(12)
             .x_label_area_size(50)
             .y_label_area_size(70)
             .build_cartesian_2d(x0..x1, y0..y1)?;
         chart
             .configure_mesh()
-            .x_desc(x_label.as_str())
-            .y_desc(y_label.as_str())
-            .x_label_formatter(&|v| format_tick(*v))
-            .y_label_formatter(&|v| format_tick(*v))
+            .x_desc(x_label)
+            .y_desc(y_label)
+            .x_label_formatter(&tick)
+            .y_label_formatter(&tick)
             .axis_desc_style(("sans-serif", 15))
             .label_style(("sans-serif", 13))
             .light_line_style(RGBColor(235, 235, 235))
             .draw()?;
-        chart.draw_series(points.iter().zip(&codes.labels).map(|(&p, &label)| {
+        chart.draw_series(points.iter().zip(labels).map(|(&p, &label)| {
             Circle::new(p, 2, PALETTE[(label as usize).min(9)].mix(0.7).filled())
         }))?;
         let style = ("sans-serif", 17)
@@ -124,13 +140,7 @@ pub fn render(ctx: &Context<'_>, out: &mut Output) -> Result<(), ReportError> {
         }
         Ok(())
     })?;
-    out.figure(
-        FILE,
-        "Latent space",
-        format!("{title}: {} test images, coloured by digit.", codes.len()),
-        canvas.into_png(),
-    );
-    Ok(())
+    Ok(canvas.into_png())
 }
 
 fn capitalize(s: &str) -> String {

@@ -6,7 +6,7 @@ use mnist_trainer::run_dir::METRICS_FILE;
 
 use crate::error::ReportError;
 use crate::figures::{Context, Output};
-use crate::plot::{Corner, PALETTE, Panel, Series, panels_figure};
+use crate::plot::{Corner, PALETTE, Panel, Series, titled_panels_figure};
 use crate::runfiles::read_metrics;
 
 /// File name in `plots/`.
@@ -103,7 +103,7 @@ pub fn render(ctx: &Context<'_>, out: &mut Output) -> Result<(), ReportError> {
             |r| r.kl,
         ));
     }
-    let png = panels_figure(FILE, &panels)?;
+    let png = titled_panels_figure(FILE, &ctx.title("loss per epoch"), &panels)?;
     let parts: Vec<String> = panels.iter().map(|p| p.title.to_lowercase()).collect();
     out.figure(
         FILE,

@@ -8,13 +8,15 @@ use mnist_trainer::{Averages, LoadedRun};
 
 use crate::canvas::Png;
 use crate::error::ReportError;
-use crate::tensors::{Codes, encode_all};
+use crate::tensors::{Codes, encode_all, probabilities_all, read_i64};
 
 pub mod confusion;
 pub mod denoising;
 pub mod latent_manifold;
 pub mod latent_scatter;
+pub mod latent_tsne;
 pub mod loss_curves;
+pub mod mistakes;
 pub mod noise_sweep;
 pub mod pca;
 pub mod reconstructions;
@@ -95,6 +97,12 @@ pub struct Context<'a> {
     pub manifold_range: f32,
     /// Latent codes of the clean test images (VAE: the means); `None` for classifiers.
     pub codes: Option<Codes>,
+    /// Class probabilities of the test inputs, ten per image; `None` for autoencoders.
+    pub probabilities: Option<Vec<Vec<f32>>>,
+    /// The test labels.
+    pub labels: Vec<u8>,
+    /// Largest number of tiles in a weight mosaic (the first units are shown).
+    pub max_tiles: usize,
 }
 
 impl<'a> Context<'a> {
@@ -106,13 +114,33 @@ impl<'a> Context<'a> {
         manifold_range: f32,
     ) -> Result<Context<'a>, ReportError> {
         let codes = encode_all(&loaded.model, &data.test.clean, &data.test.labels)?;
+        let probabilities = probabilities_all(&loaded.model, &data.test.inputs())?;
+        let labels = read_i64(data.test.labels.clone(), "labels")?.into_iter().map(|l| l as u8).collect();
         Ok(Context {
             loaded,
             data,
             test_metrics,
             manifold_range,
             codes,
+            probabilities,
+            labels,
+            max_tiles: DEFAULT_MAX_TILES,
         })
+    }
+
+    /// The run as figure titles name it: the experiment's name, and the run directory's name
+    /// when that differs (a sweep's trials, `train --out`).
+    pub fn run_name(&self) -> String {
+        let name = &self.loaded.experiment.config().experiment.name;
+        match self.loaded.run.path().file_name().map(|f| f.to_string_lossy()) {
+            Some(dir) if dir != name.as_str() => format!("{name} ({dir})"),
+            _ => name.clone(),
+        }
+    }
+
+    /// `title` prefixed with the run's name, for a figure's heading.
+    pub fn title(&self, title: &str) -> String {
+        format!("{}: {title}", self.run_name())
     }
 
     /// The normalization of the run.
@@ -131,6 +159,10 @@ impl<'a> Context<'a> {
     }
 }
 
+/// Default largest number of tiles in a weight mosaic: 64 (8 × 8) stay readable on a slide;
+/// a layer of 512 units drawn whole is a grey carpet.
+pub const DEFAULT_MAX_TILES: usize = 64;
+
 /// Draws every figure that applies to the run, in report order.
 pub fn render_all(ctx: &Context<'_>) -> Result<Output, ReportError> {
     let mut out = Output::default();
@@ -143,15 +175,18 @@ pub fn render_all(ctx: &Context<'_>) -> Result<Output, ReportError> {
         let reason = format!("drawn for 1x28x28 images; this run's are {}x{}x{}", shape[0], shape[1], shape[2]);
         reconstructions::render(ctx, &mut out)?;
         denoising::render(ctx, &mut out)?;
-        for figure in ["latent_manifold.png", "samples.png", "weights_first_layer.png", "weights_last_layer.png", "pca_components.png"] {
+        for figure in ["mistakes.png", "latent_manifold.png", "samples.png", "weights_first_layer.png", "weights_last_layer.png", "pca_components.png"] {
             out.skip(figure, reason.clone());
         }
         latent_scatter::render(ctx, &mut out)?;
+        latent_tsne::render(ctx, &mut out)?;
         return Ok(out);
     }
+    mistakes::render(ctx, &mut out)?;
     reconstructions::render(ctx, &mut out)?;
     denoising::render(ctx, &mut out)?;
     latent_scatter::render(ctx, &mut out)?;
+    latent_tsne::render(ctx, &mut out)?;
     latent_manifold::render(ctx, &mut out)?;
     samples::render(ctx, &mut out)?;
     weights::render(ctx, &mut out)?;

@@ -11,7 +11,7 @@ use crate::error::ReportError;
 use crate::figures::{Context, Output};
 use crate::grid::{PIXELS, TileRow, rows_figure, stretch};
 use crate::pca::Pca;
-use crate::plot::{Corner, PALETTE, Panel, Series, panels_figure};
+use crate::plot::{Corner, PALETTE, Panel, Series, titled_panels_figure};
 use crate::tensors::{read_f32, reconstruct_all, upload_images};
 
 /// The components figure.
@@ -183,7 +183,7 @@ pub fn render(ctx: &Context<'_>, out: &mut Output) -> Result<(), ReportError> {
     }
     let png = rows_figure(
         FILE,
-        &format!("Principal components of the training set (k = {k})"),
+        &ctx.title(&format!("principal components 1-{shown} of the training set")),
         &rows,
         2,
     )?;
@@ -213,7 +213,7 @@ pub fn render(ctx: &Context<'_>, out: &mut Output) -> Result<(), ReportError> {
     let mut cumulative_series = vec![Series::new("cumulative", cumulative, PALETTE[1])];
     if k <= shown_var {
         cumulative_series.push(Series::new(
-            format!("k = {k}"),
+            format!("k = {k} (the code size)"),
             vec![(k as f64, 0.0), (k as f64, pca.cumulative_ratio(k))],
             PALETTE[3],
         ));
@@ -242,7 +242,7 @@ pub fn render(ctx: &Context<'_>, out: &mut Output) -> Result<(), ReportError> {
         VARIANCE_FILE,
         "PCA explained variance",
         format!("Share of the training set's variance along each of the first {shown_var} principal components, and kept by the first k."),
-        panels_figure(VARIANCE_FILE, &panels)?,
+        titled_panels_figure(VARIANCE_FILE, &ctx.title("PCA of the training set: explained variance"), &panels)?,
     );
 
     let mut csv =

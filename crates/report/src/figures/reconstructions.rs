@@ -41,7 +41,7 @@ pub fn render(ctx: &Context<'_>, out: &mut Output) -> Result<(), ReportError> {
             tiles_of(&to_grey(&reconstructed, ctx.stats()), shape.iter().product()),
         ),
     ];
-    let png = rows_figure_of(FILE, "Reconstructions of the first test digits", &rows, scale(shape), shape)?;
+    let png = rows_figure_of(FILE, &ctx.title("reconstructions of the first test digits"), &rows, scale(shape), shape)?;
     out.figure(
         FILE,
         "Reconstructions",

@@ -51,18 +51,18 @@ pub fn render(ctx: &Context<'_>, out: &mut Output) -> Result<(), ReportError> {
     };
     let (title, source) = if vae {
         (
-            "Samples decoded from z ~ N(0, I)",
+            "samples decoded from z ~ N(0, I)",
             "drawn from the prior N(0, I)",
         )
     } else {
         (
-            "Samples decoded from z ~ U(range of the test codes)",
+            "samples decoded from z ~ U(range of the test codes)",
             "drawn uniformly within each dimension's range of the test set's codes",
         )
     };
     let png = mosaic_figure(
         FILE,
-        title,
+        &ctx.title(title),
         &tiles(&to_grey(&decoded, ctx.stats())),
         SIDE_COUNT,
         SCALE,

@@ -6,7 +6,7 @@ use mnist_trainer::run_dir::STEPS_FILE;
 
 use crate::error::ReportError;
 use crate::figures::{Context, Output};
-use crate::plot::{Corner, PALETTE, Panel, Series, moving_average, panels_figure};
+use crate::plot::{Corner, PALETTE, Panel, Series, moving_average, titled_panels_figure};
 use crate::runfiles::read_steps;
 
 /// File name in `plots/`.
@@ -80,7 +80,7 @@ pub fn render(ctx: &Context<'_>, out: &mut Output) -> Result<(), ReportError> {
             2,
         ));
     }
-    let png = panels_figure(FILE, &panels)?;
+    let png = titled_panels_figure(FILE, &ctx.title("every training step"), &panels)?;
     out.figure(
         FILE,
         "Per-step curves",

@@ -1,6 +1,8 @@
 //! Figure 7, `weights_first_layer.png` and `weights_last_layer.png`: each unit of the first dense
 //! layer shown as the 28×28 image of its 784 input weights (a 15×15 mosaic for 225 units), and
-//! the same for the transposed weights of a last dense layer that paints the 784 pixels.
+//! the same for the transposed weights of a last dense layer that paints the 784 pixels. Wide
+//! layers show their first units only (`report --max-tiles`, 64 by default), so tiles stay
+//! large enough to read on a slide.
 
 use crate::error::ReportError;
 use crate::figures::{Context, Output};
@@ -21,6 +23,15 @@ pub fn layout(units: usize) -> (usize, usize) {
         square_columns(units)
     };
     (cols, if cols <= 16 { 2 } else { 1 })
+}
+
+/// The heading of a mosaic of the first `shown` of `units` tiles.
+pub fn mosaic_title(layer: &str, what: &str, units: usize, shown: usize) -> String {
+    if shown < units {
+        format!("{layer}: {what} of units 1-{shown} of {units}")
+    } else {
+        format!("{layer}: {what} of its {units} units")
+    }
 }
 
 /// One 784-value tile per unit, each stretched to its own range: weight (pixel `p`, unit `u`)
@@ -48,20 +59,21 @@ pub fn render(ctx: &Context<'_>, out: &mut Output) -> Result<(), ReportError> {
     match model.first_dense_weights() {
         Some(w) if w.dims()[0] == PIXELS => {
             let units = w.dims()[1];
+            let shown = units.min(ctx.max_tiles.max(1));
             let values = read_f32(w, "first-layer weights")?; // [784, units], row-major
-            let (cols, scale) = layout(units);
-            let title = format!("First dense layer: input weights of its {units} units");
+            let (cols, scale) = layout(shown);
+            let title = ctx.title(&mosaic_title("first dense layer", "input weights", units, shown));
             let png = mosaic_figure(
                 FIRST_FILE,
                 &title,
-                &unit_tiles(&values, units, 1, units),
+                &unit_tiles(&values, shown, 1, units),
                 cols,
                 scale,
             )?;
             out.figure(
                 FIRST_FILE,
                 "First-layer weights",
-                format!("Each tile is one of the {units} units of the first dense layer: its 784 input weights as a 28×28 image, stretched from its lowest (black) to its highest (white) weight."),
+                format!("Each tile is one of the {units} units of the first dense layer{}: its 784 input weights as a 28×28 image, stretched from its lowest (black) to its highest (white) weight.", shown_note(units, shown)),
                 png,
             );
         }
@@ -73,20 +85,21 @@ pub fn render(ctx: &Context<'_>, out: &mut Output) -> Result<(), ReportError> {
     match model.last_dense_weights() {
         Some(w) if w.dims()[1] == PIXELS => {
             let units = w.dims()[0];
+            let shown = units.min(ctx.max_tiles.max(1));
             let values = read_f32(w, "last-layer weights")?; // [units, 784], row-major
-            let (cols, scale) = layout(units);
-            let title = format!("Last dense layer: output weights of its {units} inputs");
+            let (cols, scale) = layout(shown);
+            let title = ctx.title(&mosaic_title("last dense layer", "output weights", units, shown));
             let png = mosaic_figure(
                 LAST_FILE,
                 &title,
-                &unit_tiles(&values, units, PIXELS, 1),
+                &unit_tiles(&values, shown, PIXELS, 1),
                 cols,
                 scale,
             )?;
             out.figure(
                 LAST_FILE,
                 "Last-layer weights",
-                format!("Each tile is the image one of the {units} inputs of the last dense layer paints: its 784 output weights (the transposed kernel) as a 28×28 image."),
+                format!("Each tile is the image one of the {units} inputs of the last dense layer paints{}: its 784 output weights (the transposed kernel) as a 28×28 image.", shown_note(units, shown)),
                 png,
             );
         }
@@ -98,6 +111,11 @@ pub fn render(ctx: &Context<'_>, out: &mut Output) -> Result<(), ReportError> {
     Ok(())
 }
 
+/// `" (the first N shown)"` when the mosaic is capped.
+fn shown_note(units: usize, shown: usize) -> String {
+    if shown < units { format!(" (the first {shown} shown; `report --max-tiles` shows more)") } else { String::new() }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -107,6 +125,13 @@ mod tests {
         assert_eq!(layout(225), (15, 2));
         assert_eq!(layout(10), (10, 2));
         assert_eq!(layout(512), (23, 1));
+        assert_eq!(layout(64), (8, 2));
+    }
+
+    #[test]
+    fn capped_mosaics_say_so() {
+        assert_eq!(mosaic_title("first dense layer", "input weights", 512, 64), "first dense layer: input weights of units 1-64 of 512");
+        assert_eq!(mosaic_title("first dense layer", "input weights", 32, 32), "first dense layer: input weights of its 32 units");
     }
 
     #[test]

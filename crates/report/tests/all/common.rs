@@ -28,7 +28,7 @@ pub fn train_run(dir: &Path, name: &str, data_extra: &str, rest: &str) -> PathBu
         out: out.clone(),
         resume: false,
         force: true,
-        progress: false,
+        progress: mnist_trainer::progress::ProgressMode::Off,
     };
     train(&experiment, &opts).unwrap();
     out

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use base64::Engine;
 use mnist_report::figures::latent_scatter;
 use mnist_report::grid::{LABEL_WIDTH, MARGIN, TITLE_HEIGHT, figure_size};
-use mnist_report::plot::{PALETTE, PANEL_HEIGHT, PANEL_WIDTH};
+use mnist_report::plot::{HEADING_HEIGHT, PALETTE, PANEL_HEIGHT, PANEL_WIDTH};
 use mnist_report::runfiles::read_metrics;
 use mnist_report::tensorboard::{FILE_VERSION, read_events, read_scalars};
 use mnist_report::{ReportOptions, generate_report};
@@ -39,18 +39,18 @@ fn vae_report_draws_every_applicable_figure() {
         })
         .collect();
     let expected: BTreeMap<String, (u32, u32)> = [
-        ("loss_curves.png", (3 * PANEL_WIDTH, PANEL_HEIGHT)),
+        ("loss_curves.png", (3 * PANEL_WIDTH, PANEL_HEIGHT + HEADING_HEIGHT)),
         ("reconstructions.png", figure_size(10, 2, 3, true)),
         (
             "latent_scatter.png",
             (latent_scatter::WIDTH, latent_scatter::HEIGHT),
         ),
-        ("latent_manifold.png", (940, 951)),
+        ("latent_manifold.png", (940, 955)),
         ("samples.png", figure_size(10, 10, 2, false)),
         ("weights_first_layer.png", figure_size(8, 8, 2, false)),
         ("weights_last_layer.png", figure_size(8, 8, 2, false)),
         ("pca_components.png", figure_size(10, 1, 2, true)),
-        ("pca_variance.png", (2 * PANEL_WIDTH, PANEL_HEIGHT)),
+        ("pca_variance.png", (2 * PANEL_WIDTH, PANEL_HEIGHT + HEADING_HEIGHT)),
     ]
     .into_iter()
     .map(|(n, s)| (n.to_string(), s))
@@ -67,7 +67,7 @@ fn vae_report_draws_every_applicable_figure() {
         );
     }
     let skipped: Vec<&str> = outcome.skipped.iter().map(|s| s.figure.as_str()).collect();
-    assert_eq!(skipped, ["steps.png", "confusion.png", "denoising.png"]);
+    assert_eq!(skipped, ["steps.png", "confusion.png", "mistakes.png", "denoising.png", "latent_tsne.png"]);
 
     // Reconstructions: the top row is exactly the first ten test digits (unit normalization
     // maps grey level g to byte g), each pixel a 3×3 block; the title is rendered text.
@@ -182,11 +182,14 @@ fn vae_report_draws_every_applicable_figure() {
         assert_eq!(find("learning_rate"), Some(row.learning_rate as f32));
         assert_eq!(find("accuracy"), None);
     }
-    // A second report replaces the event file rather than adding one.
+    assert!(!run.join("plots/loss_curves.svg").exists(), "SVG only when asked for");
+    // A second report replaces the event file rather than adding one; with `svg` every figure
+    // also gets its SVG twin, whose text is text.
     let again = generate_report(
         &run,
         &ReportOptions {
             html: false,
+            svg: true,
             ..ReportOptions::default()
         },
     )
@@ -195,6 +198,14 @@ fn vae_report_draws_every_applicable_figure() {
         mnist_report::tensorboard::event_files(&run.join("tensorboard")).unwrap(),
         vec![again.tensorboard.unwrap()]
     );
+    for f in &again.figures {
+        let svg = std::fs::read_to_string(f.path.with_extension("svg")).unwrap();
+        assert!(svg.starts_with("<svg ") && svg.contains(&format!("viewBox=\"0 0 {} {}\"", f.width, f.height)), "{}", f.path.display());
+        assert!(again.files.contains(&f.path.with_extension("svg")));
+    }
+    let svg = std::fs::read_to_string(run.join("plots/reconstructions.svg")).unwrap();
+    assert!(svg.contains(">original</text>") && svg.contains(">vae: reconstructions of the first test digits</text>"), "text stays text");
+    assert!(svg.contains("<image ") && svg.contains("data:image/png;base64,"), "the digits are one embedded image");
 
     // The page: self-contained, every figure embedded as a PNG data URI.
     let html = std::fs::read_to_string(outcome.html.unwrap()).unwrap();

@@ -2,9 +2,9 @@
 //! reports (denoising, per-step curves, weights, PCA with encoder weights, confusion matrix),
 //! then the noise sweep through both.
 
-use mnist_report::figures::{confusion, denoising};
+use mnist_report::figures::{confusion, denoising, mistakes};
 use mnist_report::grid::{LABEL_WIDTH, MARGIN, TITLE_HEIGHT, figure_size};
-use mnist_report::plot::{PANEL_HEIGHT, PANEL_WIDTH};
+use mnist_report::plot::{HEADING_HEIGHT, PANEL_HEIGHT, PANEL_WIDTH};
 use mnist_report::sweep::DEFAULT_LEVELS;
 use mnist_report::{
     ReportError, ReportOptions, SweepNoise, SweepOptions, generate_report, run_sweep,
@@ -52,7 +52,7 @@ fn denoiser_classifier_and_noise_sweep() {
     assert_eq!(size(&report, "denoising.png"), Some((1080, 320)));
     assert_eq!(
         size(&report, "steps.png"),
-        Some((2 * PANEL_WIDTH, PANEL_HEIGHT))
+        Some((2 * PANEL_WIDTH, PANEL_HEIGHT + HEADING_HEIGHT))
     );
     assert_eq!(
         size(&report, "weights_first_layer.png"),
@@ -64,6 +64,8 @@ fn denoiser_classifier_and_noise_sweep() {
         Some(figure_size(16, 2, 2, true))
     );
     assert!(size(&report, "latent_scatter.png").is_some());
+    // 16-D codes: a t-SNE map beside the PCA scatter, of the same size.
+    assert_eq!(size(&report, "latent_tsne.png"), size(&report, "latent_scatter.png"));
     assert!(
         report
             .skipped
@@ -141,9 +143,28 @@ fn denoiser_classifier_and_noise_sweep() {
     let loss = load_png(&mlp.join("plots/loss_curves.png"));
     assert_eq!(
         (loss.width(), loss.height()),
-        (2 * PANEL_WIDTH, PANEL_HEIGHT),
-        "loss and accuracy panels"
+        (2 * PANEL_WIDTH, PANEL_HEIGHT + HEADING_HEIGHT),
+        "loss and accuracy panels under the run's heading"
     );
+    // The most confident mistakes: as many as the confusion matrix has errors (at most 16), each
+    // a true/predicted pair the matrix counts, most confident first, in a figure of that size.
+    let listed: Vec<(usize, usize, f64)> = std::fs::read_to_string(mlp.join("plots/mistakes.csv"))
+        .unwrap()
+        .lines()
+        .skip(1)
+        .map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            (f[1].parse().unwrap(), f[2].parse().unwrap(), f[3].parse().unwrap())
+        })
+        .collect();
+    let errors = (100 - diagonal) as usize;
+    assert_eq!(listed.len(), errors.min(mistakes::COUNT));
+    for &(t, p, confidence) in &listed {
+        assert!(t != p && rows[t][p] > 0, "{t} -> {p}");
+        assert!(confidence > 0.0 && confidence <= 1.0);
+    }
+    assert!(listed.windows(2).all(|w| w[0].2 >= w[1].2), "{listed:?}");
+    assert_eq!(size(&report, "mistakes.png"), Some(mistakes::figure_size(listed.len())));
 
     // The sweep.
     let opts = SweepOptions {
