@@ -35,6 +35,7 @@ const MAX_DEPTH: usize = 32;
 
 /// What to do with a file that cannot be decoded.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Unreadable {
     /// Stop with an error naming the file.
@@ -46,6 +47,7 @@ pub enum Unreadable {
 
 /// `[data.images]`: how the files of an image folder become model inputs.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(schemars::JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct ImageOptions {
     /// 1 (grey) or 3 (RGB). Colour images are converted to grey with the usual luma weights;

@@ -119,7 +119,8 @@ mod tests {
         assert_eq!((rows, cols), (20, 15));
         // An already prepared digit moves only to put its centre of mass in the middle.
         let shifted = mnist_like(&block(2, 3), SIDE, SIDE);
-        assert_eq!(centre_of_mass(&shifted).0.round(), 14.0);
+        let (cx, cy) = centre_of_mass(&shifted);
+        assert!((cx - 14.0).abs() <= 0.5 && (cy - 14.0).abs() <= 0.5, "centre of mass ({cx}, {cy})");
     }
 
     #[test]

@@ -286,7 +286,7 @@ mod tests {
             ("epochs = 2", "epochs = 2\nschedule = { kind = \"step\", every = 2, gamma = 0.5, foo = 1 }", "unknown key `training.schedule.foo`, expected one of `every`, `gamma`"),
             // a plain name where a number is
             ("normalization = \"unit\"", "normalization = 3", "data.normalization: expected one of \"unit\", \"min_max\", \"standardize\", e.g. normalization = \"unit\""),
-            ("set = \"mnist\"", "set = 3", "data.set: expected one of \"mnist\", \"fashion-mnist\", e.g. set = \"mnist\""),
+            ("set = \"mnist\"", "set = 3", "data.set: expected one of \"mnist\", \"fashion-mnist\", \"kmnist\", \"lfw\", e.g. set = \"mnist\""),
         ];
         for (from, to, want) in cases {
             let got = file_error(from, to);

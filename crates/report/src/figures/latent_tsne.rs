@@ -36,11 +36,19 @@ pub fn tsne(values: &[f32], dim: usize, seed: u64) -> Vec<(f64, f64)> {
     let mut rng = StdRng::seed_from_u64(seed);
     let normal = Normal::new(0.0f32, 1e-2).expect("a valid normal distribution");
     let start: Vec<f32> = (0..2 * n).map(|_| normal.sample(&mut rng)).collect();
-    let mut fit = bhtsne::tSNE::<f32, &[f32], 2>::new(&samples);
-    fit.perplexity(perplexity).epochs(EPOCHS).initial_embedding(start).barnes_hut(THETA, |a, b| {
-        a.iter().zip(b.iter()).map(|(x, y)| (x - y) * (x - y)).sum::<f32>().sqrt()
-    });
-    fit.embedding().chunks(2).map(|p| (p[0] as f64, p[1] as f64)).collect()
+    // bhtsne sums its gradients on rayon's threads, in an order that depends on how the work was
+    // split: one thread makes the map the same from run to run, whatever the machine's load.
+    let run = || {
+        let mut fit = bhtsne::tSNE::<f32, &[f32], 2>::new(&samples);
+        fit.perplexity(perplexity).epochs(EPOCHS).initial_embedding(start).barnes_hut(THETA, |a, b| {
+            a.iter().zip(b.iter()).map(|(x, y)| (x - y) * (x - y)).sum::<f32>().sqrt()
+        });
+        fit.embedding().chunks(2).map(|p| (p[0] as f64, p[1] as f64)).collect()
+    };
+    match rayon::ThreadPoolBuilder::new().num_threads(1).build() {
+        Ok(pool) => pool.install(run),
+        Err(_) => run(),
+    }
 }
 
 /// Draws the figure for autoencoders whose codes have more than two dimensions.
