@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use burn::prelude::*;
 use mnist_data::Noise;
 use mnist_models::Task;
-use mnist_report::tensors::{Codes, encode_all, read_f32, to_grey};
+use mnist_report::tensors::{Codes, encode_all, probabilities_all, read_f32, to_grey};
 use mnist_trainer::{LoadedRun, RunDir, load_run};
 use serde::Serialize;
 
@@ -133,14 +133,11 @@ impl Models {
         let mut answer = Answer::default();
         match config.model.task() {
             Task::Classifier => {
-                let out = run.model.forward(image(normalized));
-                let logits = out
-                    .logits()
-                    .ok_or_else(|| InferError::Compute("the classifier gave no logits".into()))?
-                    .clone();
-                let probabilities = burn::tensor::activation::softmax(logits, 1);
-                answer.probabilities =
-                    Some(read_f32(probabilities, "probabilities").map_err(compute)?);
+                let all = probabilities_all(&run.model, &image(normalized)).map_err(compute)?;
+                let first = all.and_then(|p| p.into_iter().next());
+                answer.probabilities = Some(first.ok_or_else(|| {
+                    InferError::Compute("the classifier gave no logits".into())
+                })?);
             }
             Task::Autoencoder | Task::VariationalAutoencoder => {
                 let mut input = normalized;
