@@ -702,7 +702,11 @@ def bench_one(name, args):
     seed = int(config["experiment"]["seed"])
     torch.manual_seed(seed)
     train, _test, _train_u8 = prepare_data(config, data_dir_of(config, args.data))
+    device = torch.device(args.device)
+    # The whole split lives on the device, as in our trainer: a step only gathers rows.
+    train = Split(train.clean.to(device), None if train.noisy is None else train.noisy.to(device), train.labels.to(device))
     kind, model = build_model(config)
+    model.to(device)
     model.train()
     objective = make_objective(model, training)
     optim = make_optimizer(model.parameters(), training)
@@ -710,12 +714,12 @@ def bench_one(name, args):
     inputs = train.noisy if train.noisy is not None else train.clean
     g = torch.Generator().manual_seed(seed)
     n = len(train)
-    state = {"order": torch.randperm(n, generator=g), "start": 0}
+    state = {"order": torch.randperm(n, generator=g).to(device), "start": 0}
 
     def next_batch():
         # An epoch is a seeded permutation; a batch is a gather of its rows (last one smaller).
         if state["start"] >= n:
-            state["order"], state["start"] = torch.randperm(n, generator=g), 0
+            state["order"], state["start"] = torch.randperm(n, generator=g).to(device), 0
         idx = state["order"][state["start"]: state["start"] + batch_size]
         state["start"] += idx.shape[0]
         target = train.clean.index_select(0, idx)
@@ -746,8 +750,8 @@ def bench_one(name, args):
     return {
         "model": name,
         "kind": kind,
-        "device": "pytorch-cpu",
-        "adapter": f"CPU({torch.backends.cpu.get_cpu_capability()})",
+        "device": f"pytorch-{device.type}",
+        "adapter": torch.cuda.get_device_name(device) if device.type == "cuda" else f"CPU({torch.backends.cpu.get_cpu_capability()})",
         "batch_size": batch_size,
         "steps": args.steps,
         "samples_per_s": samples / seconds,
@@ -780,6 +784,8 @@ def main():
     parser.add_argument("--configs", type=Path, default=Path("configs"), help="folder of configs (default configs)")
     parser.add_argument("--data", type=Path, help="MNIST folder (default: the config's data.dir, else data/mnist)")
     parser.add_argument("--params", action="store_true", help="print each model's parameter count and exit")
+    parser.add_argument("--device", default="cpu", help="torch device: cpu (default) or cuda")
+    parser.add_argument("--names", help="comma-separated config names to run (default: every config but smoke)")
     args = parser.parse_args()
     torch.set_num_threads(max(1, args.threads))
 
@@ -797,9 +803,9 @@ def main():
 
     # A child per model: its peak RSS is that model's alone.
     failed = 0
-    for name in seed_models(args.configs):
+    for name in args.names.split(",") if args.names else seed_models(args.configs):
         cmd = [sys.executable, __file__, "--model", name, "--steps", str(args.steps), "--warmup", str(args.warmup),
-               "--threads", str(args.threads), "--configs", str(args.configs)]
+               "--threads", str(args.threads), "--configs", str(args.configs), "--device", args.device]
         if args.data is not None:
             cmd += ["--data", str(args.data)]
         if subprocess.run(cmd).returncode != 0:

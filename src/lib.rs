@@ -103,15 +103,15 @@ pub fn one_line(err: &anyhow::Error) -> String {
 }
 
 /// What to do about a failure Burn reports as a panic, when we know: a GPU adapter that refuses
-/// one buffer the size of a whole split (Mesa's software Vulkan caps a buffer below the 188 MB of
-/// the float32 MNIST training set, which the loop keeps resident as one tensor).
+/// one buffer (the splits are held in chunks of 64 MiB, so this is a layer's weights or
+/// activations, or a whole test split used by figures).
 pub fn hint(message: &str) -> Option<String> {
     const TOO_BIG: &str = "can't allocate buffer of size: ";
     let at = message.find(TOO_BIG)? + TOO_BIG.len();
     let bytes: u64 = message[at..].split(|c: char| !c.is_ascii_digit()).next()?.parse().ok()?;
     Some(format!(
-        "the device cannot allocate a single buffer of {} MiB (the whole training split is kept as one tensor); \
-         run on the CPU with `--device flex`, or set a smaller `train_limit` in the config's [data] section",
+        "the device cannot allocate a single buffer of {} MiB; run on the CPU with `--device flex`, \
+         or use a smaller batch size (`training.batch_size`), model or `test_limit` in the config",
         bytes >> 20
     ))
 }
@@ -159,7 +159,7 @@ mod tests {
     fn a_buffer_too_big_for_the_device_gets_a_hint_naming_its_size_and_the_way_out() {
         let wgpu = "Error while reading data; Caused by:; An IO error happened; Caused by:; can't allocate buffer of size: 188160000; No backtrace available";
         let hint = hint(wgpu).expect("a hint");
-        assert!(hint.contains("179 MiB") && hint.contains("--device flex") && hint.contains("train_limit"), "{hint}");
+        assert!(hint.contains("179 MiB") && hint.contains("--device flex") && hint.contains("batch_size"), "{hint}");
         assert_eq!(super::hint("index out of bounds: the len is 3 but the index is 7"), None);
     }
 }

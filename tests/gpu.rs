@@ -1,5 +1,6 @@
 //! The GPU code path, compiled only with the `wgpu` feature: the smoke config trains on `wgpu`,
-//! `eval` on `wgpu` reproduces its test metric, and the checkpoint evaluates the same on the CPU.
+//! `eval` on `wgpu` reproduces its test metric, and the checkpoint evaluates the same on the CPU;
+//! the MLP trains on the full MNIST training set, which is larger than one buffer may be.
 //! CI runs it on Mesa's software Vulkan driver (`mesa-vulkan-drivers`), so it needs no GPU.
 #![cfg(feature = "wgpu")]
 
@@ -35,6 +36,28 @@ fn smoke_trains_on_wgpu_and_its_checkpoint_evaluates_on_the_cpu() {
     let (cpu_loss, cpu_acc) = eval_metrics(&out, "flex");
     assert!((cpu_loss - loss).abs() < 1e-3, "flex loss {cpu_loss} vs wgpu {loss}");
     assert!((cpu_acc - acc).abs() <= 2.0 / 500.0, "flex accuracy {cpu_acc} vs wgpu {acc}");
+}
+
+#[test]
+fn the_mlp_trains_on_full_mnist_on_wgpu_within_the_adapters_buffer_limit() {
+    // 60,000 float images are 179 MiB, above the 128 MiB one storage buffer may hold under wgpu's
+    // default limits (and more than Mesa's software Vulkan allocates at once): the split is held
+    // in chunks on the GPU. 300 steps of the seed MLP, then the whole test set.
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("mlp-full").display().to_string();
+    let args = ["--config", "configs/mlp.toml", "--set", "training.steps=300", "--out", &out];
+    let (code, stdout, stderr) = run("train", &[&args[..], &["--device", "wgpu"]].concat());
+    assert_eq!(code, 0, "full MNIST on wgpu:\n{stdout}\n{stderr}");
+    assert!(stdout.contains("60000 training / 10000 validation (test set) / 10000 test samples"), "{stdout}");
+    let (loss, acc) = test_line_metrics(&stdout);
+    // The same 300 steps on the CPU land on nearly the same model (float sums differ in order).
+    let cpu_out = dir.path().join("mlp-full-cpu").display().to_string();
+    let cpu_args = ["--config", "configs/mlp.toml", "--set", "training.steps=300", "--out", &cpu_out, "--device", "flex"];
+    let (code, cpu_stdout, stderr) = run("train", &cpu_args);
+    assert_eq!(code, 0, "{stderr}");
+    let (cpu_loss, cpu_acc) = test_line_metrics(&cpu_stdout);
+    assert!(acc > 0.88, "300 steps of SGD reach about 0.9 test accuracy: {acc}");
+    assert!((acc - cpu_acc).abs() < 0.01 && (loss - cpu_loss).abs() < 0.02, "wgpu {acc} {loss} vs flex {cpu_acc} {cpu_loss}");
 }
 
 #[test]

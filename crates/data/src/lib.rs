@@ -11,7 +11,7 @@ mod normalize;
 mod source;
 mod split;
 
-pub use device::{Batch, Batches, DeviceSplit, images_tensor};
+pub use device::{Batch, Batches, DeviceSplit, GPU_CHUNK_BYTES, Images, images_tensor};
 pub use error::DataError;
 pub use images::{IMAGE_EXTENSIONS, ImageFolder, decode_image, image_files, ImageOptions, ImageSet, MAX_SIDE, Unreadable};
 pub use noise::{GaussianNoise, Noise, NoiseMode, SaltAndPepperNoise, derive_seed};

@@ -3,7 +3,7 @@
 
 use burn::prelude::*;
 use mnist_data::{
-    DataError, DeviceSplit, GaussianNoise, NormStats, Normalization, Noise, SaltAndPepperNoise, Split,
+    DataError, DeviceSplit, GaussianNoise, Images, NormStats, Normalization, Noise, SaltAndPepperNoise, Split,
     derive_seed,
 };
 
@@ -145,4 +145,60 @@ fn batches_cover_the_split_once_in_a_seeded_order() {
             assert_eq!(((xi * 255.0).round() as i64) % 10, yi);
         }
     }
+}
+
+/// Every batch's images, targets and labels as host vectors.
+fn batch_values(split: &DeviceSplit, batch: usize, shuffle: Option<u64>, skip: usize) -> Vec<(Vec<f32>, Vec<f32>, Vec<i64>)> {
+    split
+        .batches(batch, shuffle)
+        .skip_steps(skip)
+        .map(|b| {
+            (
+                b.input.into_data().try_into_vec_as::<f32>().unwrap(),
+                b.target.into_data().try_into_vec_as::<f32>().unwrap(),
+                b.labels.into_data().try_into_vec_as::<i64>().unwrap(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn a_split_held_in_chunks_gives_exactly_the_batches_of_one_tensor() {
+    // What a GPU does with the 179 MiB training set (chunks of 64 MiB), here with chunks of 7
+    // rows so batches straddle chunk boundaries and draw from up to three chunks.
+    let device = Device::flex();
+    let data = split(40, 2, 3, |i| (i * 37 % 251) as u8);
+    let stats = NormStats::fit(Normalization::Standardize, &data);
+    let pixels = stats.apply(&data.pixels);
+    let noisy: Vec<f32> = pixels.iter().enumerate().map(|(i, p)| p + (i % 5) as f32 * 0.25).collect();
+    let one = {
+        let mut s = DeviceSplit::from_images(Images::new(pixels.clone(), 40, [1, 2, 3], &device), &data.labels, &device);
+        s.set_noisy(Some(Images::new(noisy.clone(), 40, [1, 2, 3], &device)));
+        s
+    };
+    let chunked = {
+        let mut s = DeviceSplit::from_images(Images::with_chunk_rows(pixels, 40, [1, 2, 3], &device, 7), &data.labels, &device);
+        s.set_noisy(Some(Images::with_chunk_rows(noisy, 40, [1, 2, 3], &device, 7)));
+        s
+    };
+    assert_eq!((one.chunks(), chunked.chunks()), (1, 6));
+    assert_eq!(chunked.dims(), [40, 1, 2, 3]);
+    for (batch, shuffle, skip) in [(16, Some(11), 0), (16, Some(11), 1), (9, None, 0), (9, None, 2), (40, Some(3), 0), (1, Some(5), 37)] {
+        let a = batch_values(&one, batch, shuffle, skip);
+        let b = batch_values(&chunked, batch, shuffle, skip);
+        assert!(!a.is_empty());
+        assert_eq!(a, b, "batch {batch}, shuffle {shuffle:?}, skip {skip}");
+    }
+    let whole = |t: Tensor<4>| t.into_data().try_into_vec_as::<f32>().unwrap();
+    assert_eq!(whole(one.clean()), whole(chunked.clean()));
+    assert_eq!(whole(one.inputs()), whole(chunked.inputs()));
+}
+
+#[test]
+fn on_the_cpu_even_the_full_training_set_is_one_tensor() {
+    // Chunks cost a gather per step; only GPU devices, with their buffer limits, pay it.
+    let device = Device::flex();
+    let images = Images::new(vec![0.0; 60_000 * 784], 60_000, [1, 28, 28], &device);
+    assert_eq!(images.chunks(), 1);
+    assert_eq!(images.dims(), [60_000, 1, 28, 28]);
 }

@@ -28,7 +28,7 @@ pub fn reconstruction_rows(runs: &[(String, PathBuf)]) -> Result<Option<Png>, Re
     for (label, dir) in runs {
         let loaded = load_run(dir, "last", Some("flex"))?;
         let data = loaded.data()?;
-        let clean = &data.test.clean;
+        let clean = &data.test.clean();
         let n = COUNT.min(clean.dims()[0]);
         let Some(reconstructed) = reconstruct_all(&loaded.model, &clean.clone().narrow(0, 0, n))? else {
             continue;
@@ -59,7 +59,7 @@ pub fn pca_bounds(run_dir: &Path, ks: &[usize]) -> Result<Vec<f64>, ReportError>
     }
     let fit = upload_images(data.stats.apply(&train.pixels), &loaded.device).reshape([train.len(), PIXELS]);
     let pca = Pca::fit(fit)?;
-    let test = data.test.clean.clone();
+    let test = data.test.clean();
     let test = test.clone().reshape([test.dims()[0], PIXELS]);
     ks.iter().map(|&k| if k >= PIXELS { Ok(0.0) } else { pca.reconstruction_mse(test.clone(), k) }).collect()
 }

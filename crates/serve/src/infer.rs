@@ -203,11 +203,11 @@ impl Models {
             )));
         }
         let data = run.data().map_err(|e| InferError::Load(e.to_string()))?;
-        let n = SCATTER.min(data.test.clean.dims()[0]);
+        let n = SCATTER.min(data.test.dims()[0]);
         let labels = &data.test.labels;
         let codes: Option<Codes> = encode_all(
             &run.model,
-            &data.test.clean.clone().narrow(0, 0, n),
+            &data.test.clean().narrow(0, 0, n),
             &labels.clone().narrow(0, 0, n),
         )
         .map_err(|e| InferError::Compute(e.to_string()))?;

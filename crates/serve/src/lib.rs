@@ -305,8 +305,8 @@ fn test_digits(state: &AppState) -> Vec<Digit> {
             continue;
         };
         let Ok(data) = loaded.data() else { continue };
-        let n = DIGITS.min(data.test.clean.dims()[0]);
-        let Ok(pixels) = mnist_report::tensors::first_tiles(&data.test.clean, n, &data.stats)
+        let n = DIGITS.min(data.test.dims()[0]);
+        let Ok(pixels) = mnist_report::tensors::first_tiles(&data.test.clean(), n, &data.stats)
         else {
             continue;
         };

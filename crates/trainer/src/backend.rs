@@ -130,8 +130,7 @@ impl Backend {
     /// Resolves `name` as [`Backend::resolve`] does and opens its device. When nothing named a
     /// backend, the default GPU backend gives way to `flex`, with a note on stderr, where it finds
     /// no adapter (a GPU build run on a laptop without a GPU) or only a software rasterizer
-    /// (Mesa's llvmpipe: several times slower than `flex`, and unable to hold the full MNIST
-    /// training set in one buffer). A backend asked for by name is always used, or is an error.
+    /// (Mesa's llvmpipe: several times slower than `flex`). A backend asked for by name is always used, or is an error.
     pub fn open(name: Option<&str>) -> Result<(Backend, Device), BackendError> {
         let backend = Backend::resolve(name)?;
         let named = name.is_some() || device_env().is_some();

@@ -2,7 +2,7 @@
 //! hold out validation, fit the normalization on training pixels only, apply fixed noise.
 
 use burn::prelude::Device;
-use mnist_data::{DataError, DeviceSplit, NoiseMode, NormStats, Split, derive_seed, images_tensor};
+use mnist_data::{DataError, DeviceSplit, Images, NoiseMode, NormStats, Split, derive_seed};
 
 use crate::config::Experiment;
 
@@ -105,11 +105,11 @@ fn upload(split: &Split, stats: &NormStats, noise: Option<&mnist_data::Noise>, s
     on_device
 }
 
-/// `[n, 1, rows, cols]` normalized images of `split` corrupted by `noise` drawn from `seed`.
-pub fn noisy_images(split: &Split, stats: &NormStats, noise: &mnist_data::Noise, seed: u64, device: &Device) -> burn::tensor::Tensor<4> {
+/// `[n, channels, rows, cols]` normalized images of `split` corrupted by `noise` drawn from `seed`.
+pub fn noisy_images(split: &Split, stats: &NormStats, noise: &mnist_data::Noise, seed: u64, device: &Device) -> Images {
     let mut pixels = stats.apply(&split.pixels);
     noise.apply(&mut pixels, stats.range(), seed);
-    images_tensor(pixels, split.len(), split.shape(), device)
+    Images::new(pixels, split.len(), split.shape(), device)
 }
 
 /// Loads and prepares the data of `experiment` on `device`. `stats`, when given (evaluation of a
@@ -160,7 +160,7 @@ impl Prepared {
         let c = experiment.config();
         if let (NoiseMode::Fresh, Some(noise)) = (c.data.noise_mode, c.data.train_noise.as_ref()) {
             let seed = noise_seed(c.experiment.seed, "train", epoch);
-            let device = self.train.clean.device();
+            let device = self.train.device();
             self.train.set_noisy(Some(noisy_images(&self.train_host, &self.stats, noise, seed, &device)));
         }
     }

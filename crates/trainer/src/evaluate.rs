@@ -133,13 +133,13 @@ pub fn batch_terms(model: &Model, objective: &Objective, batch: Batch, with_spar
 /// seeded with `seed` first: a VAE samples its latent code even in evaluation (as Keras does), and
 /// the same seed makes `eval` reproduce the figures `train` printed.
 pub fn evaluate(model: &Model, split: &DeviceSplit, objective: &Objective, stats: &NormStats, batch_size: usize, seed: u64) -> Averages {
-    split.clean.device().seed(seed);
+    split.device().seed(seed);
     let mut acc = Accumulator::default();
     for batch in split.batches(batch_size, None) {
         let n = batch.len();
         let b = batch_terms(model, objective, batch, false);
         acc.add(&b.terms, b.correct, b.squared_error, n);
     }
-    let [_, c, h, w] = split.clean.dims();
+    let [_, c, h, w] = split.dims();
     acc.read(stats, c * h * w)
 }

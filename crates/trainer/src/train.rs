@@ -315,7 +315,10 @@ pub fn train(experiment: &Experiment, opts: &TrainOptions) -> Result<TrainOutcom
 
     let pixels: usize = data.shape.iter().product();
     let wants_sparsity = steps_log.is_some() && c.model.task() != Task::Classifier;
-    let mut progress = Progress::new(opts.progress, t.epochs, state.epoch);
+    // `training.steps` can end the run before its last epoch: the bars count the epochs it runs.
+    let steps_per_epoch = data.train.len().div_ceil(t.batch_size.max(1)).max(1);
+    let epochs_to_run = t.steps.map_or(t.epochs, |s| t.epochs.min(s.div_ceil(steps_per_epoch)));
+    let mut progress = Progress::new(opts.progress, epochs_to_run, state.epoch);
     while state.epoch < t.epochs && !state.stopped {
         let epoch = state.epoch;
         hooks::set_epoch(epoch + 1);

@@ -17,7 +17,7 @@ pub const SCALE: usize = 3;
 pub fn render(ctx: &Context<'_>, out: &mut Output) -> Result<(), ReportError> {
     let shape = ctx.loaded.info.input_shape;
     let (Some(noisy), Some(noise)) = (
-        &ctx.data.test.noisy,
+        ctx.data.test.noisy(),
         ctx.loaded.experiment.config().data.eval_noise(),
     ) else {
         out.skip(FILE, "the run was trained without noise");
@@ -36,9 +36,9 @@ pub fn render(ctx: &Context<'_>, out: &mut Output) -> Result<(), ReportError> {
     let rows = [
         TileRow::new(
             "original",
-            first_tiles(&ctx.data.test.clean, n, ctx.stats())?,
+            first_tiles(&ctx.data.test.clean(), n, ctx.stats())?,
         ),
-        TileRow::new("noisy input", first_tiles(noisy, n, ctx.stats())?),
+        TileRow::new("noisy input", first_tiles(&noisy, n, ctx.stats())?),
         TileRow::new("denoised", tiles_of(&to_grey(&denoised, ctx.stats()), shape.iter().product())),
     ];
     let title = ctx.title(&format!("denoising ({})", noise.describe()));

@@ -113,7 +113,7 @@ impl<'a> Context<'a> {
         test_metrics: &'a Averages,
         manifold_range: f32,
     ) -> Result<Context<'a>, ReportError> {
-        let codes = encode_all(&loaded.model, &data.test.clean, &data.test.labels)?;
+        let codes = encode_all(&loaded.model, &data.test.clean(), &data.test.labels)?;
         let probabilities = probabilities_all(&loaded.model, &data.test.inputs())?;
         let labels = read_i64(data.test.labels.clone(), "labels")?.into_iter().map(|l| l as u8).collect();
         Ok(Context {

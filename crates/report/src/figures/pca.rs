@@ -123,7 +123,7 @@ pub fn render(ctx: &Context<'_>, out: &mut Output) -> Result<(), ReportError> {
     }
     let train = training_matrix(ctx);
     let pca = Pca::fit(train.clone())?;
-    let test = ctx.data.test.clean.clone();
+    let test = ctx.data.test.clean();
     let test_samples = test.dims()[0];
     let test_flat = test.clone().reshape([test_samples, PIXELS]);
     let bound_test_mse = pca.reconstruction_mse(test_flat.clone(), k)?;

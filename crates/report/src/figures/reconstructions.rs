@@ -26,7 +26,7 @@ pub fn render(ctx: &Context<'_>, out: &mut Output) -> Result<(), ReportError> {
         out.skip(FILE, "the model is a classifier: it reconstructs nothing");
         return Ok(());
     }
-    let clean = &ctx.data.test.clean;
+    let clean = &ctx.data.test.clean();
     let n = COUNT.min(clean.dims()[0]);
     let originals = first_tiles(clean, n, ctx.stats())?;
     let Some(reconstructed) = reconstruct_all(&ctx.loaded.model, &clean.clone().narrow(0, 0, n))?

@@ -1,0 +1,88 @@
+#!/usr/bin/env python3
+"""Prints the GPU check's table (Markdown) from the JSON lines scripts/gpu-check.sh wrote.
+
+    python3 scripts/gpu_table.py gpu-check/
+
+Throughput: training samples/s of `bench` on each GPU backend and of PyTorch on the same models
+(scripts/bench_pytorch.py), and the ratio of our best backend to PyTorch (above 1: we are faster).
+Trainings: wall time from process start to the printed test metric, and that metric.
+"""
+
+import json
+import sys
+from pathlib import Path
+
+
+def read_lines(path):
+    rows = []
+    if not path.is_file():
+        return rows
+    for line in path.read_text().splitlines():
+        line = line.strip()
+        if line.startswith("{"):
+            try:
+                rows.append(json.loads(line))
+            except json.JSONDecodeError:
+                pass
+    return rows
+
+
+def by_model(rows):
+    return {r["model"]: r for r in rows if "model" in r}
+
+
+def rate(row):
+    if row is None:
+        return None
+    return row.get("samples_per_s")
+
+
+def fmt(x):
+    if x is None:
+        return "–"
+    return f"{x:,.0f}"
+
+
+def main():
+    out = Path(sys.argv[1] if len(sys.argv) > 1 else "gpu-check")
+    backends = sorted(p.stem[len("bench-"):] for p in out.glob("bench-*.jsonl") if p.stem != "bench-torch")
+    ours = {b: by_model(read_lines(out / f"bench-{b}.jsonl")) for b in backends}
+    torch_rows = by_model(read_lines(out / "bench-torch.jsonl"))
+    models = []
+    for table in list(ours.values()) + [torch_rows]:
+        for m in table:
+            if m not in models:
+                models.append(m)
+
+    adapter = next((r.get("adapter") for t in ours.values() for r in t.values() if r.get("adapter")), "?")
+    torch_name = next((f'{r.get("device")} ({r.get("adapter")}, torch {r.get("torch_version")})' for r in torch_rows.values()), "PyTorch: no results")
+    print(f"GPU check: ours on {adapter}; {torch_name}\n")
+    header = ["model", "batch"] + [f"{b} samples/s" for b in backends] + ["PyTorch samples/s", "ours / PyTorch"]
+    print("| " + " | ".join(header) + " |")
+    print("|" + "---|" * len(header))
+    slower = []
+    for m in models:
+        rates = [rate(ours[b].get(m)) for b in backends]
+        errors = [ours[b].get(m, {}).get("error") for b in backends]
+        theirs = rate(torch_rows.get(m))
+        best = max((r for r in rates if r is not None), default=None)
+        ratio = f"{best / theirs:.2f}" if best and theirs else "–"
+        if best and theirs and best < theirs:
+            slower.append(m)
+        batch = next((t.get(m, {}).get("batch_size") for t in list(ours.values()) + [torch_rows] if t.get(m, {}).get("batch_size")), "")
+        cells = [fmt(r) if r is not None else (f"failed ({e})" if e else "–") for r, e in zip(rates, errors)]
+        print(f"| {m} | {batch} | " + " | ".join(cells) + f" | {fmt(theirs)} | {ratio} |")
+    if slower:
+        print(f"\nBelow PyTorch: {', '.join(slower)}")
+
+    trains = read_lines(out / "train.jsonl")
+    if trains:
+        print("\n| training | device | exit | wall time | test |")
+        print("|---|---|---|---|---|")
+        for t in trains:
+            print(f'| {t["model"]} | {t["device"]} | {t["exit"]} | {t["wall_s"]:.1f} s | {t["test"] or "–"} |')
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
