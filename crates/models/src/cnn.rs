@@ -6,7 +6,7 @@ use burn::nn::{Dropout, DropoutConfig, Linear};
 use burn::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::config::{
+use crate::checks::{
     ModelConfigError, check_dropout, check_nonzero, check_not_empty, conv_output_shape,
     pool_output_shape,
 };
@@ -14,8 +14,8 @@ use crate::layers::{
     Activation, ConvBlock, ConvLayer, DenseBlock, Padding, apply_dropout, apply_max_pool, dense,
     keras_linear, max_pool,
 };
+use crate::shape::{IMAGE_SHAPE, NUM_CLASSES};
 use crate::summary::{Summary, SummaryBuilder};
-use crate::{IMAGE_SHAPE, NUM_CLASSES};
 
 /// A convolutional classifier. The defaults are the seed network
 /// (281,674 parameters):

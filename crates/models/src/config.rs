@@ -1,16 +1,19 @@
 //! The model configuration as read from the `[model]` table of a TOML file: one tagged enum over
-//! every architecture, its validation errors, and the questions the trainer asks of it.
+//! every architecture, and the questions the trainer asks of it (the validation errors and checks
+//! every architecture shares are in [`crate::checks`]).
 
 use burn::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use crate::checks::ModelConfigError;
 use crate::cnn::CnnConfig;
 use crate::conv_ae::ConvAutoencoderConfig;
 use crate::conv_vae::ConvVaeConfig;
 use crate::dense_ae::DenseAutoencoderConfig;
-use crate::layers::{Activation, ConvLayer, DenseLayer, Padding};
+use crate::layers::Activation;
 use crate::mlp::MlpConfig;
 use crate::model::Model;
+use crate::shape::IMAGE_SHAPE;
 use crate::softmax::SoftmaxRegressionConfig;
 use crate::strided_conv_ae::StridedConvAutoencoderConfig;
 use crate::vae::VaeConfig;
@@ -58,80 +61,6 @@ pub enum Task {
     VariationalAutoencoder,
 }
 
-/// A model configuration that can't be built. Every message names the field and its value;
-/// fields are written relative to the `[model]` table (`encoder[1].units`).
-#[derive(Clone, Debug, PartialEq, thiserror::Error)]
-pub enum ModelConfigError {
-    /// A size (units, filters, kernel, stride, latent size, pool size) of 0.
-    #[error("`{field}` = 0: it must be at least 1")]
-    Zero {
-        /// The offending field.
-        field: String,
-    },
-    /// A layer list that must not be empty.
-    #[error("`{field}` is empty: it must list at least one layer")]
-    NoLayers {
-        /// The offending field.
-        field: String,
-    },
-    /// A dropout rate outside `[0, 1)`.
-    #[error("`{field}` = {value}: a dropout rate must lie in [0, 1)")]
-    Dropout {
-        /// The offending field.
-        field: String,
-        /// The rate given.
-        value: f64,
-    },
-    /// A convolution or pooling window larger than its (valid-padded) input.
-    #[error(
-        "`{field}` = {kernel}: a {kernel}x{kernel} window does not fit the {size}x{size} input \
-         it receives (valid padding)"
-    )]
-    WindowTooLarge {
-        /// The offending field.
-        field: String,
-        /// The window size.
-        kernel: usize,
-        /// The input's height and width at that layer.
-        size: usize,
-    },
-    /// A transposed convolution whose kernel is smaller than its stride.
-    #[error(
-        "`{field}` = {kernel}: a transposed convolution needs kernel_size >= stride ({stride})"
-    )]
-    TransposeKernel {
-        /// The offending field.
-        field: String,
-        /// The kernel size given.
-        kernel: usize,
-        /// The layer's stride.
-        stride: usize,
-    },
-    /// The decoder does not end at the size of the images.
-    #[error(
-        "`{field}`: these layers produce {height}x{width} images, but the model must output {expected}"
-    )]
-    OutputSize {
-        /// The layer list responsible.
-        field: String,
-        /// Height produced.
-        height: usize,
-        /// Width produced.
-        width: usize,
-        /// The images' `HxW`.
-        expected: String,
-    },
-    /// `mirror = true` together with an explicit decoder.
-    #[error(
-        "`decoder` lists {layers} layer(s) but `mirror` = true builds the decoder from the \
-         encoder: remove one of the two"
-    )]
-    MirrorWithDecoder {
-        /// Number of decoder layers given.
-        layers: usize,
-    },
-}
-
 impl ModelConfig {
     /// The valid `kind` strings, for error messages.
     pub const KINDS: &'static [&'static str] = &[
@@ -162,7 +91,7 @@ impl ModelConfig {
     /// Checks every size, rate and shape for MNIST's `[1, 28, 28]` images; `init` may panic on a
     /// config this rejects.
     pub fn validate(&self) -> Result<(), ModelConfigError> {
-        self.validate_for(crate::IMAGE_SHAPE)
+        self.validate_for(IMAGE_SHAPE)
     }
 
     /// Checks every size, rate and shape for `[channels, height, width]` images: every
@@ -188,7 +117,7 @@ impl ModelConfig {
     /// On a config that [`validate`](Self::validate) rejects; use [`try_init`](Self::try_init)
     /// to get the error instead.
     pub fn init(&self, device: &Device) -> Model {
-        self.init_for(crate::IMAGE_SHAPE, device)
+        self.init_for(IMAGE_SHAPE, device)
     }
 
     /// [`init`](Self::init) for `[channels, height, width]` images.
@@ -204,7 +133,7 @@ impl ModelConfig {
 
     /// Validates, then builds the model for `[1, 28, 28]` images on `device`.
     pub fn try_init(&self, device: &Device) -> Result<Model, ModelConfigError> {
-        self.try_init_for(crate::IMAGE_SHAPE, device)
+        self.try_init_for(IMAGE_SHAPE, device)
     }
 
     /// Validates, then builds the model for `[channels, height, width]` images on `device`.
@@ -256,7 +185,7 @@ impl ModelConfig {
     /// Size of the flattened code of an autoencoder (VAE: of `z`) on `[1, 28, 28]` images;
     /// `None` for classifiers and for a conv autoencoder whose layers don't fit (see `validate`).
     pub fn latent_dim(&self) -> Option<usize> {
-        self.latent_dim_for(crate::IMAGE_SHAPE)
+        self.latent_dim_for(IMAGE_SHAPE)
     }
 
     /// [`latent_dim`](Self::latent_dim) on `[channels, height, width]` images.
@@ -270,137 +199,4 @@ impl ModelConfig {
             ModelConfig::ConvVae(c) => Some(c.latent_dim),
         }
     }
-}
-
-// Shared validation helpers: each returns the first problem found, naming the field.
-
-pub(crate) fn check_nonzero(
-    field: impl Into<String>,
-    value: usize,
-) -> Result<(), ModelConfigError> {
-    if value == 0 {
-        return Err(ModelConfigError::Zero {
-            field: field.into(),
-        });
-    }
-    Ok(())
-}
-
-pub(crate) fn check_not_empty<T>(field: &str, layers: &[T]) -> Result<(), ModelConfigError> {
-    if layers.is_empty() {
-        return Err(ModelConfigError::NoLayers {
-            field: field.to_string(),
-        });
-    }
-    Ok(())
-}
-
-pub(crate) fn check_dropout(field: impl Into<String>, value: f64) -> Result<(), ModelConfigError> {
-    // `contains` is false for NaN, so NaN is rejected too.
-    if !(0.0..1.0).contains(&value) {
-        return Err(ModelConfigError::Dropout {
-            field: field.into(),
-            value,
-        });
-    }
-    Ok(())
-}
-
-pub(crate) fn check_dense_layers(
-    field: &str,
-    layers: &[DenseLayer],
-) -> Result<(), ModelConfigError> {
-    for (i, layer) in layers.iter().enumerate() {
-        check_nonzero(format!("{field}[{i}].units"), layer.units)?;
-        check_dropout(format!("{field}[{i}].dropout"), layer.dropout)?;
-    }
-    Ok(())
-}
-
-/// The `[channels, height, width]` after a convolution, or the error naming the layer.
-pub(crate) fn conv_output_shape(
-    field: &str,
-    input: [usize; 3],
-    layer: &ConvLayer,
-) -> Result<[usize; 3], ModelConfigError> {
-    check_nonzero(format!("{field}.filters"), layer.filters)?;
-    check_nonzero(format!("{field}.kernel_size"), layer.kernel_size)?;
-    check_nonzero(format!("{field}.stride"), layer.stride)?;
-    let [_, h, w] = input;
-    let out = |n: usize| {
-        layer
-            .padding
-            .output_size(n, layer.kernel_size, layer.stride)
-            .ok_or_else(|| ModelConfigError::WindowTooLarge {
-                field: format!("{field}.kernel_size"),
-                kernel: layer.kernel_size,
-                size: n,
-            })
-    };
-    Ok([layer.filters, out(h)?, out(w)?])
-}
-
-/// The `[channels, height, width]` after a transposed convolution.
-pub(crate) fn conv_transpose_output_shape(
-    field: &str,
-    input: [usize; 3],
-    layer: &ConvLayer,
-) -> Result<[usize; 3], ModelConfigError> {
-    check_nonzero(format!("{field}.filters"), layer.filters)?;
-    check_nonzero(format!("{field}.kernel_size"), layer.kernel_size)?;
-    check_nonzero(format!("{field}.stride"), layer.stride)?;
-    if layer.kernel_size < layer.stride {
-        return Err(ModelConfigError::TransposeKernel {
-            field: format!("{field}.kernel_size"),
-            kernel: layer.kernel_size,
-            stride: layer.stride,
-        });
-    }
-    let [_, h, w] = input;
-    let out = |n| {
-        layer
-            .padding
-            .transposed_output_size(n, layer.kernel_size, layer.stride)
-    };
-    Ok([layer.filters, out(h), out(w)])
-}
-
-/// The shape after a `size × size`, stride-`size` max pooling.
-pub(crate) fn pool_output_shape(
-    field: &str,
-    input: [usize; 3],
-    size: usize,
-    padding: Padding,
-) -> Result<[usize; 3], ModelConfigError> {
-    let [c, h, w] = input;
-    let out = |n: usize| {
-        padding
-            .output_size(n, size, size)
-            .ok_or_else(|| ModelConfigError::WindowTooLarge {
-                field: field.to_string(),
-                kernel: size,
-                size: n,
-            })
-    };
-    Ok([c, out(h)?, out(w)?])
-}
-
-/// Error unless the spatial size of `shape` is that of the `input` images (the output layer
-/// sets the channels).
-pub(crate) fn check_image_size(
-    field: &str,
-    shape: [usize; 3],
-    input: [usize; 3],
-) -> Result<(), ModelConfigError> {
-    let [_, height, width] = shape;
-    let [_, h, w] = input;
-    if (height, width) != (h, w) {
-        return Err(ModelConfigError::OutputSize {
-            field: field.to_string(),
-            height,
-            width,
-            expected: format!("{h}x{w}"),
-        });
-    }
-    Ok(())
 }

@@ -5,15 +5,15 @@ use burn::nn::pool::MaxPool2d;
 use burn::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::IMAGE_SHAPE;
-use crate::config::{
+use crate::checks::{
     ModelConfigError, check_image_size, check_nonzero, check_not_empty, conv_output_shape,
     pool_output_shape,
 };
 use crate::layers::{
     Activation, ConvBlock, ConvLayer, Padding, apply_max_pool, max_pool, upsample_nearest,
 };
-use crate::model::AutoencoderOutput;
+use crate::output::AutoencoderOutput;
+use crate::shape::IMAGE_SHAPE;
 use crate::summary::{Summary, SummaryBuilder};
 
 /// A pooling convolutional autoencoder. Every encoder layer is a convolution followed by a

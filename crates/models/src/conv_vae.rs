@@ -6,12 +6,12 @@ use burn::nn::Linear;
 use burn::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::IMAGE_SHAPE;
-use crate::config::{ModelConfigError, check_dense_layers, check_nonzero};
+use crate::checks::{ModelConfigError, check_dense_layers, check_nonzero};
 use crate::layers::{
     Activation, ConvLayer, DenseBlock, DenseLayer, build_dense_stack, dense, keras_linear,
 };
-use crate::model::AutoencoderOutput;
+use crate::output::AutoencoderOutput;
+use crate::shape::IMAGE_SHAPE;
 use crate::strided_conv_ae::{
     ConvEncoder, StridedHalves, TransposedDecoder, default_output_kernel_size, sigmoid,
 };

@@ -5,13 +5,13 @@ use burn::nn::Linear;
 use burn::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::IMAGE_SHAPE;
-use crate::config::{ModelConfigError, check_dense_layers, check_not_empty};
+use crate::checks::{ModelConfigError, check_dense_layers, check_not_empty};
 use crate::layers::{
     Activation, DenseBlock, DenseLayer, build_dense_stack, dense, flatten_images,
     forward_dense_stack, keras_linear, unflatten_images,
 };
-use crate::model::AutoencoderOutput;
+use crate::output::AutoencoderOutput;
+use crate::shape::IMAGE_SHAPE;
 use crate::summary::{Summary, SummaryBuilder};
 
 /// A dense autoencoder. The encoder's last layer is the code; the decoder lists the hidden

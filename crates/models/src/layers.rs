@@ -1,5 +1,6 @@
 //! Building blocks shared by every model: activations, padding, Keras-initialized dense and
-//! convolution layers, and the shape arithmetic that `validate`, `init` and the summary agree on.
+//! convolution layers (the padding's shape arithmetic, which `validate`, `init` and the summary
+//! agree on, is in [`crate::shape`]).
 
 use burn::module::Module;
 use burn::nn::conv::{Conv2d, Conv2dConfig, ConvTranspose2d, ConvTranspose2dConfig};
@@ -9,12 +10,13 @@ use burn::prelude::*;
 use burn::tensor::activation;
 use burn::tensor::module::interpolate;
 use burn::tensor::ops::{InterpolateMode, InterpolateOptions};
+use mnist_flex_kernels::conv::{self as cpu_conv, ConvGeometry};
+use mnist_flex_kernels::linear as cpu_linear;
+use mnist_flex_kernels::pointwise as cpu_pointwise;
+use mnist_flex_kernels::pool::{self as cpu_pool, PoolGeometry};
 use serde::{Deserialize, Serialize};
 
-use crate::cpu_conv::{self, ConvGeometry};
-use crate::cpu_linear;
-use crate::cpu_pointwise;
-use crate::cpu_pool::{self, PoolGeometry};
+pub use crate::shape::Padding;
 use crate::summary::SummaryBuilder;
 
 /// Glorot (Xavier) uniform, Keras' default kernel initializer.
@@ -57,68 +59,6 @@ impl Activation {
             Activation::Relu => "relu",
             Activation::Sigmoid => "sigmoid",
             Activation::Tanh => "tanh",
-        }
-    }
-}
-
-/// Keras-style padding of a convolution or pooling window: `"same"` or `"valid"`.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[derive(schemars::JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Padding {
-    /// Output size `ceil(input / stride)`; when the padding needed is odd, the extra row and
-    /// column go at the bottom and right, as in Keras/TensorFlow.
-    #[default]
-    Same,
-    /// No padding: output size `(input - kernel) / stride + 1`.
-    Valid,
-}
-
-impl Padding {
-    /// Output size of a convolution or pooling window along one axis, or `None` when the
-    /// window does not fit (valid padding with `kernel > input`).
-    pub fn output_size(self, input: usize, kernel: usize, stride: usize) -> Option<usize> {
-        match self {
-            Padding::Same => Some(input.div_ceil(stride)),
-            Padding::Valid => (input >= kernel).then(|| (input - kernel) / stride + 1),
-        }
-    }
-
-    /// Output size of a transposed convolution along one axis (Keras' `deconv_output_length`
-    /// for `kernel >= stride`).
-    pub fn transposed_output_size(self, input: usize, kernel: usize, stride: usize) -> usize {
-        match self {
-            Padding::Same => input * stride,
-            Padding::Valid => (input - 1) * stride + kernel,
-        }
-    }
-
-    /// Zero rows `[before, after]` a convolution adds along an axis of `input` pixels:
-    /// TensorFlow's `same` padding (the odd one after), or none.
-    pub fn conv_padding(self, input: usize, kernel: usize, stride: usize) -> [usize; 2] {
-        match self {
-            Padding::Same => {
-                let output = input.div_ceil(stride);
-                let total = ((output - 1) * stride + kernel).saturating_sub(input);
-                [total / 2, total - total / 2]
-            }
-            Padding::Valid => [0, 0],
-        }
-    }
-
-    fn to_burn(self) -> PaddingConfig2d {
-        match self {
-            // Burn's `Same` puts the odd extra row/column at the end, exactly like TensorFlow.
-            Padding::Same => PaddingConfig2d::Same,
-            Padding::Valid => PaddingConfig2d::Valid,
-        }
-    }
-
-    /// The lower-case name used in configs.
-    pub fn name(self) -> &'static str {
-        match self {
-            Padding::Same => "same",
-            Padding::Valid => "valid",
         }
     }
 }

@@ -4,11 +4,12 @@
 
 use burn::prelude::*;
 use burn::tensor::activation::log_softmax;
+use mnist_flex_kernels::pointwise as cpu_pointwise;
 use serde::{Deserialize, Serialize};
 
-use crate::cpu_pointwise;
 use crate::layers::Activation;
-use crate::model::{Model, ModelOutput};
+use crate::model::Model;
+use crate::output::ModelOutput;
 
 /// The reconstruction (or classification) loss named in a config: `"mse"`, `"bce"`,
 /// `"cross_entropy"`.

@@ -5,12 +5,12 @@ use burn::nn::Linear;
 use burn::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::config::{ModelConfigError, check_dropout, check_nonzero};
+use crate::checks::{ModelConfigError, check_dropout, check_nonzero};
 use crate::layers::{
     Activation, DenseBlock, dense, flatten_images, forward_dense_stack, keras_linear,
 };
+use crate::shape::{IMAGE_SHAPE, NUM_CLASSES};
 use crate::summary::{Summary, SummaryBuilder};
-use crate::{IMAGE_SHAPE, NUM_CLASSES};
 
 /// A dense classifier. Defaults give the 64-64 network:
 ///

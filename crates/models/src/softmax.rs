@@ -5,8 +5,8 @@ use burn::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::layers::{dense, flatten_images, keras_linear};
+use crate::shape::{IMAGE_SHAPE, NUM_CLASSES};
 use crate::summary::{Summary, SummaryBuilder};
-use crate::{IMAGE_SHAPE, NUM_CLASSES};
 
 /// Softmax regression has no hyper-parameters: input and output sizes are fixed by MNIST.
 ///

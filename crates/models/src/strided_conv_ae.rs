@@ -5,13 +5,13 @@
 use burn::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::IMAGE_SHAPE;
-use crate::config::{
+use crate::checks::{
     ModelConfigError, check_image_size, check_nonzero, check_not_empty, conv_output_shape,
     conv_transpose_output_shape,
 };
 use crate::layers::{Activation, ConvBlock, ConvLayer, ConvTransposeBlock, DenseBlock, Padding};
-use crate::model::AutoencoderOutput;
+use crate::output::AutoencoderOutput;
+use crate::shape::IMAGE_SHAPE;
 use crate::summary::{Summary, SummaryBuilder};
 
 /// A strided convolutional autoencoder. The dense layer from the code back to the encoder's

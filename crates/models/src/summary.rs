@@ -7,7 +7,7 @@ use std::fmt;
 use burn::module::Module;
 use burn::nn::Linear;
 
-use crate::layers::Padding;
+use crate::shape::Padding;
 
 /// One layer of a [`Summary`].
 #[derive(Clone, Debug, PartialEq, Eq)]

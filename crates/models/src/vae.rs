@@ -6,13 +6,13 @@ use burn::prelude::*;
 use burn::tensor::Distribution;
 use serde::{Deserialize, Serialize};
 
-use crate::IMAGE_SHAPE;
-use crate::config::{ModelConfigError, check_dense_layers, check_nonzero};
+use crate::checks::{ModelConfigError, check_dense_layers, check_nonzero};
 use crate::layers::{
     Activation, DenseBlock, DenseLayer, build_dense_stack, dense, flatten_images,
     forward_dense_stack, keras_linear, unflatten_images,
 };
-use crate::model::AutoencoderOutput;
+use crate::output::AutoencoderOutput;
+use crate::shape::IMAGE_SHAPE;
 use crate::summary::{Summary, SummaryBuilder};
 
 /// A dense VAE. The defaults are the seed model (807,700 parameters):

@@ -34,13 +34,6 @@ pub fn images(device: &Device) -> Tensor<4> {
     Tensor::random([2, 1, 28, 28], Distribution::Uniform(0.0, 1.0), device)
 }
 
-/// A fixed, irregular tensor of `dims` (`sin(0.37·i)` in order): a weighting of a layer's output
-/// before a backward pass, so that every output element gets a different gradient.
-pub fn irregular<const D: usize>(dims: [usize; D], device: &Device) -> Tensor<D> {
-    let n = dims.iter().product::<usize>() as i64;
-    Tensor::<1, Int>::arange(0..n, device).float().mul_scalar(0.37).sin().reshape(dims)
-}
-
 /// Reads a tensor back as a flat `Vec<f32>`.
 pub fn values<const D: usize>(tensor: Tensor<D>) -> Vec<f32> {
     tensor.into_data().try_to_vec::<f32>().unwrap()

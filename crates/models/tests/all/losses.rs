@@ -63,7 +63,7 @@ fn bce_gradient_is_sigmoid_minus_target_over_n_as_through_log_sigmoid() {
     let targets = [0.0f32, 1.0, 0.3, 0.9, 0.5, 0.0, 1.0, 0.2, 1.0, 0.75, 0.0, 0.6];
     let n = logits.len();
     let tensor = |v: [f32; 12]| Tensor::<1>::from_floats(v, &device).reshape([3, 1, 2, 2]);
-    assert!(mnist_models::cpu_pointwise::runs_on(&tensor(logits)), "flex takes the fused pass");
+    assert!(mnist_flex_kernels::pointwise::runs_on(&tensor(logits)), "flex takes the fused pass");
     let run = |loss: fn(Tensor<4>, Tensor<4>) -> Tensor<1>| {
         let x = tensor(logits).require_grad();
         let value = loss(x.clone(), tensor(targets));

@@ -4,10 +4,6 @@
 
 mod common;
 mod config_errors;
-mod cpu_conv;
-mod cpu_linear;
-mod cpu_pointwise;
-mod cpu_pool;
 mod dropout;
 mod gradient;
 mod layers;

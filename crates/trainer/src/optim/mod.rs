@@ -3,9 +3,12 @@
 
 pub mod adadelta;
 pub mod adam;
-pub mod cpu;
 pub mod nadam;
 pub mod sgd;
+
+/// The fused `flex` updates of Adam, Nadam and SGD (in `mnist-flex-kernels`, with the other
+/// kernels); the optimizers here decide when to call them.
+pub use mnist_flex_kernels::optim as cpu;
 
 pub use adadelta::{Adadelta, AdadeltaConfig, AdadeltaState};
 pub use adam::{FusedAdam, FusedAdamConfig};

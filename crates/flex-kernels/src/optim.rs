@@ -9,13 +9,13 @@ use burn::backend::tensor::FloatTensor;
 use burn::backend::{Backend, Dispatch, DispatchDevice, Flex, backend_extension};
 use burn::prelude::*;
 use burn::tensor::DType;
-use mnist_models::cpu_pointwise::vectorized;
+use crate::pointwise::vectorized;
 use rayon::prelude::*;
 
 /// Elements per rayon task.
 const CHUNK: usize = 16 * 1024;
 
-/// The per-step scalars of one Nadam update (see [`super::Nadam`]).
+/// The per-step scalars of one Nadam update (see `mnist_trainer::optim::Nadam`).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct NadamCoefficients {
     /// Decay of the first moment.
@@ -34,7 +34,7 @@ pub struct NadamCoefficients {
     pub lr: f32,
 }
 
-/// The per-step scalars of one Adam update as Burn writes it (see [`super::FusedAdam`]):
+/// The per-step scalars of one Adam update as Burn writes it (see `mnist_trainer::optim::FusedAdam`):
 /// `w -= lr · m · moment_weight / (√v + epsilon)`.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct AdamCoefficients {

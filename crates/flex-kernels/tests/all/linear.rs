@@ -1,4 +1,4 @@
-//! The fused `flex` dense layer (`cpu_linear`) against Burn's own `Linear`: same output and same
+//! The fused `flex` dense layer (`linear`) against Burn's own `Linear`: same output and same
 //! gradients for the input, the kernel and the bias, over sizes small and large enough for the
 //! matrix products to be split over threads, with and without a tracked input.
 
@@ -6,7 +6,7 @@ use burn::module::Param;
 use burn::nn::{Linear, LinearConfig};
 use burn::prelude::*;
 use burn::tensor::Distribution;
-use mnist_models::cpu_linear;
+use mnist_flex_kernels::linear;
 
 use crate::common::{assert_close, irregular, values};
 
@@ -59,7 +59,7 @@ fn fused_linear_matches_burn_in_value_and_gradients() {
             let x = Tensor::<2>::random([batch, d_in], Distribution::Normal(0.0, 1.0), &device);
             let bias = layer.bias.as_ref().unwrap();
             let fused = |x: Tensor<2>| {
-                cpu_linear::linear(&x, layer.weight.val(), bias.val())
+                linear::linear(&x, layer.weight.val(), bias.val())
                     .expect("flex takes the fused path")
             };
             let fast = run(&layer, &x, track_x, fused);
@@ -90,7 +90,7 @@ fn fused_linear_takes_strided_inputs_and_runs_without_autodiff() {
     // A transposed view: not contiguous in memory.
     let x = Tensor::<2>::random([6, 5], Distribution::Normal(0.0, 1.0), &device).transpose();
     let bias = layer.bias.as_ref().unwrap();
-    let fused = cpu_linear::linear(&x, layer.weight.val(), bias.val()).expect("fused path");
+    let fused = linear::linear(&x, layer.weight.val(), bias.val()).expect("fused path");
     assert_close(
         &values(fused),
         &values(layer.forward(x)),
@@ -104,7 +104,7 @@ fn mismatched_shapes_are_left_to_burn() {
     let device = Device::flex();
     let x = Tensor::<2>::zeros([2, 3], &device);
     let weight = Tensor::<2>::zeros([4, 5], &device);
-    assert!(cpu_linear::linear(&x, weight.clone(), Tensor::zeros([5], &device)).is_none());
+    assert!(linear::linear(&x, weight.clone(), Tensor::zeros([5], &device)).is_none());
     let weight = Tensor::<2>::zeros([3, 5], &device);
-    assert!(cpu_linear::linear(&x, weight, Tensor::zeros([4], &device)).is_none());
+    assert!(linear::linear(&x, weight, Tensor::zeros([4], &device)).is_none());
 }

@@ -1,4 +1,4 @@
-//! The `flex` max-pooling kernel (`cpu_pool`) against Burn's own `MaxPool2d`: same outputs and
+//! The `flex` max-pooling kernel (`pool`) against Burn's own `MaxPool2d`: same outputs and
 //! same input gradients over window sizes, `same`/`valid` padding (a window hanging over the
 //! edge takes its real pixels only) and plane sizes, tracked and untracked.
 
@@ -6,7 +6,7 @@ use burn::nn::PaddingConfig2d;
 use burn::nn::pool::MaxPool2dConfig;
 use burn::prelude::*;
 use burn::tensor::Distribution;
-use mnist_models::cpu_pool::{self, PoolGeometry};
+use mnist_flex_kernels::pool::{self, PoolGeometry};
 
 use crate::common::{assert_close, irregular, values};
 
@@ -62,14 +62,14 @@ fn max_pooling_matches_burn_in_value_and_gradient() {
             padding: [pad(h), pad(w)],
         };
         let fast = output_and_grad(&x, |x| {
-            cpu_pool::max_pool2d(&x, geometry).expect("the fast path must be the one under test")
+            pool::max_pool2d(&x, geometry).expect("the fast path must be the one under test")
         });
         let burn = output_and_grad(&x, |x| module.forward(x));
         // Both pick the same element of each window: equal, not merely close.
         assert_close(&fast.0, &burn.0, 0.0, &format!("{what}: output"));
         assert_close(&fast.1, &burn.1, 0.0, &format!("{what}: input gradient"));
         // Inference (no autodiff) gives the same output.
-        let plain = cpu_pool::max_pool2d(&x.clone().inner(), geometry).expect("flex");
+        let plain = pool::max_pool2d(&x.clone().inner(), geometry).expect("flex");
         assert_close(
             &values(plain),
             &burn.0,
@@ -88,12 +88,12 @@ fn windows_that_do_not_fit_fall_back() {
         stride: [3, 3],
         padding: [[0, 0], [0, 0]],
     };
-    assert!(cpu_pool::max_pool2d(&x, too_big).is_none());
+    assert!(pool::max_pool2d(&x, too_big).is_none());
     // A window could lie entirely in the padding: no max to take.
     let all_padding = PoolGeometry {
         kernel: [2, 2],
         stride: [2, 2],
         padding: [[2, 0], [0, 0]],
     };
-    assert!(cpu_pool::max_pool2d(&x, all_padding).is_none());
+    assert!(pool::max_pool2d(&x, all_padding).is_none());
 }

@@ -4,7 +4,7 @@
 //! Every model calls [`conv2d`] / [`conv_transpose2d`]: on a `flex` device they run the im2col +
 //! gemm kernels here; on any other device (the GPU backends) they return `None` and the caller
 //! uses Burn's own module, so GPU builds are untouched. Outputs and gradients match Burn's to
-//! float rounding (tests in `tests/all/cpu_conv.rs`).
+//! float rounding (tests in `tests/all/conv.rs`).
 
 pub mod kernels;
 
@@ -18,8 +18,8 @@ use burn::backend::{Autodiff, Backend, Dispatch, Flex, backend_extension};
 use burn::prelude::*;
 
 /// Whether [`conv2d`] and [`conv_transpose2d`] take `x` (`f32` on `flex`).
-pub use crate::cpu_pointwise::runs_on;
-use crate::cpu_pointwise::{tensor, vectorized};
+pub use crate::pointwise::runs_on;
+use crate::pointwise::{tensor, vectorized};
 pub use kernels::{ConvGeometry, ConvShape};
 use rayon::prelude::*;
 
@@ -121,7 +121,7 @@ fn data(t: &FlexTensor) -> FlexTensor {
 
 fn forward_shape(x: &FlexTensor, weight: &FlexTensor, geometry: ConvGeometry) -> ConvShape {
     ConvShape::new(dims4(x), dims4(weight), geometry)
-        .expect("cpu_conv::conv2d checked the shapes before dispatching")
+        .expect("conv::conv2d checked the shapes before dispatching")
 }
 
 fn transposed(
@@ -131,7 +131,7 @@ fn transposed(
     out_size: [usize; 2],
 ) -> ConvShape {
     transpose_shape(dims4(x), dims4(weight), geometry, out_size)
-        .expect("cpu_conv::conv_transpose2d checked the shapes before dispatching")
+        .expect("conv::conv_transpose2d checked the shapes before dispatching")
 }
 
 /// `[batch, filters, oh, ow]` of a forward convolution.

@@ -256,7 +256,7 @@ pub trait CpuPointwiseBackend: Backend {
     fn fast_sum_squares(x: FloatTensor<Self>) -> FloatTensor<Self>;
 }
 
-/// Whether this module's ops (and [`crate::cpu_conv`]'s) take `x`: `f32` on `flex`, with or
+/// Whether this module's ops (and [`crate::conv`]'s) take `x`: `f32` on `flex`, with or
 /// without autodiff.
 pub fn runs_on<const D: usize>(x: &Tensor<D>) -> bool {
     matches!(x.device().inner().as_dispatch(), DispatchDevice::Flex(_)) && x.dtype() == DType::F32

@@ -1,11 +1,11 @@
-//! The `flex` sigmoid and summed BCE (`cpu_pointwise`): the polynomial `exp` and `ln(1 + e)`
+//! The `flex` sigmoid and summed BCE (`pointwise`): the polynomial `exp` and `ln(1 + e)`
 //! against f64 over their whole ranges, the sigmoid's value and gradient against Burn's, and the
 //! fused BCE sum against an f64 reference on sizes that exercise every chunk and lane split.
 
 use burn::prelude::*;
 use burn::tensor::Distribution;
 use burn::tensor::activation;
-use mnist_models::cpu_pointwise::{self, exp, ln_1p_unit};
+use mnist_flex_kernels::pointwise::{self, exp, ln_1p_unit};
 
 use crate::common::{assert_close, scalar, values};
 
@@ -48,14 +48,14 @@ fn sigmoid_matches_burn_in_value_and_gradient() {
     x[..6].copy_from_slice(&[-100.0, -30.0, -1e-4, 0.0, 30.0, 100.0]);
     let input = Tensor::<1>::from_floats(x.as_slice(), &device).reshape([3, 5, 7, 11]);
     let g = Tensor::<1, Int>::arange(0..x.len() as i64, &device).float().mul_scalar(0.1).cos().reshape([3, 5, 7, 11]);
-    assert!(cpu_pointwise::runs_on(&input), "the fast path must be the one under test");
+    assert!(pointwise::runs_on(&input), "the fast path must be the one under test");
     let run = |f: &dyn Fn(Tensor<4>) -> Tensor<4>| {
         let x = input.clone().require_grad();
         let y = f(x.clone());
         let grads = (y.clone() * g.clone()).sum().backward();
         (values(y), values(x.grad(&grads).unwrap()))
     };
-    let (fast, fast_grad) = run(&|x| cpu_pointwise::sigmoid(&x).expect("flex"));
+    let (fast, fast_grad) = run(&|x| pointwise::sigmoid(&x).expect("flex"));
     let (burn, burn_grad) = run(&|x| activation::sigmoid(x));
     let exact: Vec<f32> = x.iter().map(|&v| (1.0 / (1.0 + (-(v as f64)).exp())) as f32).collect();
     assert_close(&fast, &exact, 3e-7, "sigmoid vs f64");
@@ -72,9 +72,9 @@ fn fused_bce_sum_matches_an_f64_reference_on_every_split() {
     for shape in [[5, 1, 17, 13], [40, 1, 28, 28]] {
         let x = Tensor::<4>::random(shape, Distribution::Normal(0.0, 6.0), &device);
         let t = Tensor::<4>::random(shape, Distribution::Uniform(0.0, 1.0), &device);
-        let p = cpu_pointwise::sigmoid(&x).expect("flex");
+        let p = pointwise::sigmoid(&x).expect("flex");
         let x = x.require_grad();
-        let sum = cpu_pointwise::bce_with_logits_sum(&x, &p, &t).expect("flex");
+        let sum = pointwise::bce_with_logits_sum(&x, &p, &t).expect("flex");
         let grads = sum.clone().backward();
         let (xs, ts, ps) = (values(x.clone()), values(t), values(p));
         let expected: f64 = xs
@@ -98,11 +98,11 @@ fn fast_dropout_keeps_the_right_share_scales_it_and_routes_the_gradient_through_
     let device = Device::flex().autodiff();
     let n = 200_000;
     let ones = Tensor::<1>::ones([n], &device);
-    assert!(cpu_pointwise::runs_on(&ones));
+    assert!(pointwise::runs_on(&ones));
     let mask_of = |seed: u64| {
         device.seed(seed);
         let x = ones.clone().require_grad();
-        let y = cpu_pointwise::dropout(&x, 0.3).expect("flex");
+        let y = pointwise::dropout(&x, 0.3).expect("flex");
         let grads = y.clone().sum().backward();
         (values(y), values(x.grad(&grads).unwrap()))
     };
@@ -123,7 +123,7 @@ fn fast_dropout_keeps_the_right_share_scales_it_and_routes_the_gradient_through_
     // `device.seed` repeats it in a single-threaded run; tests running in parallel share that
     // generator, so this checks the function itself).
     let mask = |seed: [u32; 2]| -> Vec<f32> {
-        (0..1000).map(|i| cpu_pointwise::dropout_factor(seed, i, 0.7, keep)).collect()
+        (0..1000).map(|i| pointwise::dropout_factor(seed, i, 0.7, keep)).collect()
     };
     assert_eq!(mask([3, 9]), mask([3, 9]));
     assert_ne!(mask([3, 9]), mask([3, 10]));
@@ -135,8 +135,8 @@ fn sum_of_squares_matches_f64_and_its_gradient_is_twice_the_input() {
     let device = Device::flex().autodiff();
     // 784 × 500 + 3: several chunks and a lane tail.
     let x = Tensor::<1>::random([392_003], Distribution::Normal(0.0, 0.05), &device).require_grad();
-    assert!(cpu_pointwise::runs_on(&x));
-    let sum = cpu_pointwise::sum_squares(&x).expect("flex").mul_scalar(0.5);
+    assert!(pointwise::runs_on(&x));
+    let sum = pointwise::sum_squares(&x).expect("flex").mul_scalar(0.5);
     let grads = sum.clone().backward();
     let xs = values(x.clone());
     let expected: f64 = xs.iter().map(|&v| (v as f64).powi(2)).sum::<f64>() * 0.5;

@@ -8,8 +8,8 @@
 
 use rayon::prelude::*;
 
-use crate::cpu_gemm::Product;
-use crate::cpu_pointwise::vectorized;
+use crate::matmul::Product;
+use crate::pointwise::vectorized;
 
 /// Where the window of a 2-D convolution falls: strides and zero padding, per axis
 /// `[height, width]`. Padding may differ at the two ends (Keras' `same` puts the odd row and

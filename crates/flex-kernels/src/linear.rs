@@ -15,8 +15,8 @@ use burn::backend::tensor::FloatTensor;
 use burn::backend::{Autodiff, Backend, Dispatch, Flex, backend_extension};
 use burn::prelude::*;
 
-use crate::cpu_gemm::Product;
-use crate::cpu_pointwise::{runs_on, tensor};
+use crate::matmul::Product;
+use crate::pointwise::{runs_on, tensor};
 
 /// The dense layer this crate implements for `flex` (and for autodiff over `flex`).
 #[backend_extension(Flex, Autodiff)]
@@ -60,7 +60,7 @@ impl DenseShape {
         let [w_in, d_out] = weight.layout().shape().dims::<2>();
         assert_eq!(
             d_in, w_in,
-            "cpu_linear::linear checked the shapes before dispatching"
+            "linear::linear checked the shapes before dispatching"
         );
         Self { batch, d_in, d_out }
     }
