@@ -78,6 +78,44 @@ fn smoke_trains_end_to_end_and_eval_reproduces_the_test_metric() {
 }
 
 #[test]
+fn eval_mean_code_decodes_a_vaes_mean_and_is_refused_for_other_models() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = common::write_config(
+        dir.path(),
+        "vae.toml",
+        &format!(
+            "[experiment]\nname = \"tiny_vae\"\n[data]\ndir = \"{}\"\ntrain_limit = 600\ntest_limit = 200\n\
+             [model]\nkind = \"vae\"\nencoder = [{{ units = 32 }}]\nlatent_dim = 2\ndecoder = [{{ units = 32 }}]\n\
+             [training]\nepochs = 1\nbatch_size = 50\nloss = \"bce\"\nlearning_rate = 0.001\noptimizer = {{ kind = \"adam\" }}\n",
+            common::root().join("data/mnist").display()
+        ),
+    );
+    let out = dir.path().join("vae").display().to_string();
+    let (code, _, stderr) = run("train", &["--config", &config, "--out", &out]);
+    assert_eq!(code, 0, "{stderr}");
+    let eval = |extra: &[&str]| -> serde_json::Value {
+        let (code, json, stderr) = run("eval", &[&["--run", out.as_str(), "--json"][..], extra].concat());
+        assert_eq!(code, 0, "{stderr}");
+        serde_json::from_str(json.trim()).expect("one JSON object")
+    };
+    let sampled = eval(&[]);
+    let mean = eval(&["--mean-code"]);
+    assert_eq!(mean["code"], "mean");
+    assert!(sampled.get("code").is_none());
+    // The KL term depends on the encoder's mean and log-variance only; the reconstruction term
+    // changes with the code decoded.
+    assert!((mean["kl"].as_f64().unwrap() - sampled["kl"].as_f64().unwrap()).abs() < 1e-9, "{mean} {sampled}");
+    assert_ne!(mean["reconstruction"], sampled["reconstruction"]);
+
+    let mlp = dir.path().join("smoke").display().to_string();
+    let (code, _, stderr) = run("train", &["--config", "configs/smoke.toml", "--out", &mlp, "--epochs", "1"]);
+    assert_eq!(code, 0, "{stderr}");
+    let (code, _, stderr) = run("eval", &["--run", &mlp, "--mean-code"]);
+    assert_ne!(code, 0);
+    assert!(stderr.contains("--mean-code applies to VAEs") && stderr.contains("mlp"), "{stderr}");
+}
+
+#[test]
 fn without_a_terminal_progress_is_plain_lines() {
     let dir = tempfile::tempdir().unwrap();
     // stderr is a pipe here, as in a log file or a notebook cell: no bars, no escape codes, and

@@ -3,7 +3,9 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use anyhow::bail;
 use clap::{Parser, ValueEnum};
+use mnist_trainer::evaluate::Code;
 use mnist_trainer::{EvalSplit, load_run};
 
 /// Evaluate a trained run, rebuilding its model from the run's saved config alone.
@@ -25,6 +27,11 @@ struct Args {
     /// Print one JSON object on stdout instead of text.
     #[arg(long)]
     json: bool,
+    /// VAEs: decode the mean of the code instead of a sample (deterministic; the path of the
+    /// report's reconstructions and of `decoder(mean)` in PyTorch). By default the code is
+    /// sampled, as in training and in Keras' evaluation.
+    #[arg(long)]
+    mean_code: bool,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -41,8 +48,16 @@ fn main() -> ExitCode {
             SplitArg::Test => EvalSplit::Test,
             SplitArg::Validation => EvalSplit::Validation,
         };
+        if args.mean_code && !loaded.model.samples_code() {
+            bail!(
+                "--mean-code applies to VAEs (kind \"vae\" or \"conv_vae\"), which sample their code; {} is a {}, whose code is not sampled",
+                args.run.display(),
+                loaded.experiment.config().model.kind()
+            );
+        }
         let data = loaded.data()?;
-        let metrics = loaded.evaluate(&data, split);
+        let code = if args.mean_code { Code::Mean } else { Code::Sampled };
+        let metrics = loaded.evaluate_code(&data, split, code);
         if args.json {
             let mut value = serde_json::to_value(&metrics)?;
             let obj = value.as_object_mut().expect("metrics serialize to an object");
@@ -51,6 +66,9 @@ fn main() -> ExitCode {
             obj.insert("epoch".into(), loaded.checkpoint.state.epoch.into());
             obj.insert("split".into(), serde_json::to_value(split)?);
             obj.insert("model".into(), loaded.experiment.config().model.kind().into());
+            if args.mean_code {
+                obj.insert("code".into(), "mean".into());
+            }
             println!("{}", serde_json::to_string(&value)?);
         } else {
             println!(
@@ -65,6 +83,9 @@ fn main() -> ExitCode {
                 },
                 metrics.samples
             );
+            if args.mean_code {
+                println!("  (through the mean of the code, not a sample)");
+            }
             println!("  {}", mnist_trainer::train::describe(&metrics));
             if let Some(mse) = metrics.mse {
                 println!("  mse {mse:.6}");

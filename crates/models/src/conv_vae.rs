@@ -162,6 +162,13 @@ impl ConvVae {
             .with_distribution(mean, log_var)
     }
 
+    /// As [`ConvVae::forward`] with the mean as the code instead of a sample (deterministic).
+    pub fn forward_mean(&self, images: Tensor<4>) -> AutoencoderOutput {
+        let (mean, log_var) = self.distribution(images);
+        let pre = self.decoder.forward_linear(mean.clone());
+        AutoencoderOutput::new(pre, self.decoder.output_activation(), mean.clone()).with_distribution(mean, log_var)
+    }
+
     /// The Keras-like summary table.
     pub fn summary(&self) -> Summary {
         let mut summary = SummaryBuilder::new("conv_vae", &self.input);

@@ -51,6 +51,22 @@ impl Model {
         }
     }
 
+    /// Whether the model samples its code (the VAEs), so that evaluations through a sample and
+    /// through the mean differ.
+    pub fn samples_code(&self) -> bool {
+        matches!(self, Model::Vae(_) | Model::ConvVae(_))
+    }
+
+    /// As [`Model::forward`], but a VAE decodes its mean instead of a sampled code; `None` for
+    /// models that do not sample.
+    pub fn forward_mean_code(&self, images: Tensor<4>) -> Option<ModelOutput> {
+        match self {
+            Model::Vae(m) => Some(ModelOutput::Autoencoder(m.forward_mean(images))),
+            Model::ConvVae(m) => Some(ModelOutput::Autoencoder(m.forward_mean(images))),
+            _ => None,
+        }
+    }
+
     /// Autoencoders: the code `[batch, latent]` (VAE: the mean, deterministic); classifiers:
     /// `None`.
     pub fn encode(&self, images: Tensor<4>) -> Option<Tensor<2>> {

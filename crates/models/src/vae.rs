@@ -145,6 +145,14 @@ impl Vae {
         AutoencoderOutput::new(pre, self.output_activation, z).with_distribution(mean, log_var)
     }
 
+    /// As [`Vae::forward`] with the mean as the code instead of a sample: deterministic, the
+    /// path `decode(encode(x))` takes (`eval --mean-code`, and a PyTorch user's `decoder(mean)`).
+    pub fn forward_mean(&self, images: Tensor<4>) -> AutoencoderOutput {
+        let (mean, log_var) = self.distribution(images);
+        let pre = self.decode_linear(mean.clone());
+        AutoencoderOutput::new(pre, self.output_activation, mean.clone()).with_distribution(mean, log_var)
+    }
+
     /// The first dense kernel `[784, units]`.
     pub fn first_dense_weights(&self) -> Tensor<2> {
         match self.encoder.first() {

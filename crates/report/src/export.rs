@@ -1,6 +1,6 @@
 //! The `export` command: a run's trained weights as a safetensors file laid out for PyTorch
 //! (dense kernels transposed to `[out, in]`, enum variant names dropped from the tensor names),
-//! with the resolved config and the tensor list as JSON beside it. See `EXPORT.md`.
+//! with the resolved config and the tensor list as JSON beside it. See `docs/export.md`.
 
 use std::path::{Path, PathBuf};
 
@@ -133,7 +133,7 @@ pub fn export_run(
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default(),
         model_kind: config.model.kind(),
-        layout: "PyTorch: dense (Linear) weights [out_features, in_features], Conv2d weights [out_channels, in_channels, kh, kw], ConvTranspose2d weights [in_channels, out_channels, kh, kw]; see EXPORT.md",
+        layout: "PyTorch: dense (Linear) weights [out_features, in_features], Conv2d weights [out_channels, in_channels, kh, kw], ConvTranspose2d weights [in_channels, out_channels, kh, kw]; see docs/export.md in the mnist-burn repository",
         checkpoint: loaded.checkpoint.dir.display().to_string(),
         epoch: loaded.checkpoint.state.epoch,
         input_shape: loaded.info.input_shape,

@@ -11,7 +11,7 @@ use crate::TrainError;
 use crate::backend::Backend;
 use crate::config::{Config, Experiment};
 use crate::data::{Prepared, prepare};
-use crate::evaluate::{Averages, evaluate};
+use crate::evaluate::{Averages, Code, evaluate_code};
 use crate::run_dir::{CONFIG_FILE, Checkpoint, RunDir, RunError, RunInfo};
 use crate::train::{EVAL_BATCH, eval_seed, objective};
 
@@ -177,11 +177,16 @@ impl LoadedRun {
 
     /// Evaluates the model on a split.
     pub fn evaluate(&self, data: &Prepared, split: EvalSplit) -> Averages {
+        self.evaluate_code(data, split, Code::Sampled)
+    }
+
+    /// Evaluates the model on a split, a VAE through the code `code` (other models ignore it).
+    pub fn evaluate_code(&self, data: &Prepared, split: EvalSplit, code: Code) -> Averages {
         let (on, name) = match split {
             EvalSplit::Test => (&data.test, "test"),
             EvalSplit::Validation => (&data.validation, "validation"),
         };
         let c = self.experiment.config();
-        evaluate(&self.model, on, &objective(c), &data.stats, EVAL_BATCH, eval_seed(c.experiment.seed, name))
+        evaluate_code(&self.model, on, &objective(c), &data.stats, EVAL_BATCH, eval_seed(c.experiment.seed, name), code)
     }
 }

@@ -117,7 +117,12 @@ pub struct BatchTerms {
 
 /// Runs `model` on `batch` and computes everything the loop and the evaluation log.
 pub fn batch_terms(model: &Model, objective: &Objective, batch: Batch, with_sparsity: bool) -> BatchTerms {
-    let output = model.forward(batch.input);
+    let output = model.forward(batch.input.clone());
+    terms_of(model, objective, output, batch, with_sparsity)
+}
+
+/// The terms of `output`, the model's answer to `batch`.
+fn terms_of(model: &Model, objective: &Objective, output: ModelOutput, batch: Batch, with_sparsity: bool) -> BatchTerms {
     let (correct, squared_error, sparsity) = match &output {
         ModelOutput::Logits(logits) => (Some(correct_count(logits.clone().inner(), batch.labels.clone().inner())), None, None),
         ModelOutput::Autoencoder(ae) => {
@@ -133,11 +138,33 @@ pub fn batch_terms(model: &Model, objective: &Objective, batch: Batch, with_spar
 /// seeded with `seed` first: a VAE samples its latent code even in evaluation (as Keras does), and
 /// the same seed makes `eval` reproduce the figures `train` printed.
 pub fn evaluate(model: &Model, split: &DeviceSplit, objective: &Objective, stats: &NormStats, batch_size: usize, seed: u64) -> Averages {
+    evaluate_code(model, split, objective, stats, batch_size, seed, Code::Sampled)
+}
+
+/// Which code a VAE decodes in an evaluation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Code {
+    /// `z = mean + exp(log_var / 2) * eps`, as in training (Keras' evaluation does the same).
+    #[default]
+    Sampled,
+    /// `z = mean`: deterministic, the path of `decode(encode(x))` and of the report's figures.
+    Mean,
+}
+
+/// [`evaluate`] with the code of a VAE chosen; models that do not sample ignore `code`.
+pub fn evaluate_code(model: &Model, split: &DeviceSplit, objective: &Objective, stats: &NormStats, batch_size: usize, seed: u64, code: Code) -> Averages {
     split.device().seed(seed);
     let mut acc = Accumulator::default();
     for batch in split.batches(batch_size, None) {
         let n = batch.len();
-        let b = batch_terms(model, objective, batch, false);
+        let mean_path = match code {
+            Code::Mean => model.forward_mean_code(batch.input.clone()),
+            Code::Sampled => None,
+        };
+        let b = match mean_path {
+            Some(output) => terms_of(model, objective, output, batch, false),
+            None => batch_terms(model, objective, batch, false),
+        };
         acc.add(&b.terms, b.correct, b.squared_error, n);
     }
     let [_, c, h, w] = split.dims();

@@ -63,6 +63,22 @@ fn check(toml_text: &str, expected_params: usize) -> (ModelConfig, Model) {
             assert_eq!(code.dims(), [2, latent]);
             let decoded = model.decode(code).unwrap();
             assert_eq!(decoded.dims(), [2, 1, 28, 28]);
+            // The mean path (`eval --mean-code`) is exactly decode(encode(x)), with the same
+            // mean and log-variance as the sampled forward pass; only VAEs have one.
+            assert_eq!(model.samples_code(), is_vae);
+            let x = images(&device);
+            match model.forward_mean_code(x.clone()) {
+                Some(ModelOutput::Autoencoder(mean_path)) => {
+                    assert!(is_vae);
+                    let by_parts = model.decode(model.encode(x.clone()).unwrap()).unwrap();
+                    assert_eq!(values(mean_path.reconstruction), values(by_parts));
+                    let ModelOutput::Autoencoder(sampled) = model.forward(x) else { unreachable!() };
+                    assert_eq!(values(mean_path.mean.unwrap()), values(sampled.mean.unwrap()));
+                    assert_eq!(values(mean_path.log_var.unwrap()), values(sampled.log_var.unwrap()));
+                }
+                Some(_) => panic!("the mean path of an autoencoder is an autoencoder output"),
+                None => assert!(!is_vae),
+            }
         }
         (task, _) => panic!("{task:?} produced the wrong output kind"),
     }

@@ -1,5 +1,5 @@
 //! `export`: names, shapes and values of the safetensors file, the JSON beside it, and the
-//! tensor names of every model kind (the table of EXPORT.md).
+//! tensor names of every model kind (the table of docs/export.md).
 
 use burn::prelude::*;
 use mnist_models::ModelConfig;
@@ -100,7 +100,7 @@ fn table(rows: &[(&str, &[usize])]) -> Vec<(String, Vec<usize>)> {
         .collect()
 }
 
-/// The names EXPORT.md documents, one model per kind.
+/// The names docs/export.md documents, one model per kind.
 #[test]
 fn every_kind_exports_the_documented_names() {
     assert_eq!(
@@ -165,7 +165,7 @@ fn every_kind_exports_the_documented_names() {
     );
 }
 
-/// Prints the names of the convolutional autoencoders (documented in EXPORT.md); checked for
+/// Prints the names of the convolutional autoencoders (documented in docs/export.md); checked for
 /// the parts PyTorch users map: convolution kernels keep Burn's (= PyTorch's) layout.
 #[test]
 fn convolutional_autoencoders_keep_pytorch_conv_layouts() {
