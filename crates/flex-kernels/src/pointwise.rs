@@ -191,10 +191,13 @@ const LANES: usize = 16;
 /// `Σ bce_scalar(x, p, t)`, in f32 lanes per chunk and f64 across chunks.
 fn bce_sum(x: &[f32], p: &[f32], t: &[f32]) -> f64 {
     assert!(x.len() == p.len() && p.len() == t.len(), "BCE lengths differ");
-    x.par_chunks(CHUNK)
+    let chunks: Vec<f64> = x
+        .par_chunks(CHUNK)
         .zip(p.par_chunks(CHUNK).zip(t.par_chunks(CHUNK)))
         .map(|(x, (p, t))| vectorized(#[inline(always)] move || bce_chunk_sum(x, p, t)))
-        .sum()
+        .collect();
+    // Added in chunk order: the same rounding however rayon split the work.
+    chunks.iter().sum()
 }
 
 #[inline(always)]
@@ -214,9 +217,8 @@ fn bce_chunk_sum(x: &[f32], p: &[f32], t: &[f32]) -> f64 {
 
 /// `Σ x²`, in f32 lanes per chunk and f64 across chunks.
 fn squares_sum(x: &[f32]) -> f64 {
-    x.par_chunks(CHUNK)
-        .map(|x| vectorized(#[inline(always)] move || squares_chunk_sum(x)))
-        .sum()
+    let chunks: Vec<f64> = x.par_chunks(CHUNK).map(|x| vectorized(#[inline(always)] move || squares_chunk_sum(x))).collect();
+    chunks.iter().sum()
 }
 
 #[inline(always)]

@@ -11,6 +11,10 @@ use rayon::prelude::*;
 use crate::matmul::Product;
 use crate::pointwise::vectorized;
 
+/// Images per partial sum of a weight gradient (see [`ConvShape::weight_grad`]): fixed, so that
+/// the order of the additions, and so their rounding, does not depend on the thread count.
+pub(crate) const GRADIENT_GROUP: usize = 8;
+
 /// Where the window of a 2-D convolution falls: strides and zero padding, per axis
 /// `[height, width]`. Padding may differ at the two ends (Keras' `same` puts the odd row and
 /// column at the bottom and right).
@@ -332,35 +336,44 @@ impl ConvShape {
         assert_eq!(dy.len(), self.output_len(), "conv output gradient length");
         let (rows, pixels) = (self.patch_rows(), self.out_pixels());
         let zeros = || (vec![0.0f32; self.weight_len()], vec![0.0f32; self.filters]);
-        let (dw_t, db) = x
-            .par_chunks(self.image_len())
-            .zip(dy.par_chunks(self.filters * pixels))
-            .fold(
-                || (zeros(), vec![0.0f32; rows * pixels]),
-                |((mut dw_t, mut db), mut cols), (image, grad)| {
-                    self.im2col(image, &mut cols);
-                    // dwᵀ [rows, filters] += cols [rows, pixels] · dyᵀ [pixels, filters]. The
-                    // transpose of `dw = dy · colsᵀ`: gemm repacks the operand read across its
-                    // rows, and here that is `dy` (filters × pixels), not the patch matrix
-                    // (rows × pixels, 4.5 times larger for the CNN's second layer).
-                    let product = Product {
-                        m: rows,
-                        k: pixels,
-                        n: self.filters,
-                        accumulate: true,
-                        parallel: false,
-                    };
-                    product.run(&mut dw_t, &cols, false, grad, true);
-                    add_plane_sums(&mut db, grad);
-                    ((dw_t, db), cols)
+        // One partial sum per fixed group of images, added in order at the end: the rounding of
+        // the sum then depends on the batch alone, never on how rayon split the work, so a run
+        // (and a resumed one) gives the same weights every time on any number of threads.
+        let partials: Vec<(Vec<f32>, Vec<f32>)> = x
+            .par_chunks(self.image_len() * GRADIENT_GROUP)
+            .zip(dy.par_chunks(self.filters * pixels * GRADIENT_GROUP))
+            .map_init(
+                || vec![0.0f32; rows * pixels],
+                |cols, (images, grads)| {
+                    let (mut dw_t, mut db) = zeros();
+                    for (image, grad) in images.chunks(self.image_len()).zip(grads.chunks(self.filters * pixels)) {
+                        self.im2col(image, cols);
+                        // dwᵀ [rows, filters] += cols [rows, pixels] · dyᵀ [pixels, filters]. The
+                        // transpose of `dw = dy · colsᵀ`: gemm repacks the operand read across its
+                        // rows, and here that is `dy` (filters × pixels), not the patch matrix
+                        // (rows × pixels, 4.5 times larger for the CNN's second layer).
+                        let product = Product {
+                            m: rows,
+                            k: pixels,
+                            n: self.filters,
+                            accumulate: true,
+                            parallel: false,
+                        };
+                        product.run(&mut dw_t, cols, false, grad, true);
+                        add_plane_sums(&mut db, grad);
+                    }
+                    (dw_t, db)
                 },
             )
-            .map(|(grads, _)| grads)
-            .reduce(zeros, |(mut dw_t, mut db), (dw2, db2)| {
+            .collect();
+        let (dw_t, db) = partials
+            .into_iter()
+            .reduce(|(mut dw_t, mut db), (dw2, db2)| {
                 dw_t.iter_mut().zip(&dw2).for_each(|(a, b)| *a += b);
                 db.iter_mut().zip(&db2).for_each(|(a, b)| *a += b);
                 (dw_t, db)
-            });
+            })
+            .unwrap_or_else(zeros);
         // [rows, filters] → [filters, rows]
         let mut dw = vec![0.0f32; dw_t.len()];
         for (r, line) in dw_t.chunks_exact(self.filters).enumerate() {
@@ -743,5 +756,26 @@ mod tests {
                 .collect();
             assert_eq!(dst, expected, "copy of {n}");
         }
+    }
+
+    /// The weight and bias gradients are the same bits on one thread and on several, for a
+    /// batch that is not a multiple of the group size: a resumed or repeated run reproduces its
+    /// weights exactly.
+    #[test]
+    fn weight_gradients_do_not_depend_on_the_thread_count() {
+        let geometry = ConvGeometry { stride: [1, 1], padding: [[1, 1], [1, 1]] };
+        let shape = ConvShape::new([37, 3, 9, 9], [5, 3, 3, 3], geometry).expect("a valid shape");
+        let x: Vec<f32> = (0..shape.batch * 3 * 81).map(|i| (i as f32 * 0.731).sin()).collect();
+        let dy: Vec<f32> = (0..shape.output_len()).map(|i| (i as f32 * 0.377).cos() * 1e-3 + 1.0).collect();
+        let on = |threads: usize| {
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().expect("a pool");
+            pool.install(|| shape.weight_grad(&x, &dy))
+        };
+        let one = on(1);
+        for threads in [2, 3, 8] {
+            assert!(on(threads) == one, "{threads} threads");
+        }
+        // Neither is all zeros: the comparison compares something.
+        assert!(one.0.iter().any(|&v| v != 0.0) && one.1.iter().any(|&v| v != 0.0));
     }
 }

@@ -161,16 +161,24 @@ fn add_bias(mut dst: Vec<f32>, bias: &[f32], plane: usize) -> Vec<f32> {
 
 /// Per-channel sums of `g [batch, c, h, w]`: the bias gradient of a transposed convolution.
 fn channel_sums(g: &[f32], channels: usize, plane: usize) -> Vec<f32> {
-    let zeros = || vec![0.0f32; channels];
-    g.par_chunks(channels * plane)
-        .fold(zeros, |mut sums, image| {
-            kernels::add_plane_sums(&mut sums, image);
+    // Fixed groups added in order, as the weight gradients are: the same sums on any thread count.
+    let partials: Vec<Vec<f32>> = g
+        .par_chunks(channels * plane * kernels::GRADIENT_GROUP)
+        .map(|images| {
+            let mut sums = vec![0.0f32; channels];
+            for image in images.chunks(channels * plane) {
+                kernels::add_plane_sums(&mut sums, image);
+            }
             sums
         })
-        .reduce(zeros, |mut a, b| {
+        .collect();
+    partials
+        .into_iter()
+        .reduce(|mut a, b| {
             a.iter_mut().zip(&b).for_each(|(a, b)| *a += b);
             a
         })
+        .unwrap_or_else(|| vec![0.0f32; channels])
 }
 
 impl CpuConvBackend for Flex {
