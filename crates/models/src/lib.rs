@@ -5,6 +5,7 @@
 //! initialized like Keras (glorot-uniform kernels, zero biases) and have exactly the parameter
 //! counts Keras prints for the same architectures.
 
+pub mod batch_norm;
 pub mod cnn;
 pub mod config;
 pub mod conv_ae;
@@ -31,7 +32,7 @@ pub use conv_vae::{ConvVae, ConvVaeConfig};
 pub use dense_ae::{DenseAutoencoder, DenseAutoencoderConfig};
 pub use layers::{Activation, ConvLayer, DenseLayer, Padding};
 pub use loss::{
-    LossKind, LossTerms, Objective, bce_with_logits, correct_count, cross_entropy, kl_divergence,
+    LossKind, LossTerms, Objective, bce_with_logits, correct_count, cross_entropy, cross_entropy_smoothed, kl_divergence,
     mse,
 };
 pub use mlp::{Mlp, MlpConfig};

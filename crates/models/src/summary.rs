@@ -130,7 +130,7 @@ impl SummaryBuilder {
     }
 
     /// `dense`, `dense_1`, `dense_2`, ... like Keras' automatic names.
-    fn auto_name(&mut self, base: &'static str) -> String {
+    pub(crate) fn auto_name(&mut self, base: &'static str) -> String {
         let count = self.counters.entry(base).or_insert(0);
         let name = if *count == 0 {
             base.to_string()
@@ -141,7 +141,12 @@ impl SummaryBuilder {
         name
     }
 
-    fn push(&mut self, name: String, kind: &str, shape: Vec<usize>, params: usize) {
+    /// The shape after the rows so far.
+    pub(crate) fn current_shape(&self) -> Vec<usize> {
+        self.shape.clone()
+    }
+
+    pub(crate) fn push(&mut self, name: String, kind: &str, shape: Vec<usize>, params: usize) {
         self.shape = shape.clone();
         self.rows.push(SummaryRow {
             name,

@@ -27,6 +27,8 @@ fn layer(filters: usize, kernel_size: usize, stride: usize, padding: Padding) ->
         stride,
         padding,
         activation: Activation::Linear,
+        batch_norm: false,
+        pool: 1,
     }
 }
 
