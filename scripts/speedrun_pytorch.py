@@ -3,7 +3,7 @@
 
 conv 24 5x5 (valid) → ReLU → max pool 2 → conv 32 3x3 (valid) → ReLU → max pool 2 → dense 256 →
 ReLU → dense 10; Keras-like init (Glorot-uniform kernels, zero biases); Adam (eps 1e-8) with
-OneCycleLR (max_lr 0.01, pct_start 0.25, cos), batch 256, one epoch over the first 98 % of the
+OneCycleLR (max_lr 0.01, pct_start 0.25, cos), batch 128, one epoch over the first 98 % of the
 training set shuffled (the Rust run holds out 2 % for validation and evaluates it), data
 standardized in memory with the training split's mean and std. Prints one JSON line:
 {"seed", "accuracy", "seconds"}, seconds from process start to the test metric.
@@ -58,7 +58,7 @@ def main():
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--data", default=os.path.join(os.path.dirname(__file__), "..", "data", "mnist"))
     p.add_argument("--lr", type=float, default=0.01)
-    p.add_argument("--batch", type=int, default=256)
+    p.add_argument("--batch", type=int, default=128)
     a = p.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
