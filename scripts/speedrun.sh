@@ -62,7 +62,7 @@ summarize() {
   # stdin: "accuracy seconds" lines → "mean min median_seconds"
   sort -k2 -g | awk '{ a[NR] = $1; t[NR] = $2; sum += $1; if (NR == 1 || $1 < min) min = $1 }
     END { n = NR; med = (n % 2) ? t[(n + 1) / 2] : (t[n / 2] + t[n / 2 + 1]) / 2;
-          printf "%.4f %.4f %.2f", sum / n, min, med }'
+          printf "%.4f %.4f %.2f\n", sum / n, min, med }'
 }
 echo
 echo "| side | seeds | mean test accuracy | minimum | median wall time (s) |"
