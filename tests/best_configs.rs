@@ -23,13 +23,19 @@ fn best_configs_validate_hold_out_validation_and_keep_their_limits() {
         assert!(text.lines().any(|l| l.starts_with("validation_fraction = ")), "{rel}: no held-out validation split");
         let (code, stdout, stderr) = run("train", &["--config", &rel, "--dry-run"]);
         assert_eq!(code, 0, "{rel}: {stderr}");
-        let total: usize = stdout.lines().last().and_then(|l| l.strip_prefix("Total params: ")).map(|n| n.replace(',', "").parse().unwrap()).unwrap_or_else(|| panic!("{rel}: {stdout}"));
+        let total: usize = stdout.lines().find_map(|l| l.strip_prefix("Total params: ")).map(|n| n.replace(',', "").parse().unwrap()).unwrap_or_else(|| panic!("{rel}: {stdout}"));
         if rel.ends_with("conv_ae.toml") {
             assert!(total <= 30_000, "{rel}: {total} parameters, the goal allows 30,000");
         }
         if rel.ends_with("mlp.toml") {
             let body: Vec<&str> = text.lines().filter(|l| !l.trim_start().starts_with('#')).collect();
             assert!(body.contains(&"kind = \"mlp\"") && !body.iter().any(|l| l.contains("conv")), "{rel}: the MLP goal allows no convolutions");
+        }
+        // Batch normalizations: Keras' trainable / non-trainable split under the total.
+        if text.contains("batch_norm = true") {
+            let frozen: usize = stdout.lines().find_map(|l| l.strip_prefix("Non-trainable params: ")).map(|n| n.replace(',', "").parse().unwrap()).unwrap_or_else(|| panic!("{rel}: {stdout}"));
+            let trained: usize = stdout.lines().find_map(|l| l.strip_prefix("Trainable params: ")).map(|n| n.replace(',', "").parse().unwrap()).unwrap_or_else(|| panic!("{rel}: {stdout}"));
+            assert!(frozen > 0 && trained + frozen == total, "{rel}: {stdout}");
         }
         seen.push(rel);
     }

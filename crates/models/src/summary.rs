@@ -38,6 +38,12 @@ impl Summary {
     pub fn total_params(&self) -> usize {
         self.rows.iter().map(|row| row.params).sum()
     }
+
+    /// Parameters that the optimizer does not train, as Keras counts them: the moving mean and
+    /// variance of every batch normalization (half of its row).
+    pub fn non_trainable_params(&self) -> usize {
+        self.rows.iter().filter(|row| row.kind == "BatchNormalization").map(|row| row.params / 2).sum()
+    }
 }
 
 /// `55050` → `"55,050"`.
@@ -106,7 +112,19 @@ impl fmt::Display for Summary {
             }
         }
         line(f, "=")?;
-        write!(f, "Total params: {}", group_thousands(self.total_params()))
+        write!(f, "Total params: {}", group_thousands(self.total_params()))?;
+        // Keras' split, printed when some parameters are not trained (the moving statistics of
+        // batch normalizations); "Total params" stays the line parsers look for.
+        let frozen = self.non_trainable_params();
+        if frozen > 0 {
+            write!(
+                f,
+                "\nTrainable params: {}\nNon-trainable params: {}",
+                group_thousands(self.total_params() - frozen),
+                group_thousands(frozen)
+            )?;
+        }
+        Ok(())
     }
 }
 
