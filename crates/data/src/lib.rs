@@ -1,6 +1,7 @@
 //! MNIST-family data: IDX files (gzip or raw), named sets found in the data home and verified by sha256, normalizations fitted
 //! on the training split, a seeded validation split, seeded noise, and device-resident batches.
 
+mod augment;
 mod device;
 mod error;
 pub mod home;
@@ -11,6 +12,7 @@ mod normalize;
 mod source;
 mod split;
 
+pub use augment::Augment;
 pub use device::{Batch, Batches, DeviceSplit, GPU_CHUNK_BYTES, Images, images_tensor};
 pub use error::DataError;
 pub use images::{IMAGE_EXTENSIONS, ImageFolder, decode_image, image_files, ImageOptions, ImageSet, MAX_SIDE, Unreadable};

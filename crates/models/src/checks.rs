@@ -9,6 +9,12 @@ use crate::shape::Padding;
 /// fields are written relative to the `[model]` table (`encoder[1].units`).
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
 pub enum ModelConfigError {
+    /// `pool` or `batch_norm` on a transposed convolution.
+    #[error("`{field}` is not available on a transposed convolution (decoder layers); leave it out there")]
+    NotTransposed {
+        /// The key.
+        field: String,
+    },
     /// A size (units, filters, kernel, stride, latent size, pool size) of 0.
     #[error("`{field}` = 0: it must be at least 1")]
     Zero {
@@ -142,7 +148,12 @@ pub(crate) fn conv_output_shape(
                 size: n,
             })
     };
-    Ok([layer.filters, out(h)?, out(w)?])
+    let shape = [layer.filters, out(h)?, out(w)?];
+    check_nonzero(format!("{field}.pool"), layer.pool)?;
+    if layer.pool > 1 {
+        return pool_output_shape(&format!("{field}.pool"), shape, layer.pool, Padding::Valid);
+    }
+    Ok(shape)
 }
 
 /// The `[channels, height, width]` after a transposed convolution.
@@ -154,6 +165,10 @@ pub(crate) fn conv_transpose_output_shape(
     check_nonzero(format!("{field}.filters"), layer.filters)?;
     check_nonzero(format!("{field}.kernel_size"), layer.kernel_size)?;
     check_nonzero(format!("{field}.stride"), layer.stride)?;
+    if layer.pool != 1 || layer.batch_norm {
+        let key = if layer.pool != 1 { "pool" } else { "batch_norm" };
+        return Err(ModelConfigError::NotTransposed { field: format!("{field}.{key}") });
+    }
     if layer.kernel_size < layer.stride {
         return Err(ModelConfigError::TransposeKernel {
             field: format!("{field}.kernel_size"),

@@ -49,6 +49,10 @@ pub struct CnnConfig {
     pub dense: Vec<usize>,
     /// Activation of the hidden dense layers.
     pub activation: Activation,
+    /// Batch normalization between every hidden dense layer's affine map and its activation.
+    /// Default false (each convolution has its own `batch_norm`).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub dense_batch_norm: bool,
 }
 
 impl Default for CnnConfig {
@@ -64,6 +68,7 @@ impl Default for CnnConfig {
             dropout: 0.4,
             dense: vec![64],
             activation: Activation::Relu,
+            dense_batch_norm: false,
         }
     }
 }
@@ -114,7 +119,7 @@ impl CnnConfig {
             .dense
             .iter()
             .map(|&units| {
-                let block = DenseBlock::new(d_in, units, self.activation, 0.0, device);
+                let block = DenseBlock::new(d_in, units, self.activation, 0.0, device).with_batch_norm(self.dense_batch_norm, device);
                 d_in = units;
                 block
             })

@@ -78,6 +78,8 @@ impl ConvAutoencoderConfig {
             stride: 1,
             padding: Padding::Same,
             activation: self.output_activation,
+            batch_norm: false,
+            pool: 1,
         }
     }
 

@@ -5,7 +5,7 @@
 use burn::module::Module;
 use burn::nn::conv::{Conv2d, Conv2dConfig, ConvTranspose2d, ConvTranspose2dConfig};
 use burn::nn::pool::{MaxPool2d, MaxPool2dConfig};
-use burn::nn::{Dropout, DropoutConfig, Initializer, Linear, LinearConfig, PaddingConfig2d};
+use burn::nn::{BatchNorm, Dropout, DropoutConfig, Initializer, Linear, LinearConfig, PaddingConfig2d};
 use burn::prelude::*;
 use burn::tensor::activation;
 use burn::tensor::module::interpolate;
@@ -17,6 +17,7 @@ use mnist_flex_kernels::pool::{self as cpu_pool, PoolGeometry};
 use serde::{Deserialize, Serialize};
 
 pub use crate::shape::Padding;
+use crate::batch_norm;
 use crate::summary::SummaryBuilder;
 
 /// Glorot (Xavier) uniform, Keras' default kernel initializer.
@@ -87,6 +88,8 @@ pub(crate) fn dense(layer: &Linear, x: Tensor<2>) -> Tensor<2> {
 pub struct DenseBlock {
     /// The affine map, kernel `[d_in, units]`.
     pub linear: Linear,
+    /// Batch normalization between the affine map and the activation (`batch_norm = true`).
+    pub bn: Option<BatchNorm>,
     /// Applied after the affine map.
     #[module(skip)]
     pub activation: Activation,
@@ -105,14 +108,25 @@ impl DenseBlock {
     ) -> Self {
         Self {
             linear: keras_linear(d_in, units, device),
+            bn: None,
             activation,
             dropout: (dropout > 0.0).then(|| DropoutConfig::new(dropout).init()),
         }
     }
 
+    /// The block with a batch normalization after its affine map when `on`.
+    pub fn with_batch_norm(mut self, on: bool, device: &Device) -> Self {
+        self.bn = on.then(|| batch_norm::batch_norm(self.units(), device));
+        self
+    }
+
     /// `[batch, d_in]` → `[batch, units]`.
     pub fn forward(&self, x: Tensor<2>) -> Tensor<2> {
-        let x = self.activation.apply(dense(&self.linear, x));
+        let mut x = dense(&self.linear, x);
+        if let Some(bn) = &self.bn {
+            x = batch_norm::apply(bn, x);
+        }
+        let x = self.activation.apply(x);
         match &self.dropout {
             Some(dropout) => apply_dropout(dropout, x),
             None => x,
@@ -127,6 +141,9 @@ impl DenseBlock {
     /// Adds this block's rows (dense, then dropout if any) to a summary.
     pub(crate) fn summarize(&self, summary: &mut SummaryBuilder) {
         summary.dense(&self.linear);
+        if let Some(bn) = &self.bn {
+            summary.batch_norm(bn);
+        }
         if self.dropout.is_some() {
             summary.dropout();
         }
@@ -205,6 +222,22 @@ pub struct ConvLayer {
     /// Activation after the convolution. Default `"relu"`.
     #[serde(default)]
     pub activation: Activation,
+    /// Batch normalization between the convolution and its activation. Default false. Not on
+    /// transposed convolutions.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub batch_norm: bool,
+    /// Side (and stride) of a max pooling after the activation (`valid`); 1 = none (default).
+    /// Not on transposed convolutions.
+    #[serde(default = "default_stride", skip_serializing_if = "is_one")]
+    pub pool: usize,
+}
+
+fn is_false(v: &bool) -> bool {
+    !*v
+}
+
+fn is_one(v: &usize) -> bool {
+    *v == 1
 }
 
 fn default_kernel_size() -> usize {
@@ -224,6 +257,8 @@ impl ConvLayer {
             stride: default_stride(),
             padding: Padding::Same,
             activation: Activation::Relu,
+            batch_norm: false,
+            pool: 1,
         }
     }
 }
@@ -240,6 +275,10 @@ pub struct ConvBlock {
     /// Applied after the convolution.
     #[module(skip)]
     pub activation: Activation,
+    /// Batch normalization between the convolution and the activation.
+    pub bn: Option<BatchNorm>,
+    /// Max pooling after the activation.
+    pub pool: Option<MaxPool2d>,
 }
 
 impl ConvBlock {
@@ -258,12 +297,22 @@ impl ConvBlock {
             conv,
             padding: layer.padding,
             activation: layer.activation,
+            bn: layer.batch_norm.then(|| batch_norm::batch_norm(layer.filters, device)),
+            pool: (layer.pool > 1).then(|| max_pool(layer.pool, Padding::Valid)),
         }
     }
 
-    /// `[batch, c_in, h, w]` → `[batch, filters, h', w']`.
+    /// `[batch, c_in, h, w]` → `[batch, filters, h', w']` (pooled when the layer pools).
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        self.activation.apply(self.forward_linear(x))
+        let mut x = self.forward_linear(x);
+        if let Some(bn) = &self.bn {
+            x = batch_norm::apply(bn, x);
+        }
+        let x = self.activation.apply(x);
+        match &self.pool {
+            Some(pool) => apply_max_pool(pool, x),
+            None => x,
+        }
     }
 
     /// The pre-activation output (for sigmoid outputs whose logits feed BCE). On `flex` this
@@ -297,6 +346,12 @@ impl ConvBlock {
             false,
             self.conv.num_params(),
         );
+        if let Some(bn) = &self.bn {
+            summary.batch_norm(bn);
+        }
+        if let Some(pool) = &self.pool {
+            summary.max_pool(pool.kernel_size[0], Padding::Valid);
+        }
     }
 }
 

@@ -28,6 +28,7 @@
 //! [`ModelConfig`] and one in [`Model`] (and their `match` arms). Within the middle row only
 //! `conv_vae` reuses parts of `strided_conv_ae` and `vae`.
 
+pub mod batch_norm;
 pub mod checks;
 pub mod cnn;
 pub mod config;
@@ -53,7 +54,7 @@ pub use conv_vae::{ConvVae, ConvVaeConfig};
 pub use dense_ae::{DenseAutoencoder, DenseAutoencoderConfig};
 pub use layers::{Activation, ConvLayer, DenseLayer};
 pub use loss::{
-    LossKind, LossTerms, Objective, bce_with_logits, correct_count, cross_entropy, kl_divergence,
+    LossKind, LossTerms, Objective, bce_with_logits, correct_count, cross_entropy, cross_entropy_smoothed, kl_divergence,
     mse,
 };
 pub use mlp::{Mlp, MlpConfig};

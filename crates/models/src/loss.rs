@@ -102,6 +102,22 @@ pub fn cross_entropy(logits: Tensor<2>, labels: Tensor<1, Int>) -> Tensor<1> {
     picked.mean().neg()
 }
 
+/// Softmax cross-entropy with label smoothing `epsilon`, batch mean, as PyTorch's
+/// `CrossEntropyLoss(label_smoothing=epsilon)`: the target is `1 - epsilon` on the label plus
+/// `epsilon / classes` on every class, so the loss is
+/// `(1 - epsilon) · (-log p_label) + epsilon · mean_k(-log p_k)`.
+/// Logits `[batch, classes]`, labels `[batch]` → `[1]`; `epsilon = 0` is [`cross_entropy`].
+pub fn cross_entropy_smoothed(logits: Tensor<2>, labels: Tensor<1, Int>, epsilon: f64) -> Tensor<1> {
+    if epsilon == 0.0 {
+        return cross_entropy(logits, labels);
+    }
+    let log_probs = log_softmax(logits, 1); // [batch, classes]
+    let picked = log_probs.clone().gather(1, labels.unsqueeze_dim(1)); // [batch, 1]
+    let nll = picked.mean().neg();
+    let uniform = log_probs.mean().neg();
+    nll.mul_scalar(1.0 - epsilon) + uniform.mul_scalar(epsilon)
+}
+
 /// KL divergence of `N(mean, exp(log_var))` from `N(0, I)`:
 /// `-0.5 · sum(1 + log_var - mean² - exp(log_var))` per sample, batch mean.
 /// `[batch, latent]` × 2 → `[1]`.
@@ -130,6 +146,8 @@ pub struct Objective {
     pub l2: f64,
     /// Factor of the L1 penalty on the latent activity (sparse autoencoder); 0 = off.
     pub l1: f64,
+    /// Label smoothing of a classifier's cross-entropy, in `[0, 1)`; 0 = off.
+    pub label_smoothing: f64,
 }
 
 impl Objective {
@@ -140,6 +158,7 @@ impl Objective {
             beta: 1.0,
             l2: 0.0,
             l1: 0.0,
+            label_smoothing: 0.0,
         }
     }
 
@@ -181,7 +200,7 @@ impl Objective {
     ) -> LossTerms {
         let mut terms = match output {
             ModelOutput::Logits(logits) => LossTerms {
-                total: cross_entropy(logits, labels),
+                total: cross_entropy_smoothed(logits, labels, self.label_smoothing),
                 reconstruction: None,
                 kl: None,
                 l2: None,

@@ -32,6 +32,10 @@ pub struct MlpConfig {
     pub activation: Activation,
     /// Dropout rate after every hidden layer, in `[0, 1)`. Default 0 (none).
     pub dropout: f64,
+    /// Batch normalization between every hidden layer's affine map and its activation.
+    /// Default false.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub batch_norm: bool,
 }
 
 impl Default for MlpConfig {
@@ -40,6 +44,7 @@ impl Default for MlpConfig {
             hidden: vec![64, 64],
             activation: Activation::Relu,
             dropout: 0.0,
+            batch_norm: false,
         }
     }
 }
@@ -60,7 +65,7 @@ impl MlpConfig {
             .hidden
             .iter()
             .map(|&units| {
-                let block = DenseBlock::new(d_in, units, self.activation, self.dropout, device);
+                let block = DenseBlock::new(d_in, units, self.activation, self.dropout, device).with_batch_norm(self.batch_norm, device);
                 d_in = units;
                 block
             })

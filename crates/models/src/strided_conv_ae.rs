@@ -106,6 +106,8 @@ impl StridedHalves<'_> {
             stride: 1,
             padding: Padding::Same,
             activation: self.output_activation,
+            batch_norm: false,
+            pool: 1,
         }
     }
 

@@ -38,6 +38,12 @@ impl Summary {
     pub fn total_params(&self) -> usize {
         self.rows.iter().map(|row| row.params).sum()
     }
+
+    /// Parameters that the optimizer does not train, as Keras counts them: the moving mean and
+    /// variance of every batch normalization (half of its row).
+    pub fn non_trainable_params(&self) -> usize {
+        self.rows.iter().filter(|row| row.kind == "BatchNormalization").map(|row| row.params / 2).sum()
+    }
 }
 
 /// `55050` → `"55,050"`.
@@ -106,7 +112,19 @@ impl fmt::Display for Summary {
             }
         }
         line(f, "=")?;
-        write!(f, "Total params: {}", group_thousands(self.total_params()))
+        write!(f, "Total params: {}", group_thousands(self.total_params()))?;
+        // Keras' split, printed when some parameters are not trained (the moving statistics of
+        // batch normalizations); "Total params" stays the line parsers look for.
+        let frozen = self.non_trainable_params();
+        if frozen > 0 {
+            write!(
+                f,
+                "\nTrainable params: {}\nNon-trainable params: {}",
+                group_thousands(self.total_params() - frozen),
+                group_thousands(frozen)
+            )?;
+        }
+        Ok(())
     }
 }
 
@@ -130,7 +148,7 @@ impl SummaryBuilder {
     }
 
     /// `dense`, `dense_1`, `dense_2`, ... like Keras' automatic names.
-    fn auto_name(&mut self, base: &'static str) -> String {
+    pub(crate) fn auto_name(&mut self, base: &'static str) -> String {
         let count = self.counters.entry(base).or_insert(0);
         let name = if *count == 0 {
             base.to_string()
@@ -141,7 +159,12 @@ impl SummaryBuilder {
         name
     }
 
-    fn push(&mut self, name: String, kind: &str, shape: Vec<usize>, params: usize) {
+    /// The shape after the rows so far.
+    pub(crate) fn current_shape(&self) -> Vec<usize> {
+        self.shape.clone()
+    }
+
+    pub(crate) fn push(&mut self, name: String, kind: &str, shape: Vec<usize>, params: usize) {
         self.shape = shape.clone();
         self.rows.push(SummaryRow {
             name,

@@ -125,7 +125,11 @@ pub fn export_run(
     if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent).map_err(ReportError::io("create", parent))?;
     }
-    let tensors = save_safetensors(&loaded.model, config.model.kind(), out)?;
+    let mut tensors = save_safetensors(&loaded.model, config.model.kind(), out)?;
+    // PyTorch's batch normalizations count their training batches; Burn's do not.
+    if crate::batch_norm_export::add_num_batches_tracked(out, loaded.checkpoint.state.global_step as u64)? > 0 {
+        tensors = read_header(out)?;
+    }
     let json = sidecar_path(out);
     let sidecar = Sidecar {
         weights: out

@@ -6,6 +6,7 @@
 //! `image`; text uses a font embedded in the binary, so no system font is ever needed.
 
 pub mod across_runs;
+pub mod batch_norm_export;
 pub mod canvas;
 pub mod compare;
 pub mod error;

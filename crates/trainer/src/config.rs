@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use mnist_data::{DataSource, ImageFolder, ImageOptions, NamedSet, Noise, NoiseMode, Normalization};
+use mnist_data::{Augment, DataSource, ImageFolder, ImageOptions, NamedSet, Noise, NoiseMode, Normalization};
 use mnist_models::{LossKind, ModelConfig, Task};
 use serde::{Deserialize, Serialize};
 
@@ -75,6 +75,11 @@ pub struct DataSection {
     pub eval_noise: Option<Noise>,
     /// `fixed` (drawn once per split) or `fresh` (redrawn every epoch, training split only).
     pub noise_mode: NoiseMode,
+    /// Random moves of the training images of a classifier, redrawn at every step from the seed
+    /// and the step (validation and test images are never moved), e.g.
+    /// `augment = { shift = 2, rotation = 10, scale = 0.1 }`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub augment: Option<Augment>,
     /// `[data.images]`: `dir` is a folder of images (`<class>/*.png|jpg|jpeg|bmp`, or images
     /// directly in it), read with these settings (channels, size, crop, unreadable, test_fraction).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -93,6 +98,7 @@ impl Default for DataSection {
             train_noise: None,
             eval_noise: None,
             noise_mode: NoiseMode::Fixed,
+            augment: None,
             images: None,
         }
     }
@@ -134,6 +140,11 @@ pub struct TrainingSection {
     /// Weight of the KL term of a VAE (β-VAE); 1 is the plain VAE.
     #[serde(default = "one")]
     pub beta: f64,
+    /// Label smoothing of the cross-entropy of classifiers, in [0, 1): the target puts
+    /// `1 - label_smoothing` on the label and spreads `label_smoothing` evenly over all classes
+    /// (PyTorch's `CrossEntropyLoss(label_smoothing=..)`). 0 = off.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub label_smoothing: f64,
     /// Keras-style L2 penalty factor on every kernel (`kernel_regularizer=l2(..)`).
     #[serde(default)]
     pub l2: f64,
@@ -164,6 +175,9 @@ pub struct TrainingSection {
     pub keep_checkpoints: usize,
 }
 
+fn is_zero(v: &f64) -> bool {
+    *v == 0.0
+}
 fn default_epochs() -> usize {
     10
 }
@@ -180,7 +194,8 @@ fn default_keep() -> usize {
     3
 }
 
-/// Learning-rate schedule, evaluated at the start of each epoch (0-based).
+/// Learning-rate schedule: `constant`, `step`, `exponential` and `cosine` are evaluated at the
+/// start of each epoch (0-based); `one_cycle` and `warmup_cosine` at every step.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[derive(schemars::JsonSchema)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
@@ -206,6 +221,42 @@ pub enum Schedule {
         #[serde(default)]
         min: f64,
     },
+    /// Per step: PyTorch's `OneCycleLR` (cosine annealing, two phases), peaking at the base
+    /// learning rate after `pct_start` of all steps.
+    OneCycle {
+        /// Fraction of the steps spent rising to the peak, in (0, 1).
+        #[serde(default = "one_cycle_pct_start")]
+        pct_start: f64,
+        /// The first rate is the base rate divided by this.
+        #[serde(default = "one_cycle_div_factor")]
+        div_factor: f64,
+        /// The last rate is the first rate divided by this.
+        #[serde(default = "one_cycle_final_div_factor")]
+        final_div_factor: f64,
+    },
+    /// Per step: linear warm-up to the base rate over `warmup_fraction` of all steps, then a
+    /// cosine down to `min` at the last step.
+    WarmupCosine {
+        /// Fraction of the steps spent warming up, in [0, 1).
+        #[serde(default = "warmup_fraction")]
+        warmup_fraction: f64,
+        /// Final learning rate.
+        #[serde(default)]
+        min: f64,
+    },
+}
+
+fn one_cycle_pct_start() -> f64 {
+    0.3
+}
+fn one_cycle_div_factor() -> f64 {
+    25.0
+}
+fn one_cycle_final_div_factor() -> f64 {
+    1e4
+}
+fn warmup_fraction() -> f64 {
+    0.05
 }
 
 impl Schedule {
@@ -219,6 +270,8 @@ impl Schedule {
                 let t = epoch as f64 / epochs.max(1) as f64;
                 min + (base - min) * 0.5 * (1.0 + (std::f64::consts::PI * t).cos())
             }
+            // Per-step schedules: the rate of the epoch's first step.
+            Schedule::OneCycle { .. } | Schedule::WarmupCosine { .. } => base,
         }
     }
 }
@@ -552,7 +605,13 @@ impl Experiment {
             Schedule::Cosine { min } if !(min.is_finite() && *min >= 0.0 && *min <= t.learning_rate) => {
                 return Err(invalid("training.schedule.min", format!("= {min} must be between 0 and the learning rate")));
             }
-            _ => {}
+            other => crate::schedule::validate(other, t.learning_rate).map_err(|(field, message)| invalid(&format!("training.schedule.{field}"), message))?,
+        }
+        if !(t.label_smoothing.is_finite() && (0.0..1.0).contains(&t.label_smoothing)) {
+            return Err(invalid("training.label_smoothing", format!("= {} must be in [0, 1)", t.label_smoothing)));
+        }
+        if t.label_smoothing > 0.0 && c.model.task() != Task::Classifier {
+            return Err(invalid("training.label_smoothing", "smooths the class labels of a classifier; an autoencoder has none".into()));
         }
         if let Some(device) = &c.device
             && device.parse::<crate::backend::Backend>().is_err()
@@ -593,6 +652,15 @@ impl Experiment {
                 mnist_data::DataError::InvalidSetting { field, value, expected } => invalid(field, format!("= {value} is invalid: expected {expected}")),
                 other => invalid("data.images", other.to_string()),
             })?;
+        }
+        if let Some(augment) = &d.augment {
+            augment.validate().map_err(|e| match e {
+                mnist_data::DataError::InvalidSetting { field, value, expected } => invalid(&format!("data.{field}"), format!("= {value} is invalid: expected {expected}")),
+                other => invalid("data.augment", other.to_string()),
+            })?;
+            if c.model.task() != Task::Classifier {
+                return Err(invalid("data.augment", "moves the inputs of a classifier; an autoencoder's targets would no longer match its inputs".into()));
+            }
         }
         for (field, noise) in [("data.train_noise", &d.train_noise), ("data.eval_noise", &d.eval_noise)] {
             if let Some(n) = noise {
@@ -916,7 +984,7 @@ impl Schedule {
     pub fn depends_on_epochs(&self) -> bool {
         match self {
             Schedule::Constant | Schedule::Step { .. } | Schedule::Exponential { .. } => false,
-            Schedule::Cosine { .. } => true,
+            Schedule::Cosine { .. } | Schedule::OneCycle { .. } | Schedule::WarmupCosine { .. } => true,
         }
     }
 
@@ -927,6 +995,8 @@ impl Schedule {
             Schedule::Step { .. } => "step",
             Schedule::Exponential { .. } => "exponential",
             Schedule::Cosine { .. } => "cosine",
+            Schedule::OneCycle { .. } => "one_cycle",
+            Schedule::WarmupCosine { .. } => "warmup_cosine",
         }
     }
 }

@@ -19,6 +19,7 @@ pub mod protobuf;
 pub mod overrides;
 pub mod progress;
 pub mod run_dir;
+pub mod schedule;
 pub mod steps;
 pub mod stop;
 pub mod tensorboard;

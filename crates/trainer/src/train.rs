@@ -63,7 +63,7 @@ pub fn eval_seed(seed: u64, split: &str) -> u64 {
 /// The objective an experiment trains.
 pub fn objective(config: &Config) -> Objective {
     let t = &config.training;
-    Objective { loss: t.loss, beta: t.beta, l2: t.l2, l1: t.l1 }
+    Objective { loss: t.loss, beta: t.beta, l2: t.l2, l1: t.l1, label_smoothing: t.label_smoothing }
 }
 
 fn row(epoch: usize, split: &str, a: &Averages, lr: f64, seconds: f64, time: f64) -> MetricRow {
@@ -314,6 +314,7 @@ pub fn train(experiment: &Experiment, opts: &TrainOptions) -> Result<TrainOutcom
     }
 
     let pixels: usize = data.shape.iter().product();
+    let augment = c.data.augment.clone().unwrap_or(mnist_data::Augment { shift: 0, rotation: 0.0, scale: 0.0 });
     let wants_sparsity = steps_log.is_some() && c.model.task() != Task::Classifier;
     // `training.steps` can end the run before its last epoch: the bars count the epochs it runs.
     let steps_per_epoch = data.train.len().div_ceil(t.batch_size.max(1)).max(1);
@@ -327,7 +328,10 @@ pub fn train(experiment: &Experiment, opts: &TrainOptions) -> Result<TrainOutcom
         // the autodiff device seeds the backend underneath it, so one call covers both.
         train_device.seed(derive_seed(seed, "device", epoch as u64));
         data.refresh_noise(experiment, epoch);
-        let lr = t.schedule.rate(t.learning_rate, epoch, t.epochs);
+        let epoch_lr = t.schedule.rate(t.learning_rate, epoch, t.epochs);
+        // Per-step schedules run over every step of the run (cut by `training.steps`).
+        let total_steps = (t.epochs * data.train.len().div_ceil(t.batch_size)).min(t.steps.unwrap_or(usize::MAX));
+        let mut lr = t.schedule.step_rate(t.learning_rate, state.global_step, total_steps, epoch_lr);
         let batches = data.train.batches(t.batch_size, t.shuffle.then(|| derive_seed(seed, "shuffle", epoch as u64)));
         let remaining = t.steps.map_or(usize::MAX, |s| s.saturating_sub(state.global_step));
         let steps = batches.steps().min(remaining);
@@ -345,6 +349,8 @@ pub fn train(experiment: &Experiment, opts: &TrainOptions) -> Result<TrainOutcom
                 return Err(TrainError::Interrupted { signal, run_dir: run.path().to_path_buf(), epoch: state.epoch });
             }
             let n = batch.len();
+            lr = t.schedule.step_rate(t.learning_rate, state.global_step, total_steps, epoch_lr);
+            let batch = augment.apply(batch, derive_seed(seed, "augment", state.global_step as u64));
             let b;
             (model, b) = train_step(model, &mut optim, &objective, batch, lr, wants_sparsity);
             if let Some(log) = steps_log.as_mut() {

@@ -2,7 +2,7 @@
 
 use burn::prelude::*;
 use mnist_models::{
-    LossKind, Model, ModelOutput, Objective, bce_with_logits, correct_count, cross_entropy,
+    LossKind, Model, ModelOutput, Objective, bce_with_logits, correct_count, cross_entropy, cross_entropy_smoothed,
     kl_divergence, mse,
 };
 
@@ -166,6 +166,7 @@ fn vae_objective_is_reconstruction_plus_beta_kl() {
         beta: 0.5,
         l2: 0.0,
         l1: 0.0,
+        label_smoothing: 0.0,
     };
     let labels = Tensor::<1, Int>::zeros([2], &device);
     let terms = objective.compute(&model, output, x.clone(), labels);
@@ -214,6 +215,7 @@ fn autoencoder_objective_is_a_mean_with_penalties() {
         beta: 1.0,
         l2: 0.01,
         l1: 0.001,
+        label_smoothing: 0.0,
     };
     let terms = objective.compute(&model, output, x.clone(), Tensor::zeros([2], &device));
 
@@ -273,4 +275,36 @@ fn classifier_objective_is_cross_entropy() {
     let terms = Objective::new(LossKind::CrossEntropy).compute(&model, output, x, labels);
     assert!((scalar(terms.total) - expected).abs() < 1e-6);
     assert!(terms.reconstruction.is_none() && terms.kl.is_none());
+}
+
+/// Label smoothing against PyTorch's definition (`CrossEntropyLoss(label_smoothing=e)`): the
+/// target distribution is `(1 - e)·onehot + e / C`, the loss its cross-entropy with the softmax,
+/// batch mean. Written out in f64.
+#[test]
+fn smoothed_cross_entropy_matches_its_definition() {
+    let device = Device::flex();
+    let rows: [[f64; 4]; 3] = [[1.0, -2.0, 0.5, 3.0], [0.0, 0.0, 0.0, 0.0], [-1.5, 2.5, 0.25, -0.75]];
+    let labels = [3i64, 1, 0];
+    let flat: Vec<f32> = rows.iter().flatten().map(|&v| v as f32).collect();
+    for eps in [0.0, 0.1, 0.3] {
+        let logits = Tensor::<2>::from_data(TensorData::new(flat.clone(), [3, 4]), &device);
+        let l = Tensor::<1, Int>::from_data(TensorData::new(labels.to_vec(), [3]), &device);
+        let got = scalar(cross_entropy_smoothed(logits, l, eps)) as f64;
+        let mut expected = 0.0;
+        for (row, &label) in rows.iter().zip(&labels) {
+            let max = row.iter().cloned().fold(f64::MIN, f64::max);
+            let log_z = max + row.iter().map(|v| (v - max).exp()).sum::<f64>().ln();
+            for (k, v) in row.iter().enumerate() {
+                let target = (1.0 - eps) * f64::from(u8::from(k as i64 == label)) + eps / 4.0;
+                expected -= target * (v - log_z);
+            }
+        }
+        expected /= 3.0;
+        assert!((got - expected).abs() < 1e-5, "epsilon {eps}: {got} vs {expected}");
+    }
+    // Smoothing changes the value (so the comparison above is not of two plain cross-entropies).
+    let logits = Tensor::<2>::from_data(TensorData::new(flat, [3, 4]), &device);
+    let l = Tensor::<1, Int>::from_data(TensorData::new(labels.to_vec(), [3]), &device);
+    let plain = scalar(cross_entropy(logits.clone(), l.clone()));
+    assert!((scalar(cross_entropy_smoothed(logits, l, 0.3)) - plain).abs() > 1e-3);
 }

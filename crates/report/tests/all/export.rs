@@ -190,3 +190,87 @@ fn convolutional_autoencoders_keep_pytorch_conv_layouts() {
     assert!(conv_vae.contains(&("mean.weight".into(), vec![2, 16])));
     assert!(conv_vae.contains(&("hidden.0.linear.weight".into(), vec![16, 3136])));
 }
+
+/// Batch normalization after dense and convolution layers: the export holds PyTorch's names
+/// (`weight`, `bias`, `running_mean`, `running_var`, `num_batches_tracked` = the training steps),
+/// the running statistics are the trained ones saved in the checkpoint (not the initial 0 and
+/// 1), and the loaded model's eval-mode logits are what PyTorch must reproduce. With
+/// `MNIST_BURN_KEEP_EXPORT=DIR` the files are kept in `DIR/<kind>/` with `check.json` (inputs and
+/// Burn's logits) for `scripts/check_batchnorm_export.py` (run by scripts/check-batchnorm-export.sh).
+#[test]
+fn batch_norm_export_matches_burn() {
+    let cases = [
+        ("mlp", "[model]\nkind = \"mlp\"\nhidden = [16, 12]\nbatch_norm = true\n"),
+        (
+            "cnn",
+            "[model]\nkind = \"cnn\"\nconv = [{ filters = 4, kernel_size = 5, padding = \"valid\", batch_norm = true, pool = 2 }, { filters = 6, batch_norm = true }]\npool_size = 2\ndense = [12]\ndense_batch_norm = true\n",
+        ),
+    ];
+    let keep = std::env::var_os("MNIST_BURN_KEEP_EXPORT").map(std::path::PathBuf::from);
+    for (kind, model) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        let run = train_run(
+            dir.path(),
+            kind,
+            "normalization = \"standardize\"\ntrain_limit = 300\ntest_limit = 50\n",
+            &format!("{model}\n[training]\nepochs = 1\nbatch_size = 50\nloss = \"cross_entropy\"\nlearning_rate = 0.05\noptimizer = {{ kind = \"sgd\", momentum = 0.9 }}\n"),
+        );
+        let out = dir.path().join("export/model.safetensors");
+        let outcome = export_run(&run, "last", &out, None).unwrap();
+        let find = |name: &str| outcome.tensors.iter().find(|t| t.name == name).unwrap_or_else(|| panic!("{kind}: no {name} in {:?}", outcome.tensors));
+        let prefixes: Vec<&str> = match kind {
+            "mlp" => vec!["hidden.0.bn", "hidden.1.bn"],
+            _ => vec!["conv.0.bn", "conv.1.bn", "dense.0.bn"],
+        };
+        for prefix in &prefixes {
+            for p in ["weight", "bias", "running_mean", "running_var"] {
+                assert_eq!(find(&format!("{prefix}.{p}")).dtype, "F32");
+            }
+            let counter = find(&format!("{prefix}.num_batches_tracked"));
+            assert_eq!((counter.dtype.as_str(), counter.shape.as_slice()), ("I64", &[][..]));
+        }
+        // Every tensor is a parameter or a buffer PyTorch knows: nothing else (no Burn flags).
+        let expected = match kind { "mlp" => 2 * 5 + 3 * 2, _ => 3 * 5 + 4 * 2 };
+        assert_eq!(outcome.tensors.len(), expected, "{kind}: {:?}", outcome.tensors);
+        // 300 samples in batches of 50: 6 training steps, each one batch through every BN.
+        let bytes = std::fs::read(&out).unwrap();
+        let len = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
+        let header: serde_json::Value = serde_json::from_slice(&bytes[8..8 + len]).unwrap();
+        for prefix in &prefixes {
+            let info = &header[format!("{prefix}.num_batches_tracked")];
+            let start = 8 + len + info["data_offsets"][0].as_u64().unwrap() as usize;
+            assert_eq!(i64::from_le_bytes(bytes[start..start + 8].try_into().unwrap()), 6);
+            // The running statistics moved from their initial 0 (mean) and 1 (variance).
+            let mean = tensor_values(&out, &format!("{prefix}.running_mean"));
+            let var = tensor_values(&out, &format!("{prefix}.running_var"));
+            assert!(mean.iter().any(|m| m.abs() > 1e-3), "{prefix}: running mean still 0: {mean:?}");
+            assert!(var.iter().any(|v| (v - 1.0).abs() > 1e-3), "{prefix}: running variance still 1: {var:?}");
+        }
+
+        // Eval-mode logits of the loaded checkpoint: the running statistics, not the batch's.
+        let loaded = load_run(&run, "last", None).unwrap();
+        let device = Device::flex();
+        device.seed(5);
+        let x = Tensor::<4>::random([6, 1, 28, 28], burn::tensor::Distribution::Normal(0.0, 1.0), &device);
+        let logits = |x: Tensor<4>| match loaded.model.forward(x) {
+            mnist_models::ModelOutput::Logits(l) => l.into_data().try_to_vec::<f32>().unwrap(),
+            _ => panic!("a classifier"),
+        };
+        let all = logits(x.clone());
+        // Per-sample: the first image alone gives the same logits as within the batch, which
+        // batch statistics would not.
+        let first = logits(x.clone().narrow(0, 0, 1));
+        for (a, b) in first.iter().zip(&all[..10]) {
+            assert!((a - b).abs() < 1e-4, "{kind}: eval output depends on the batch: {a} vs {b}");
+        }
+        if let Some(keep) = &keep {
+            let d = keep.join(kind);
+            std::fs::create_dir_all(&d).unwrap();
+            std::fs::copy(&out, d.join("model.safetensors")).unwrap();
+            std::fs::copy(sidecar_path(&out), d.join("model.json")).unwrap();
+            let inputs = x.into_data().try_to_vec::<f32>().unwrap();
+            let check = serde_json::json!({ "shape": [6, 1, 28, 28], "inputs": inputs, "logits": all });
+            std::fs::write(d.join("check.json"), check.to_string()).unwrap();
+        }
+    }
+}

@@ -3,6 +3,7 @@
 
 pub mod adadelta;
 pub mod adam;
+pub mod adamw;
 pub mod nadam;
 pub mod sgd;
 
