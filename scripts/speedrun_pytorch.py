@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The speedrun recipe of configs/speedrun.toml in PyTorch, on CPU, for scripts/speedrun.sh.
 
-conv 24 5x5 (valid) → ReLU → max pool 2 → conv 32 3x3 (valid) → ReLU → max pool 2 → dense 256 →
+conv F 5x5 (valid, F = --filters, 16 as in the config) → ReLU → max pool 2 → conv 32 3x3 (valid) → ReLU → max pool 2 → dense 256 →
 ReLU → dense 10; Keras-like init (Glorot-uniform kernels, zero biases); Adam (eps 1e-8) with
 OneCycleLR (max_lr 0.01, pct_start 0.25, cos), label smoothing 0.1, batch 128, one epoch over the first 98 % of the
 training set shuffled (the Rust run holds out 2 % for validation and evaluates it), data
@@ -34,10 +34,10 @@ def read_idx(path):
 
 
 class Net(nn.Module):
-    def __init__(self):
+    def __init__(self, filters):
         super().__init__()
-        self.conv1 = nn.Conv2d(1, 24, 5)
-        self.conv2 = nn.Conv2d(24, 32, 3)
+        self.conv1 = nn.Conv2d(1, filters, 5)
+        self.conv2 = nn.Conv2d(filters, 32, 3)
         self.fc1 = nn.Linear(32 * 5 * 5, 256)
         self.fc2 = nn.Linear(256, 10)
         for m in self.modules():
@@ -58,6 +58,7 @@ def main():
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--data", default=os.path.join(os.path.dirname(__file__), "..", "data", "mnist"))
     p.add_argument("--lr", type=float, default=0.01)
+    p.add_argument("--filters", type=int, default=16, help="filters of the first convolution (configs/speedrun.toml: 16)")
     p.add_argument("--batch", type=int, default=128)
     a = p.parse_args()
     torch.set_num_threads(a.threads)
@@ -76,7 +77,7 @@ def main():
     x_val, y_val = (x[val_idx] - mean) / std, y[val_idx]
     xt = (xt - mean) / std
 
-    model = Net()
+    model = Net(a.filters)
     steps = (len(x_train) + a.batch - 1) // a.batch
     opt = torch.optim.Adam(model.parameters(), lr=a.lr, eps=1e-8)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=a.lr, total_steps=steps, pct_start=0.25)
