@@ -119,37 +119,55 @@ impl Images {
         }
     }
 
-    /// The rows at `indices`: `on_device` is the same indices as a `[k]` tensor, used as it is
-    /// when everything is one chunk.
-    fn select(&self, indices: &[i64], on_device: Tensor<1, Int>) -> Tensor<4> {
+    /// How to gather the rows at `indices` from these chunks (and from any images chunked alike):
+    /// `None` when everything is one chunk and the indices can be used as they are.
+    fn plan(&self, indices: &[i64]) -> Option<Gather> {
         if self.chunks.len() == 1 {
-            return self.chunks[0].clone().select(0, on_device);
+            return None;
         }
-        // Gather each chunk's rows in one select, then one more select puts them in batch order.
         let device = self.device();
+        let index_tensor = |v: Vec<i64>| {
+            let k = v.len();
+            Tensor::<1, Int>::from_data(TensorData::new(v, [k]), &device)
+        };
         let mut parts = Vec::new();
         let mut placed = vec![0i64; indices.len()];
         let mut next = 0i64;
-        for (c, chunk) in self.chunks.iter().enumerate() {
+        for c in 0..self.chunks.len() {
             let base = (c * self.chunk_rows) as i64;
-            let end = base + self.chunk_rows as i64;
+            let rows = base..base + self.chunk_rows as i64;
             let mut local = Vec::new();
             for (position, &i) in indices.iter().enumerate() {
-                if (base..end).contains(&i) {
+                if rows.contains(&i) {
                     local.push(i - base);
                     placed[position] = next;
                     next += 1;
                 }
             }
             if !local.is_empty() {
-                let k = local.len();
-                parts.push(chunk.clone().select(0, Tensor::<1, Int>::from_data(TensorData::new(local, [k]), &device)));
+                parts.push((c, index_tensor(local)));
             }
         }
-        let gathered = Tensor::cat(parts, 0);
-        let k = placed.len();
-        gathered.select(0, Tensor::<1, Int>::from_data(TensorData::new(placed, [k]), &device))
+        Some(Gather { parts, order: index_tensor(placed) })
     }
+
+    /// The rows at `on_device` (a `[k]` index tensor), through `plan` when the images are chunked.
+    fn select(&self, plan: Option<&Gather>, on_device: Tensor<1, Int>) -> Tensor<4> {
+        let Some(plan) = plan else {
+            return self.chunks[0].clone().select(0, on_device);
+        };
+        // Each chunk's rows in one select, then one more select puts them in batch order.
+        let parts = plan.parts.iter().map(|(c, local)| self.chunks[*c].clone().select(0, local.clone())).collect();
+        Tensor::cat(parts, 0).select(0, plan.order.clone())
+    }
+}
+
+/// The rows of one batch, chunk by chunk: for each chunk that holds some, its index and their
+/// indices within it; then where each gathered row goes in the batch.
+#[derive(Debug)]
+struct Gather {
+    parts: Vec<(usize, Tensor<1, Int>)>,
+    order: Tensor<1, Int>,
 }
 
 /// One split on the device: clean targets, the model inputs (noisy for denoising runs) and labels.
@@ -220,6 +238,10 @@ impl DeviceSplit {
 
     /// Replaces the model inputs with corrupted images `[n, channels, rows, cols]` (or clears them).
     pub fn set_noisy(&mut self, noisy: Option<Images>) {
+        if let Some(noisy) = &noisy {
+            // A batch gathers both with one plan (see `select`).
+            assert!(noisy.len == self.clean.len && noisy.chunk_rows == self.clean.chunk_rows, "noisy images must be chunked like the clean ones");
+        }
         self.noisy = noisy;
     }
 
@@ -279,9 +301,11 @@ impl DeviceSplit {
     /// The rows at `indices`; `on_device` holds the same indices as a `[k]` tensor on the
     /// split's device.
     fn select(&self, indices: &[i64], on_device: Tensor<1, Int>) -> Batch {
-        let target = self.clean.select(indices, on_device.clone());
+        // Clean and noisy images are chunked alike (same row size, same device): one plan serves both.
+        let plan = self.clean.plan(indices);
+        let target = self.clean.select(plan.as_ref(), on_device.clone());
         let input = match &self.noisy {
-            Some(noisy) => noisy.select(indices, on_device.clone()),
+            Some(noisy) => noisy.select(plan.as_ref(), on_device.clone()),
             None => target.clone(),
         };
         Batch { input, target, labels: self.labels.clone().select(0, on_device) }
