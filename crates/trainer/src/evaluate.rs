@@ -117,21 +117,21 @@ pub struct BatchTerms {
 
 /// Runs `model` on `batch` and computes everything the loop and the evaluation log.
 pub fn batch_terms(model: &Model, objective: &Objective, batch: Batch, with_sparsity: bool) -> BatchTerms {
-    let output = model.forward(batch.input.clone());
-    terms_of(model, objective, output, batch, with_sparsity)
+    let Batch { input, target, labels } = batch;
+    terms_of(model, objective, model.forward(input), target, labels, with_sparsity)
 }
 
-/// The terms of `output`, the model's answer to `batch`.
-fn terms_of(model: &Model, objective: &Objective, output: ModelOutput, batch: Batch, with_sparsity: bool) -> BatchTerms {
+/// The terms of `output`, the model's answer to a batch with these targets and labels.
+fn terms_of(model: &Model, objective: &Objective, output: ModelOutput, target: Tensor<4>, labels: Tensor<1, Int>, with_sparsity: bool) -> BatchTerms {
     let (correct, squared_error, sparsity) = match &output {
-        ModelOutput::Logits(logits) => (Some(correct_count(logits.clone().inner(), batch.labels.clone().inner())), None, None),
+        ModelOutput::Logits(logits) => (Some(correct_count(logits.clone().inner(), labels.clone().inner())), None, None),
         ModelOutput::Autoencoder(ae) => {
-            let diff = ae.reconstruction.clone().inner() - batch.target.clone().inner();
+            let diff = ae.reconstruction.clone().inner() - target.clone().inner();
             let sparsity = with_sparsity.then(|| ae.latent.clone().inner().abs().greater_elem(0.0).float().mean());
             (None, Some(diff.square().sum()), sparsity)
         }
     };
-    BatchTerms { terms: objective.compute(model, output, batch.target, batch.labels), correct, squared_error, sparsity }
+    BatchTerms { terms: objective.compute(model, output, target, labels), correct, squared_error, sparsity }
 }
 
 /// Evaluates `model` (an inference copy, `model.valid()`) on every sample of `split`. The device is
@@ -162,7 +162,7 @@ pub fn evaluate_code(model: &Model, split: &DeviceSplit, objective: &Objective, 
             Code::Sampled => None,
         };
         let b = match mean_path {
-            Some(output) => terms_of(model, objective, output, batch, false),
+            Some(output) => terms_of(model, objective, output, batch.target, batch.labels, false),
             None => batch_terms(model, objective, batch, false),
         };
         acc.add(&b.terms, b.correct, b.squared_error, n);
