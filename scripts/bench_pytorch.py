@@ -801,9 +801,23 @@ def main():
         print(json.dumps(bench_one(args.model, args)), flush=True)
         return 0
 
-    # A child per model: its peak RSS is that model's alone.
+    names = args.names.split(",") if args.names else seed_models(args.configs)
     failed = 0
-    for name in args.names.split(",") if args.names else seed_models(args.configs):
+    if args.device != "cpu":
+        # On a GPU the peak RSS says little and each child would pay torch's import and CUDA's
+        # start again (several seconds): one process runs every model, a failure is one JSON line.
+        for name in names:
+            try:
+                print(json.dumps(bench_one(name, args)), flush=True)
+            except Exception as e:  # noqa: BLE001 - recorded, and the next model runs
+                print(json.dumps({"model": name, "device": f"pytorch-{args.device}", "error": repr(e)}), flush=True)
+                failed += 1
+            if torch.cuda.is_available():
+                torch.cuda.empty_cache()
+        return 1 if failed else 0
+
+    # A child per model: its peak RSS is that model's alone.
+    for name in names:
         cmd = [sys.executable, __file__, "--model", name, "--steps", str(args.steps), "--warmup", str(args.warmup),
                "--threads", str(args.threads), "--configs", str(args.configs), "--device", args.device]
         if args.data is not None:

@@ -80,7 +80,9 @@ def main():
         print("\n| training | device | exit | wall time | test |")
         print("|---|---|---|---|---|")
         for t in trains:
-            print(f'| {t["model"]} | {t["device"]} | {t["exit"]} | {t["wall_s"]:.1f} s | {t["test"] or "–"} |')
+            wall = t.get("wall_s")
+            wall = f"{wall:.1f} s" if wall is not None else "–"
+            print(f'| {t["model"]} | {t["device"]} | {t.get("exit", "–")} | {wall} | {t.get("test") or "–"} |')
     return 0
 
 
