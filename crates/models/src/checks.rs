@@ -128,15 +128,20 @@ pub(crate) fn check_dense_layers(
     Ok(())
 }
 
+/// The sizes every convolution, plain or transposed, needs to be at least 1.
+fn check_conv_sizes(field: &str, layer: &ConvLayer) -> Result<(), ModelConfigError> {
+    check_nonzero(format!("{field}.filters"), layer.filters)?;
+    check_nonzero(format!("{field}.kernel_size"), layer.kernel_size)?;
+    check_nonzero(format!("{field}.stride"), layer.stride)
+}
+
 /// The `[channels, height, width]` after a convolution, or the error naming the layer.
 pub(crate) fn conv_output_shape(
     field: &str,
     input: [usize; 3],
     layer: &ConvLayer,
 ) -> Result<[usize; 3], ModelConfigError> {
-    check_nonzero(format!("{field}.filters"), layer.filters)?;
-    check_nonzero(format!("{field}.kernel_size"), layer.kernel_size)?;
-    check_nonzero(format!("{field}.stride"), layer.stride)?;
+    check_conv_sizes(field, layer)?;
     let [_, h, w] = input;
     let out = |n: usize| {
         layer
@@ -162,9 +167,7 @@ pub(crate) fn conv_transpose_output_shape(
     input: [usize; 3],
     layer: &ConvLayer,
 ) -> Result<[usize; 3], ModelConfigError> {
-    check_nonzero(format!("{field}.filters"), layer.filters)?;
-    check_nonzero(format!("{field}.kernel_size"), layer.kernel_size)?;
-    check_nonzero(format!("{field}.stride"), layer.stride)?;
+    check_conv_sizes(field, layer)?;
     if layer.pool != 1 || layer.batch_norm {
         let key = if layer.pool != 1 { "pool" } else { "batch_norm" };
         return Err(ModelConfigError::NotTransposed { field: format!("{field}.{key}") });
