@@ -12,10 +12,8 @@ up() {
   if sinfo -h >/dev/null 2>&1; then
     return 0
   fi
-  if ! command -v slurmctld >/dev/null || ! command -v munged >/dev/null; then
-    $SUDO apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq slurm-wlm munge >/dev/null
-  fi
+  # Debian's slurm-wlm and munge, when missing; an install that fails stops here and names them.
+  bash "$(dirname "$0")/deps.sh" slurm
   local host cpus mem
   host=$(hostname -s)
   cpus=$(nproc)

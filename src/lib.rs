@@ -134,7 +134,7 @@ pub fn stop_on_signals() {
                 eprintln!("\n{} again: exiting now", signal.name());
                 std::process::exit(signal.exit_code().into());
             }
-            eprintln!("\n{}: stopping before the next step (send it again to exit at once)", signal.name());
+            eprintln!("\n{}: stopping at the next safe point (send it again to exit at once)", signal.name());
         }
     });
     drop(spawned);

@@ -1,11 +1,13 @@
 //! Chaos resume: trains a small config while killing it with SIGKILL at random fault points
-//! (model loading, mid-epoch steps, checkpoint writes, pruning, `metrics.csv` and TensorBoard
-//! writes), resuming after each kill, and checks that every run ends with exactly the metrics,
-//! weights and test figures of an uninterrupted run.
+//! (model loading, mid-epoch steps, shutting down after a signal, checkpoint writes, pruning, and
+//! the writes of `config.toml`, `run.json`, `state.json`, `metrics.csv` and TensorBoard records),
+//! resuming after each kill, and checks that every run ends with exactly the metrics, weights and
+//! test figures of an uninterrupted run, and that every kind of point was hit.
 //!
-//! The suite runs a short variant (10 kills). `scripts/chaos-resume.sh` runs a long one:
-//! `MNIST_BURN_CHAOS_KILLS` sets the number of kills, `MNIST_BURN_CHAOS_SEED` the seed that picks
-//! the points (the suite's is fixed, so its points are the same on every machine).
+//! The suite runs a short variant (10 kills, one per kind of point: a campaign takes every kind
+//! first). `scripts/chaos-resume.sh` runs a long one: `MNIST_BURN_CHAOS_KILLS` sets the number of
+//! kills, `MNIST_BURN_CHAOS_SEED` the seed that picks the points (the suite's is fixed, so its
+//! points are the same on every machine).
 //!
 //! Each kill lands at a point the trainer's test hooks pause at (`mnist_trainer::hooks`), so
 //! which moment is hit depends on the seed alone, never on the machine's speed.
@@ -15,12 +17,13 @@ mod common;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use common::{assert_readable, metrics_without_seconds, run, spawn_paused, write_config};
+use common::{assert_readable, kept_checkpoints, metrics_without_seconds, run, spawn_paused, validation_losses, write_config};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
 /// Four epochs of 45 steps (1,080 training images in batches of 24) on real MNIST, keeping two
-/// checkpoints so saving epochs 3 and 4 prunes.
+/// checkpoints so that saving later epochs prunes (which ones follows from the validation losses:
+/// the best epoch is never pruned).
 const CONFIG: &str = r#"[experiment]
 name = "chaos"
 seed = 31
@@ -47,6 +50,8 @@ keep_checkpoints = 2
 "#;
 const EPOCHS: usize = 4;
 const STEPS_PER_EPOCH: usize = 45;
+/// `training.keep_checkpoints` of [`CONFIG`].
+const KEEP_CHECKPOINTS: usize = 2;
 
 fn env_number(name: &str, default: u64) -> u64 {
     match std::env::var(name) {
@@ -108,26 +113,64 @@ fn last_checkpoint(run_dir: &Path) -> usize {
     assert_readable(run_dir).last().map_or(0, |e| *e as usize)
 }
 
-/// The kinds of fault point, in the order the kills go through them (so even a short campaign
-/// hits each): `load` needs a checkpoint to resume from, so it falls back to a step before one.
-const KINDS: [&str; 8] = ["step", "checkpoint", "load", "write:metrics.csv", "tensorboard", "prune", "write:state.json", "write:run.json"];
+/// The kinds of fault point (every point of `mnist_trainer::hooks`). A campaign first takes them
+/// in this order, each at the first launch that can reach it, so even a short one hits every
+/// kind; once each is hit, it picks among those the launch can reach at random. The order puts
+/// the kinds that leave the run where it was (or move it little) first, and those that a run
+/// with every epoch checkpointed can still reach last.
+const KINDS: [&str; 10] = [
+    "write:config.toml",
+    "step",
+    "shutdown",
+    "checkpoint",
+    "write:state.json",
+    "prune",
+    "tensorboard",
+    "load",
+    "write:metrics.csv",
+    "write:run.json",
+];
 
-/// A fault point of `kind` at a random epoch or step that a run continuing after epoch `done`
-/// can reach.
-fn pick_point(rng: &mut StdRng, kind: &str, done: usize) -> String {
+/// Whether a launch continuing a run after epoch `done` (0: a fresh `--force` launch) passes a
+/// point of `kind`; `prunes` are the epochs whose saving removes a checkpoint.
+fn reachable(kind: &str, done: usize, prunes: &[usize]) -> bool {
     if done == EPOCHS {
-        // Every epoch is checkpointed; resuming only loads, rewrites metrics.csv and finishes.
-        return ["load", "write:metrics.csv", "write:run.json"][rng.random_range(0..3)].to_string() + &format!("@{EPOCHS}");
+        // Every epoch is checkpointed: resuming only loads, rewrites metrics.csv and marks the run
+        // finished in run.json.
+        return matches!(kind, "load" | "write:metrics.csv" | "write:run.json");
     }
-    let epoch = rng.random_range(done + 1..=EPOCHS);
     match kind {
-        "load" if done > 0 => format!("load@{done}"),
-        "step" | "load" => format!("step@{}", rng.random_range(done * STEPS_PER_EPOCH + 1..=EPOCHS * STEPS_PER_EPOCH)),
-        // Saving epochs 3 and 4 prunes (two are kept), unless the oldest is the best.
-        "prune" => format!("prune@{}", epoch.max(3)),
-        // run.json is rewritten once more at the very end, when the run is marked finished.
-        "write:run.json" => format!("write:run.json@{EPOCHS}"),
-        other => format!("{other}@{epoch}"),
+        // Written when a run starts, which only a fresh launch does.
+        "write:config.toml" => done == 0,
+        "load" => done > 0,
+        "prune" => prunes.iter().any(|&e| e > done),
+        _ => true,
+    }
+}
+
+/// The points a launch continuing after epoch `done` pauses at to reach a point of `kind`, in
+/// order: the test signals the process at each but the last, and kills it at the last.
+fn pick_points(rng: &mut StdRng, kind: &str, done: usize, prunes: &[usize]) -> Vec<String> {
+    let any_step = |rng: &mut StdRng| format!("step@{}", rng.random_range(done * STEPS_PER_EPOCH + 1..=EPOCHS * STEPS_PER_EPOCH));
+    let epoch = |rng: &mut StdRng| rng.random_range(done + 1..=EPOCHS);
+    match kind {
+        "step" => vec![any_step(rng)],
+        // `shutdown` pauses once a stop signal is seen: a step point first, SIGINT there.
+        "shutdown" => vec![any_step(rng), "shutdown".into()],
+        "load" => vec![format!("load@{done}")],
+        // Points other than `step` are numbered with the epoch being trained, 0 before the first.
+        "write:config.toml" => vec!["write:config.toml@0".into()],
+        // run.json is written when a run starts and once more at the very end, when the run is
+        // marked finished.
+        "write:run.json" => vec![format!("write:run.json@{}", if done == 0 && rng.random_bool(0.5) { 0 } else { EPOCHS })],
+        // Resuming rewrites metrics.csv (numbered with the checkpoint's epoch), then every epoch does.
+        "write:metrics.csv" if done == EPOCHS => vec![format!("write:metrics.csv@{EPOCHS}")],
+        "write:metrics.csv" => vec![format!("write:metrics.csv@{}", rng.random_range(done.max(1)..=EPOCHS))],
+        "prune" => {
+            let later: Vec<usize> = prunes.iter().copied().filter(|&e| e > done).collect();
+            vec![format!("prune@{}", later[rng.random_range(0..later.len())])]
+        }
+        other => vec![format!("{other}@{}", epoch(rng))],
     }
 }
 
@@ -135,6 +178,7 @@ fn pick_point(rng: &mut StdRng, kind: &str, done: usize) -> String {
 fn sigkill_at_random_points_then_resume_ends_bit_identical_to_an_uninterrupted_run() {
     let kills = env_number("MNIST_BURN_CHAOS_KILLS", 10);
     let seed = env_number("MNIST_BURN_CHAOS_SEED", 2026);
+    assert!(kills >= KINDS.len() as u64, "MNIST_BURN_CHAOS_KILLS={kills}: a campaign needs at least {} kills to hit every kind of fault point", KINDS.len());
     let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
     let config = PathBuf::from(write_config(dir.path(), "chaos.toml", CONFIG));
 
@@ -143,10 +187,15 @@ fn sigkill_at_random_points_then_resume_ends_bit_identical_to_an_uninterrupted_r
     assert_eq!(code, 0, "{stderr}");
     assert!(stdout.contains(&format!("done: {EPOCHS} epochs, {} steps", EPOCHS * STEPS_PER_EPOCH)), "{stdout}");
     let expected = outcome(&whole);
+    // Which epochs' saving prunes follows from the uninterrupted run's validation losses.
+    let kept = kept_checkpoints(&validation_losses(&expected.metrics), KEEP_CHECKPOINTS);
+    assert_eq!(assert_readable(&whole), kept[EPOCHS - 1].0, "the uninterrupted run keeps the checkpoints its metrics.csv implies");
+    let prunes: Vec<usize> = (1..=EPOCHS).filter(|&e| kept[e - 1].1).collect();
+    assert!(!prunes.is_empty(), "no epoch's saving prunes a checkpoint (validation losses {:?}, keep {KEEP_CHECKPOINTS}): the config no longer reaches `prune`", validation_losses(&expected.metrics));
 
     let mut rng = StdRng::seed_from_u64(seed);
-    let mut hits: BTreeMap<String, usize> = BTreeMap::new();
-    let (mut killed, mut runs, mut launches, mut rotation) = (0, 0, 0, 0);
+    let mut hits: BTreeMap<&str, usize> = KINDS.iter().map(|k| (*k, 0)).collect();
+    let (mut killed, mut runs, mut launches) = (0, 0, 0);
     let out = dir.path().join("chaos");
     while killed < kills {
         // One run, killed again and again until it finishes; then a fresh one.
@@ -155,32 +204,41 @@ fn sigkill_at_random_points_then_resume_ends_bit_identical_to_an_uninterrupted_r
         let mut killed_after_the_last_epoch = false;
         loop {
             let done = last_checkpoint(&out);
-            let flags: &[&str] = if done > 0 { &["--resume"] } else { &["--force"] };
+            let flag = if done > 0 { "--resume" } else { "--force" };
+            launches += 1;
             // With every epoch checkpointed one kill is enough (loading, metrics.csv or the final
             // run.json): then the run finishes and a new one starts, so the kills spread over
             // every stage of many runs.
-            let finish = killed >= kills || (done == EPOCHS && killed_after_the_last_epoch);
-            killed_after_the_last_epoch |= done == EPOCHS;
-            let kind = KINDS[rotation % KINDS.len()];
-            let point = if finish { "none".into() } else { pick_point(&mut rng, kind, done) };
-            launches += 1;
-            let mut paused = spawn_paused(&config, &out, flags, &[&point]);
-            if paused.reached(&point) {
-                paused.kill();
-                killed += 1;
-                if point.starts_with(kind) {
-                    rotation += 1;
-                }
-                *hits.entry(point.split('@').next().unwrap().to_string()).or_default() += 1;
-                let after = last_checkpoint(&out);
-                assert!(after >= done, "killed at {point}: checkpoint {after} after {done}");
-                continue;
+            if killed >= kills || (done == EPOCHS && killed_after_the_last_epoch) {
+                let (code, _, stderr) = run("train", &["--config", &s(&config), "--out", &s(&out), flag]);
+                assert_eq!(code, 0, "run {runs} (seed {seed}): the last launch, from epoch {done}, failed: {stderr}");
+                break;
             }
-            // The point lies beyond where this run went (a pruning that keeps the best epoch):
-            // it finished instead.
-            let (status, stderr) = paused.finish();
-            assert_eq!(status, Some(0), "the run with pause point {point} failed: {stderr}");
-            break;
+            killed_after_the_last_epoch |= done == EPOCHS;
+            let can = |k: &&str| reachable(k, done, &prunes);
+            let kind = match KINDS.iter().find(|k| hits[*k] == 0 && can(k)) {
+                Some(k) => *k,
+                None => {
+                    let choices: Vec<&str> = KINDS.iter().copied().filter(|k| can(&k)).collect();
+                    choices[rng.random_range(0..choices.len())]
+                }
+            };
+            let points = pick_points(&mut rng, kind, done, &prunes);
+            let mut paused = spawn_paused(&config, &out, &[flag], &points.iter().map(String::as_str).collect::<Vec<_>>());
+            for (i, point) in points.iter().enumerate() {
+                // Every point picked lies on the launch's way: not reaching it is a failure.
+                paused.wait_for(point);
+                if i + 1 < points.len() {
+                    paused.signal("INT");
+                }
+            }
+            paused.kill();
+            killed += 1;
+            *hits.get_mut(kind).unwrap() += 1;
+            let after = last_checkpoint(&out);
+            let at = points.join(" then ");
+            println!("chaos: run {runs}, kill {killed} ({kind}): {flag} from epoch {done}, killed at {at}, checkpoint {after} left");
+            assert!(after >= done, "killed at {at}: checkpoint {after} after {done}");
         }
         let got = outcome(&out);
         assert_eq!(got.metrics, expected.metrics, "run {runs} (seed {seed}): metrics.csv differs from the uninterrupted run's");
@@ -190,4 +248,6 @@ fn sigkill_at_random_points_then_resume_ends_bit_identical_to_an_uninterrupted_r
         assert_eq!(events, common::event_points(&whole), "run {runs} (seed {seed}): TensorBoard points differ");
     }
     println!("chaos: {killed} kills over {runs} runs ({launches} launches, seed {seed}): {hits:?}; every run ended bit-identical");
+    let missed: Vec<&str> = KINDS.iter().copied().filter(|k| hits[k] == 0).collect();
+    assert!(missed.is_empty(), "{killed} kills (seed {seed}) never hit {missed:?}: every kind of fault point must be hit at least once; hits: {hits:?}");
 }

@@ -1,6 +1,7 @@
 //! `predict` on image files: a classifier trained on MNIST reads digits drawn dark on light
-//! (`--invert`) at another size, an autoencoder writes its reconstructions, a VAE prints mean and
-//! log-variance, `--json` is parseable, and a bad file stops it with nothing written.
+//! (`--invert`) at another size and warns that it ignores `--out`, an autoencoder writes its
+//! reconstructions, a VAE prints mean and log-variance, `--json` is parseable, and a bad file
+//! stops it with nothing written.
 
 mod common;
 
@@ -84,6 +85,20 @@ fn a_classifier_reads_digits_drawn_on_paper_with_invert() {
     assert_eq!(code, 0, "{stderr}");
     assert!(stdout.starts_with(&format!("{}: {} 0.", s(&digits.join("digit_00.png")), labels[0])), "{stdout}");
     assert!(stderr.contains("images/s"), "{stderr}");
+    assert!(!stderr.contains("warning:"), "no --out, nothing to warn about: {stderr}");
+
+    // A classifier writes no images: an --out given anyway is named in a one-line warning, and
+    // nothing is created there; the predictions are printed as usual.
+    let out = t.path().join("classifier-out");
+    let (code, stdout, stderr) = predict(&["--run", &s(&run), "--invert", "--out", &s(&out), &s(&digits.join("digit_00.png"))]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(stdout.lines().count(), 1, "{stdout}");
+    let warnings: Vec<&str> = stderr.lines().filter(|l| l.starts_with("warning:")).collect();
+    assert_eq!(warnings.len(), 1, "{stderr}");
+    for needle in [format!("--out {} is ignored", s(&out)), format!("run {} is a classifier", s(&run)), "writes no images".into()] {
+        assert!(warnings[0].contains(&needle), "{needle} missing from: {stderr}");
+    }
+    assert!(!out.exists(), "{} was created for a classifier", s(&out));
 }
 
 #[test]

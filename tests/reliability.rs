@@ -12,7 +12,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use common::{assert_readable, bin, metrics_without_seconds, run, snapshot, spawn_paused, write_config};
+use common::{assert_readable, bin, kept_checkpoints, metrics_without_seconds, run, snapshot, spawn_paused, validation_losses, write_config};
 
 // ---------------------------------------------------------------------------------------------
 // Fixtures
@@ -705,21 +705,89 @@ fn out_paths_that_are_files_or_foreign_directories_are_left_alone() {
     refused("empty --out", &train(&["--config", &config, "--out", ""]), &["--out"]);
 }
 
+/// The unprivileged user the read-only test runs `train` as when the test itself runs as root
+/// (for whom permissions do not apply): `nobody`.
+const UNPRIVILEGED: &str = "65534";
+
+/// How this machine runs a command without the privilege to ignore file permissions: nothing to
+/// add when the test has no such privilege; as root, `setpriv` (util-linux) or `runuser` to drop
+/// to [`UNPRIVILEGED`]. Fails the test, naming what is missing, when neither can.
+fn unprivileged_prefix(privileged: bool) -> Vec<String> {
+    if !privileged {
+        return Vec::new();
+    }
+    let candidates: [Vec<String>; 2] = [
+        vec!["setpriv".into(), format!("--reuid={UNPRIVILEGED}"), format!("--regid={UNPRIVILEGED}"), "--clear-groups".into()],
+        ["runuser", "-u", "nobody", "--"].map(String::from).to_vec(),
+    ];
+    let mut tried = Vec::new();
+    for prefix in candidates {
+        let out = std::process::Command::new(&prefix[0]).args(&prefix[1..]).args(["id", "-u"]).output();
+        match out {
+            Ok(o) if o.status.success() && String::from_utf8_lossy(&o.stdout).trim() != "0" => return prefix,
+            Ok(o) => tried.push(format!("`{} id -u`: {} {}", prefix.join(" "), o.status, String::from_utf8_lossy(&o.stderr).trim())),
+            Err(e) => tried.push(format!("`{}`: {e}", prefix[0])),
+        }
+    }
+    panic!(
+        "this test runs as a user that file permissions do not stop (root), and cannot drop that privilege to check a \
+         read-only location: it needs util-linux's `setpriv` or `runuser` and the right to change user (CAP_SETUID). Tried:\n{}",
+        tried.join("\n")
+    );
+}
+
 #[test]
 fn a_read_only_location_is_reported_not_panicked_on() {
     use std::os::unix::fs::PermissionsExt;
-    let sc = Scratch::new();
-    let locked = sc.path("read-only");
-    std::fs::create_dir(&locked).unwrap();
-    std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o555)).unwrap();
-    if std::fs::write(locked.join("probe"), "x").is_ok() {
-        // Running as root: permissions do not apply, nothing to test.
-        std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o755)).unwrap();
-        return;
+    let mode = |p: &Path, m: u32| std::fs::set_permissions(p, std::fs::Permissions::from_mode(m)).unwrap();
+    // Everything the unprivileged user needs is readable by all: the scratch directory (0700 when
+    // created), the data, the config and the binary (linked or copied next to them, as the build
+    // directory may lie where that user cannot go, e.g. under /root).
+    let scratch = tempfile::tempdir().unwrap();
+    let dir = scratch.path();
+    mode(dir, 0o755);
+    let data = tiny_set(&dir.join("data"));
+    let config = write_config(dir, "tiny.toml", &tiny_config(&data));
+    let binary = dir.join("train");
+    if std::fs::hard_link(env!("CARGO_BIN_EXE_train"), &binary).is_err() {
+        std::fs::copy(env!("CARGO_BIN_EXE_train"), &binary).unwrap();
     }
-    let config = sc.config("tiny.toml", &sc.base());
-    refused("read-only parent", &train(&["--config", &config, "--out", &s(&locked.join("run"))]), &["read-only", "Permission denied"]);
-    std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o755)).unwrap();
+    mode(&binary, 0o755);
+    for p in [&data.join(FILES[0]), &data.join(FILES[1]), &data.join(FILES[2]), &data.join(FILES[3]), &PathBuf::from(&config)] {
+        mode(p, 0o644);
+    }
+    mode(&data, 0o755);
+    let locked = dir.join("read-only");
+    std::fs::create_dir(&locked).unwrap();
+    mode(&locked, 0o555);
+
+    // Root (or anyone with CAP_DAC_OVERRIDE) writes into a read-only directory anyway: then
+    // `train` runs as an unprivileged user, and must be refused like anybody else.
+    let privileged = std::fs::write(locked.join("probe"), "x").is_ok();
+    let _ = std::fs::remove_file(locked.join("probe"));
+    let prefix = unprivileged_prefix(privileged);
+    let as_user = |program: &str| {
+        let mut cmd = std::process::Command::new(prefix.first().map_or(program, String::as_str));
+        cmd.args(prefix.iter().skip(1)).args(if prefix.is_empty() { None } else { Some(program) });
+        cmd.current_dir(dir).env("MNIST_BURN_DEVICE", "flex").env("HOME", dir);
+        cmd
+    };
+    // The user reaches everything the run reads, and is refused a write into the directory.
+    let reach = common::output(as_user("sh").args(["-c", r#"test -r "$1" && test -x "$2" && test -r "$3" && ! touch "$4/probe" 2>/dev/null"#, "sh", &config]).arg(&binary).arg(data.join(FILES[0])).arg(&locked));
+    assert_eq!(
+        reach.0, 0,
+        "as {}, the scratch directory {} must be readable and {} not writable (check the modes of its parent directories): {}",
+        if privileged { format!("uid {UNPRIVILEGED}") } else { "this user".into() },
+        dir.display(),
+        locked.display(),
+        reach.2
+    );
+
+    let out = locked.join("run");
+    let result = common::output(as_user(&s(&binary)).args(["--config", &config, "--out", &s(&out)]));
+    refused("read-only parent", &result, &["read-only", &s(&out), "Permission denied"]);
+    assert!(!out.exists(), "a run directory appeared in the read-only directory");
+    mode(&locked, 0o755);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -875,6 +943,8 @@ keep_checkpoints = 2
 
 /// Steps per epoch of [`RESUMABLE`]; [`reference`] checks it.
 const STEPS_PER_EPOCH: usize = 113;
+/// `training.keep_checkpoints` of [`RESUMABLE`].
+const KEEP_CHECKPOINTS: usize = 2;
 /// A step in the middle of epoch 2.
 const MID_EPOCH_2: &str = "step@170";
 
@@ -890,6 +960,8 @@ fn reference() -> (&'static PathBuf, &'static Vec<String>) {
         assert!(stdout.contains(&format!("done: 4 epochs, {} steps", 4 * STEPS_PER_EPOCH)), "{stdout}");
         let metrics = metrics_without_seconds(&out);
         assert_eq!(metrics.len(), 1 + 2 * 4);
+        let kept = kept_checkpoints(&validation_losses(&metrics), KEEP_CHECKPOINTS);
+        assert_eq!(assert_readable(&out), kept[3].0, "the run keeps the checkpoints its validation losses imply");
         (dir, config, metrics)
     });
     (config, metrics)
@@ -1017,14 +1089,21 @@ fn sigkill_at_every_kind_of_point_loses_nothing_and_resume_matches() {
     let metrics_before = std::fs::read(out.join("metrics.csv")).unwrap();
 
     // 3. Resumed, then killed at each kind of point in turn; every time the checkpoints and
-    //    metrics stay readable and only grow.
+    //    metrics stay readable and only grow. Which checkpoints are on disk after each save
+    //    follows from the uninterrupted run's validation losses (the best epoch is never pruned).
+    let kept = kept_checkpoints(&validation_losses(whole), KEEP_CHECKPOINTS);
+    let after = |epoch: usize| kept[epoch - 1].0.clone();
+    assert!(
+        kept[2].1,
+        "the test kills at prune@3, but saving epoch 3 prunes nothing: epoch 1 is still the best (validation losses {:?})",
+        validation_losses(whole)
+    );
     let points = [
-        ("checkpoint@3", vec![1, 2]),     // epoch 3's checkpoint half written
-        ("load@2", vec![1, 2]),           // loading the weights to resume from
-        ("prune@3", vec![2, 3]),          // epoch 1's checkpoint half deleted
-        // Epoch 2 has the best validation loss, so pruning keeps it from here on.
-        ("tensorboard@4", vec![2, 3, 4]),    // TensorBoard records half appended
-        ("write:metrics.csv@4", vec![2, 3, 4]), // metrics.csv half rewritten (on resuming)
+        ("checkpoint@3", after(2)),        // epoch 3's checkpoint half written
+        ("load@2", after(2)),              // loading the weights to resume from
+        ("prune@3", after(3)),             // epoch 3 saved, the oldest checkpoint half deleted
+        ("tensorboard@4", after(4)),       // TensorBoard records half appended
+        ("write:metrics.csv@4", after(4)), // metrics.csv half rewritten (on resuming)
     ];
     for (point, epochs) in points {
         let mut paused = spawn_paused(config, &out, &["--resume"], &[point]);
@@ -1107,29 +1186,56 @@ fn a_lock_file_left_with_a_dead_or_reused_pid_does_not_block() {
 // ---------------------------------------------------------------------------------------------
 // A full disk
 
+/// The variable that lets the full-disk test pass on a machine that cannot mount a private tmpfs
+/// (no user namespaces and not root): it then says that the check was opted out.
+const NO_TMPFS: &str = "MNIST_BURN_TEST_NO_TMPFS";
+
 /// Runs `train` with its run directory on a private tmpfs of `size` (a mount namespace of its
-/// own, so no trace is left on the machine), then copies what it wrote to `copy`. Returns
-/// `None` where this machine does not allow such a mount (no user namespaces, not root).
+/// own, so no trace is left on the machine), then copies what it wrote to `copy`; returns
+/// `train`'s exit code and stderr. Where this machine does not allow such a mount, the test fails
+/// naming what is missing, unless [`NO_TMPFS`]`=1` opts out of the check: then it returns `None`.
 fn train_on_small_disk(config: &Path, size: &str, copy: &Path) -> Option<(i32, String)> {
     let disk = tempfile::tempdir().unwrap();
     let script = r#"mount -t tmpfs -o size="$1" tmpfs "$2" || exit 97
 "$3" --config "$4" --out "$2/run"; code=$?
 cp -a "$2/run" "$5" && exit $code"#;
-    let out = common::output(
-        std::process::Command::new("unshare")
-            .args(["--mount", "--map-root-user", "sh", "-c", script, "sh", size])
+    // A user namespace mapping us to root where unprivileged users may create one; a plain mount
+    // namespace where we are root already (and user namespaces are off).
+    let mut failures = Vec::new();
+    for flags in [&["--mount", "--map-root-user"][..], &["--mount"][..]] {
+        let out = std::process::Command::new("unshare")
+            .args(flags)
+            .args(["sh", "-c", script, "sh", size])
             .arg(disk.path())
             .arg(env!("CARGO_BIN_EXE_train"))
             .arg(config)
             .arg(copy)
             .current_dir(common::root())
-            .env("MNIST_BURN_DEVICE", "flex"),
+            .env("MNIST_BURN_DEVICE", "flex")
+            .output();
+        let out = match out {
+            Ok(out) => (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stderr).into_owned()),
+            Err(e) => {
+                failures.push(format!("`unshare` cannot be run: {e}"));
+                break;
+            }
+        };
+        if out.0 == 97 || (out.0 == 1 && out.1.contains("unshare")) {
+            failures.push(format!("`unshare {}` then `mount -t tmpfs`: exit {}, {}", flags.join(" "), out.0, out.1.trim()));
+            continue;
+        }
+        return Some(out);
+    }
+    let lacks = format!(
+        "this machine cannot mount a private tmpfs for the full-disk check: it needs util-linux's `unshare` and either user \
+         namespaces open to this user (kernel.unprivileged_userns_clone, user.max_user_namespaces) or root with CAP_SYS_ADMIN.\n{}",
+        failures.join("\n")
     );
-    if out.0 == 97 || (out.0 == 1 && out.2.contains("unshare")) {
-        eprintln!("skipped: this machine does not allow a private tmpfs ({})", out.2.trim());
+    if std::env::var(NO_TMPFS).is_ok_and(|v| v == "1") {
+        println!("full-disk check opted out ({NO_TMPFS}=1): {lacks}");
         return None;
     }
-    Some((out.0, out.2))
+    panic!("{lacks}\nSet {NO_TMPFS}=1 to opt out of this check on such a machine (docs/testing.md).");
 }
 
 /// The disk fills up while epoch 2's checkpoint is written: `train` stops with one error line
@@ -1142,7 +1248,10 @@ fn a_full_disk_stops_training_with_a_clear_error_and_keeps_the_last_checkpoint()
     let copy = dir.path().join("copied");
     // One checkpoint of this model is 400 KB of weights and 400 KB of momentum: the disk holds
     // one, not two.
-    let Some((code, stderr)) = train_on_small_disk(config, "1200k", &copy) else { return };
+    let Some((code, stderr)) = train_on_small_disk(config, "1200k", &copy) else {
+        // Opted out, and said so (`MNIST_BURN_TEST_NO_TMPFS=1` on a machine without the mount).
+        return;
+    };
     refused("full disk", &(code, String::new(), stderr.clone()), &["No space left on device"]);
     assert_eq!(assert_readable(&copy), vec![1], "epoch 1 is kept whole: {stderr}");
     assert_eq!(metrics_without_seconds(&copy)[..], whole[..3]);

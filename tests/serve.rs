@@ -132,7 +132,12 @@ fn base64_zeros(n: usize) -> String {
 
 fn chromium() -> Browser {
     let path = PathBuf::from("/usr/bin/chromium");
-    assert!(path.is_file(), "this test drives Debian's chromium (/usr/bin/chromium): `apt-get install chromium` (.ci/run does)");
+    if !path.is_file() {
+        // Installed on first need (root or sudo, Debian's archive); a failure names the package.
+        let (code, stdout, stderr) = common::output(std::process::Command::new("bash").arg(common::root().join("scripts/deps.sh")).arg("chromium"));
+        assert_eq!(code, 0, "this test drives Debian's chromium (/usr/bin/chromium), and `scripts/deps.sh chromium` could not install it:\n{stdout}{stderr}");
+    }
+    assert!(path.is_file(), "this test drives Debian's chromium (/usr/bin/chromium), which `scripts/deps.sh chromium` did not install");
     let args: Vec<&OsStr> = ["--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"].iter().map(OsStr::new).collect();
     let options = LaunchOptions::default_builder().path(Some(path)).headless(true).sandbox(false).window_size(Some((1400, 1000))).args(args).idle_browser_timeout(std::time::Duration::from_secs(600)).build().unwrap();
     Browser::new(options).unwrap()
@@ -167,14 +172,19 @@ fn mouse(tab: &Tab, kind: Input::DispatchMouseEventTypeOption, p: Point, down: b
     .unwrap();
 }
 
+/// Polls the page every 20 ms until `poll` gives a value; fails naming `what` after the suite's
+/// bound on waits (far above any normal one: a hang, not a slow machine).
+#[track_caller]
+fn poll_page<T>(what: &str, poll: impl FnMut() -> Option<T>) -> T {
+    common::poll_within(common::WAIT_BOUND, std::time::Duration::from_millis(20), poll).unwrap_or_else(|| common::hang(what, common::WAIT_BOUND, ""))
+}
+
 /// Waits until every answer the page asked for has come back.
+#[track_caller]
 fn idle(tab: &Tab) {
-    loop {
-        if eval(tab, "document.body.dataset.busy") == serde_json::json!("0") {
-            return;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
+    poll_page("the playground's answers to come back (document.body.dataset.busy = \"0\")", || {
+        (eval(tab, "document.body.dataset.busy") == serde_json::json!("0")).then_some(())
+    });
 }
 
 #[test]
@@ -232,21 +242,13 @@ fn the_playground_answers_digits_drawn_in_a_real_browser() {
     tab.wait_for_element("canvas.plane[data-run=\"vae\"]").unwrap();
     // The scatter arrives on its own request: wait until the plane has points drawn.
     let drawn = "(() => { const c = document.querySelector('canvas.plane[data-run=\"vae\"]'); const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data; let n = 0; for (let i = 0; i < d.length; i += 4) if (d[i] !== 255 || d[i+1] !== 255 || d[i+2] !== 255) n++; return n; })()";
-    while eval(&tab, drawn).as_u64().unwrap_or(0) < 100 {
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
+    poll_page("the VAE's latent plane to show its scatter (100 points drawn)", || (eval(&tab, drawn).as_u64().unwrap_or(0) >= 100).then_some(()));
     let plane: serde_json::Value = serde_json::from_str(eval(&tab, "JSON.stringify(document.querySelector('canvas.plane[data-run=\"vae\"]').getBoundingClientRect())").as_str().unwrap()).unwrap();
     let centre = Point { x: plane["left"].as_f64().unwrap() + plane["width"].as_f64().unwrap() / 2.0, y: plane["top"].as_f64().unwrap() + plane["height"].as_f64().unwrap() / 2.0 };
     tab.click_point(centre).unwrap();
     let decoded = "(() => { const c = document.querySelector('.card[data-run=\"vae\"] canvas.decoded'); if (!c.dataset.decoded) return -1; const d = c.getContext('2d').getImageData(0, 0, 28, 28).data; let s = 0; for (let i = 0; i < d.length; i += 4) s += d[i]; return s; })()";
-    loop {
-        let v = eval(&tab, decoded).as_i64().unwrap_or(-1);
-        if v >= 0 {
-            assert!(v > 28 * 28 * 5, "the decoded image is nearly black ({v})");
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
+    let v = poll_page("the VAE's card to decode the point clicked in its plane", || Some(eval(&tab, decoded).as_i64().unwrap_or(-1)).filter(|v| *v >= 0));
+    assert!(v > 28 * 28 * 5, "the decoded image is nearly black ({v})");
     let png = tab.capture_screenshot(CaptureScreenshotFormatOption::Png, None, None, true).unwrap();
     let shot = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("playground.png");
     std::fs::write(&shot, &png).unwrap();

@@ -66,14 +66,10 @@ fn queued(job: &str) -> usize {
     String::from_utf8_lossy(&out.stdout).lines().filter(|l| !l.trim().is_empty()).count()
 }
 
-/// Waits until `done` holds; the state of a real cluster is only ever polled. A limit far above
-/// any normal wait turns a hang into a failure with a message.
-fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
-    let start = std::time::Instant::now();
-    while !done() {
-        assert!(start.elapsed().as_secs() < 600, "gave up waiting for {what}");
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
+/// Waits until `done` holds; the state of a real cluster is only ever polled (every 100 ms). The
+/// suite's bound on waits, far above any normal one, turns a hang into a failure naming `what`.
+fn wait_until(what: &str, done: impl FnMut() -> bool) {
+    common::wait_until(what, common::WAIT_BOUND, std::time::Duration::from_millis(100), done);
 }
 
 fn cores() -> String {

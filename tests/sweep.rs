@@ -256,9 +256,30 @@ fn a_stopped_sweep_stops_its_trials_cleanly_and_a_rerun_resumes_them() {
         .spawn()
         .unwrap();
     let marker = markers.path().join("step@8");
-    while !marker.exists() {
-        assert!(child.try_wait().unwrap().is_none(), "the sweep ended before its trial reached step 8");
-        std::thread::sleep(std::time::Duration::from_millis(1));
+    let paused = common::poll_within(common::WAIT_BOUND, std::time::Duration::from_millis(1), || {
+        if marker.exists() {
+            return Some(true);
+        }
+        child.try_wait().unwrap().map(|_| marker.exists())
+    });
+    if paused != Some(true) {
+        let _ = child.kill();
+        let result = child.wait_with_output().unwrap();
+        let logs: String = std::fs::read_dir(out.join("logs"))
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| format!("{}:\n{}\n", e.path().display(), std::fs::read_to_string(e.path()).unwrap_or_default()))
+            .collect();
+        let context = format!(
+            "the sweep's stdout:\n{}\nits stderr:\n{}\nits trials' logs:\n{logs}",
+            String::from_utf8_lossy(&result.stdout),
+            String::from_utf8_lossy(&result.stderr)
+        );
+        if paused.is_none() {
+            common::hang("the sweep's trial to pause at step 8", common::WAIT_BOUND, &context);
+        }
+        panic!("the sweep ended ({}) before its trial reached step 8; {context}", result.status);
     }
     assert!(Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap().success());
     let result = child.wait_with_output().unwrap();

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use clap::Parser;
-use mnist_report::predict::{PredictOptions, describe, predict};
+use mnist_report::predict::{PredictOptions, describe, ignored_out_warning, predict};
 use mnist_trainer::load_run;
 
 /// Apply a trained run to PNG, JPEG or BMP images, converted exactly like the run's data.
@@ -28,9 +28,10 @@ struct Args {
     /// Classes reported per image (classifiers).
     #[arg(long, default_value_t = 3)]
     top: usize,
-    /// Folder for the reconstructions of an autoencoder.
-    #[arg(long, value_name = "DIR", default_value = "predictions")]
-    out: PathBuf,
+    /// Folder for the reconstructions of an autoencoder (default: predictions); a classifier
+    /// writes no images and ignores it (with a warning).
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
     /// Backend: flex, ndarray, wgpu or vulkan (default: the run's, else the best compiled).
     #[arg(long)]
     device: Option<String>,
@@ -43,8 +44,14 @@ fn main() -> ExitCode {
     let args = Args::parse();
     mnist_cli::run_main(move || {
         let run = load_run(&args.run, &args.checkpoint, args.device.as_deref())?;
+        // Only an --out the user wrote is worth a warning; the default folder is never created for
+        // a classifier.
+        if let Some(warning) = args.out.as_deref().and_then(|out| ignored_out_warning(&run, &args.run, out)) {
+            eprintln!("{warning}");
+        }
         let started = Instant::now();
-        let opts = PredictOptions { inputs: args.inputs.clone(), out: args.out.clone(), invert: args.invert, top_k: args.top };
+        let out = args.out.clone().unwrap_or_else(|| PathBuf::from("predictions"));
+        let opts = PredictOptions { inputs: args.inputs.clone(), out, invert: args.invert, top_k: args.top };
         let predictions = predict(&run, &opts)?;
         let seconds = started.elapsed().as_secs_f64();
         if args.json {

@@ -14,6 +14,9 @@ use mnist_experiments::{Local, SlurmOptions, SweepError, SweepOptions};
 /// finished trials and resumes interrupted ones. summary.csv and summary.md hold the mean, std,
 /// min, max and n of each final test metric per grid point. See configs/sweeps/l2.toml.
 ///
+/// A sweep of more than 100000 trials is refused before any is built, unless --max-trials (or
+/// sweep.max_trials in the sweep file) allows it.
+///
 /// `--launcher slurm` submits the unfinished trials to Slurm as one job array instead (resources
 /// from the sweep file's [slurm] table or the flags below) and returns; `--collect` summarizes it
 /// later, `--wait` waits for the array first.
@@ -39,6 +42,10 @@ struct Args {
     /// Check the sweep file, build every trial's config and list the trials; run nothing.
     #[arg(long)]
     dry_run: bool,
+    /// Refuse a sweep of more than N trials (grid points × repeats), counted before any is built
+    /// [default: the sweep file's sweep.max_trials, else 100000].
+    #[arg(long, value_name = "N")]
+    max_trials: Option<u64>,
     /// Summarize a sweep submitted to Slurm from its trial directories; failed trials are listed
     /// with the end of their logs.
     #[arg(long, conflicts_with_all = ["dry_run", "force"])]
@@ -82,6 +89,9 @@ fn main() -> ExitCode {
         if args.jobs == 0 {
             anyhow::bail!("--jobs 0: expected at least 1");
         }
+        if args.max_trials == Some(0) {
+            anyhow::bail!("--max-trials 0: expected at least 1");
+        }
         if args.max_parallel == Some(0) || args.cpus_per_task == Some(0) {
             anyhow::bail!("--max-parallel and --cpus-per-task: expected at least 1");
         }
@@ -93,8 +103,9 @@ fn main() -> ExitCode {
                 anyhow::bail!("cannot find {} next to {}; build it (`cargo build --bins`)", bin.display(), me.display());
             }
         }
-        // SIGINT and SIGTERM stop the sweep cleanly: no new trial starts, the running ones are
-        // told to stop (they checkpoint), and a rerun resumes them.
+        // SIGINT and SIGTERM stop the sweep cleanly: while the trials are being built, at once
+        // (no trial started); later, no new trial starts, the running ones are told to stop (they
+        // checkpoint), and a rerun resumes them.
         mnist_cli::stop_on_signals();
         let mut local = Local::new(args.jobs, train, eval);
         let result = if let Some(trial) = &args.run_trial {
@@ -108,7 +119,7 @@ fn main() -> ExitCode {
             mnist_experiments::run_trial(&dir, trial, &local).map(drop)
         } else {
             let spec = args.config.clone().expect("clap requires --config");
-            let opts = SweepOptions { spec, out: args.out.clone(), force: args.force, dry_run: args.dry_run };
+            let opts = SweepOptions { spec, out: args.out.clone(), force: args.force, dry_run: args.dry_run, max_trials: args.max_trials };
             if args.collect {
                 mnist_experiments::collect(&opts, args.wait).map(drop)
             } else if args.launcher == LauncherKind::Slurm {
@@ -130,7 +141,8 @@ fn main() -> ExitCode {
         };
         match result {
             Ok(()) => Ok(ExitCode::SUCCESS),
-            Err(e @ SweepError::Interrupted { .. }) => {
+            // Stopped while running trials, or while planning them: the shell's status for the signal.
+            Err(e @ (SweepError::Interrupted { .. } | SweepError::Planning { .. })) => {
                 eprintln!("error: {e}");
                 let code = mnist_trainer::stop::requested().map_or(1, |s| s.exit_code());
                 Ok(ExitCode::from(code))

@@ -4,6 +4,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use std::time::{Duration, Instant};
 
 /// The repository root (the binaries resolve `configs/` and `data/` from there).
 pub fn root() -> PathBuf {
@@ -78,6 +79,45 @@ pub fn test_line_metrics(stdout: &str) -> (f64, f64) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Waiting for another process
+
+/// How long any wait of the suite may last before it is taken for a hang: far above every normal
+/// wait, even on a loaded 2-core machine. It is not a timing assertion: it only turns a process
+/// that would never get there into a failure that names what was awaited.
+pub const WAIT_BOUND: Duration = Duration::from_secs(600);
+
+/// Polls `poll` every `every` until it returns a value; `None` once `bound` has passed without one.
+pub fn poll_within<T>(bound: Duration, every: Duration, mut poll: impl FnMut() -> Option<T>) -> Option<T> {
+    let start = Instant::now();
+    loop {
+        if let Some(value) = poll() {
+            return Some(value);
+        }
+        if start.elapsed() > bound {
+            return None;
+        }
+        std::thread::sleep(every);
+    }
+}
+
+/// Fails the test: `what` did not happen within `bound`; `context` (a process's stderr, a log)
+/// follows the message when not empty.
+#[track_caller]
+pub fn hang(what: &str, bound: Duration, context: &str) -> ! {
+    let context = if context.trim().is_empty() { String::new() } else { format!("\n{}", context.trim_end()) };
+    panic!("gave up waiting for {what} after {} s (a bound far above any normal wait: this is a hang){context}", bound.as_secs())
+}
+
+/// Polls `done` every `every` until it holds; fails the test naming `what` if it does not within
+/// `bound` (use [`WAIT_BOUND`]).
+#[track_caller]
+pub fn wait_until(what: &str, bound: Duration, every: Duration, mut done: impl FnMut() -> bool) {
+    if poll_within(bound, every, || done().then_some(())).is_none() {
+        hang(what, bound, "");
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
 // Runs stopped at a named point (the trainer's test hooks, `mnist_trainer::hooks`)
 
 /// A `train` process told to pause at named fault points; each pause creates a file named after
@@ -107,18 +147,29 @@ pub fn spawn_paused(config: &Path, out: &Path, extra: &[&str], points: &[&str]) 
 
 impl Paused {
     /// Waits until the process is paused at `point` and returns true, or returns false when it
-    /// exits without reaching it. No deadline: the process either reaches the point or ends.
+    /// exits without reaching it. The process either reaches the point or ends; a process that
+    /// does neither within [`WAIT_BOUND`] is a hang, and fails the test with its stderr.
+    #[track_caller]
     pub fn reached(&mut self, point: &str) -> bool {
         let marker = self.markers.path().join(point);
-        loop {
+        let child = &mut self.child;
+        let reached = poll_within(WAIT_BOUND, Duration::from_millis(1), || {
             if marker.exists() {
-                return true;
+                return Some(true);
             }
-            if self.child.try_wait().unwrap().is_some() {
+            if child.try_wait().unwrap().is_some() {
                 // It may have paused and been woken in between: the marker settles that.
-                return marker.exists();
+                return Some(marker.exists());
             }
-            std::thread::sleep(std::time::Duration::from_millis(1));
+            None
+        });
+        match reached {
+            Some(reached) => reached,
+            None => {
+                let pid = self.child.id();
+                let stderr = self.kill_and_read_stderr();
+                hang(&format!("train (pid {pid}) to pause at {point} or exit"), WAIT_BOUND, &format!("its stderr:\n{stderr}"))
+            }
         }
     }
 
@@ -126,13 +177,22 @@ impl Paused {
     #[track_caller]
     pub fn wait_for(&mut self, point: &str) {
         if !self.reached(point) {
-            let mut stderr = String::new();
-            if let Some(mut e) = self.child.stderr.take() {
-                use std::io::Read;
-                let _ = e.read_to_string(&mut stderr);
-            }
-            panic!("train exited ({:?}) before reaching {point}:\n{stderr}", self.child.try_wait());
+            let status = self.child.try_wait();
+            let stderr = self.kill_and_read_stderr();
+            panic!("train exited ({status:?}) before reaching {point}:\n{stderr}");
         }
+    }
+
+    /// Kills the process (if it still runs), reaps it and returns what it wrote to stderr.
+    fn kill_and_read_stderr(&mut self) -> String {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let mut stderr = String::new();
+        if let Some(mut e) = self.child.stderr.take() {
+            use std::io::Read;
+            let _ = e.read_to_string(&mut stderr);
+        }
+        stderr
     }
 
     /// Sends `signal` (`INT`, `TERM`) to the process.
@@ -159,6 +219,46 @@ impl Paused {
 pub fn metrics_without_seconds(run_dir: &Path) -> Vec<String> {
     let text = std::fs::read_to_string(run_dir.join("metrics.csv")).unwrap();
     text.lines().map(|l| l.rsplit_once(',').unwrap().0.to_string()).collect()
+}
+
+/// The validation loss of every epoch, in order, from the lines of a run's `metrics.csv` (as
+/// [`metrics_without_seconds`] returns them, header first).
+#[track_caller]
+pub fn validation_losses(metrics: &[String]) -> Vec<f64> {
+    let header: Vec<&str> = metrics[0].split(',').collect();
+    let column = |name: &str| header.iter().position(|h| *h == name).unwrap_or_else(|| panic!("no {name} column in {header:?}"));
+    let (epoch, split, loss) = (column("epoch"), column("split"), column("loss"));
+    let mut losses = Vec::new();
+    for row in &metrics[1..] {
+        let cells: Vec<&str> = row.split(',').collect();
+        if cells[split] == "validation" {
+            assert_eq!(cells[epoch].parse::<usize>().unwrap(), losses.len() + 1, "validation rows out of order: {metrics:?}");
+            losses.push(cells[loss].parse::<f64>().unwrap());
+        }
+    }
+    losses
+}
+
+/// The checkpoints a run keeps, derived from its validation losses by the trainer's rules (the
+/// best epoch is the first of the lowest validation loss; saving an epoch removes the oldest
+/// checkpoints beyond `keep`, except the best): element `e - 1` holds the epochs on disk once
+/// epoch `e` is saved, and whether saving it removed one (reached the `prune@e` point).
+pub fn kept_checkpoints(losses: &[f64], keep: usize) -> Vec<(Vec<u64>, bool)> {
+    let mut on_disk: Vec<u64> = Vec::new();
+    let mut best: Option<(u64, f64)> = None;
+    let mut out = Vec::new();
+    for (i, &loss) in losses.iter().enumerate() {
+        let epoch = i as u64 + 1;
+        if best.is_none_or(|(_, b)| loss < b) {
+            best = Some((epoch, loss));
+        }
+        on_disk.push(epoch);
+        let excess = on_disk.len().saturating_sub(keep.max(1));
+        let doomed: Vec<u64> = on_disk[..excess].iter().copied().filter(|&e| Some(e) != best.map(|(b, _)| b)).collect();
+        on_disk.retain(|e| !doomed.contains(e));
+        out.push((on_disk.clone(), !doomed.is_empty()));
+    }
+    out
 }
 
 /// Every checkpoint's `state.json` parses and its weights are there, and `metrics.csv` parses

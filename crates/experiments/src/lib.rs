@@ -9,6 +9,7 @@
 //! `summary.csv` / `summary.md`, and TensorBoard's HParams data (see [`hparams`]): the sweep
 //! directory is one TensorBoard log directory.
 
+mod error;
 pub mod figures;
 pub mod hparams;
 pub mod launcher;
@@ -24,6 +25,7 @@ use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 
+pub use error::SweepError;
 pub use launcher::{Job, Launcher, Local, Outcome, Start};
 pub use slurm::SlurmOptions;
 pub use spec::Spec;
@@ -32,90 +34,6 @@ pub use trial::Trial;
 
 use mnist_trainer::RunDir;
 use mnist_trainer::run_dir::{RunLock, lock_file, write_atomic};
-
-/// Errors of a sweep; each displays as one line that names the file, key or directory.
-#[derive(Debug, thiserror::Error)]
-pub enum SweepError {
-    /// The sweep file is not a valid sweep file.
-    #[error("sweep {file}: {message}")]
-    Spec {
-        /// The sweep file.
-        file: PathBuf,
-        /// What is wrong.
-        message: String,
-    },
-    /// A trial's config (the base config with the sweep's overrides) is invalid.
-    #[error("sweep {file}: {source}")]
-    Config {
-        /// The sweep file.
-        file: PathBuf,
-        /// The trainer's error, which names the key (`[grid] "training.l2" = ...: ...`).
-        source: mnist_trainer::ConfigError,
-    },
-    /// A file of the sweep directory.
-    #[error(transparent)]
-    Run(#[from] mnist_trainer::RunError),
-    /// An I/O failure.
-    #[error("{action} {path}: {source}")]
-    Io {
-        /// What was being done.
-        action: &'static str,
-        /// The path.
-        path: PathBuf,
-        /// The OS error.
-        source: std::io::Error,
-    },
-    /// Another sweep holds the directory.
-    #[error("sweep directory {path} is in use by another `sweep` process (pid {pid}); wait for it to finish or stop it (its lock on {path}/sweep.lock ends when it exits)")]
-    Locked {
-        /// The sweep directory.
-        path: PathBuf,
-        /// The holder.
-        pid: u32,
-    },
-    /// The directory holds another sweep.
-    #[error("sweep directory {dir} holds a different sweep ({what}); pass --force to run this one there (trials whose config changed start over), or --out to choose another directory")]
-    Different {
-        /// The sweep directory.
-        dir: PathBuf,
-        /// The first difference.
-        what: String,
-    },
-    /// Something other than a run where a trial's directory belongs.
-    #[error("{path} is not a run directory of this sweep: {reason}; move it away, or pass --out to choose another sweep directory")]
-    NotATrial {
-        /// The directory.
-        path: PathBuf,
-        /// Why.
-        reason: String,
-    },
-    /// A figure of the sweep could not be drawn or written.
-    #[error("sweep figures: {0}")]
-    Figure(#[from] mnist_report::ReportError),
-    /// A stop signal ended the sweep early.
-    #[error("interrupted by {signal}: {stopped} running trials stopped at their last checkpoint, {not_started} not started; rerun the same command to resume them")]
-    Interrupted {
-        /// SIGINT or SIGTERM.
-        signal: &'static str,
-        /// Trials stopped while running.
-        stopped: usize,
-        /// Trials never started.
-        not_started: usize,
-    },
-    /// Slurm is missing, refused the job, or the sweep is not in a state to submit or collect.
-    #[error("{0}")]
-    Slurm(String),
-    /// Trials failed.
-    #[error("{failed} of {total} trials failed: {names}; rerun the same command to retry them")]
-    Failed {
-        /// How many.
-        failed: usize,
-        /// Out of.
-        total: usize,
-        /// Their names.
-        names: String,
-    },
-}
 
 /// What to run.
 #[derive(Debug, Clone)]
@@ -128,6 +46,9 @@ pub struct SweepOptions {
     pub force: bool,
     /// List the trials and run nothing.
     pub dry_run: bool,
+    /// `--max-trials`: refuse a sweep of more trials (default: the file's `sweep.max_trials`,
+    /// else [`spec::DEFAULT_MAX_TRIALS`]).
+    pub max_trials: Option<u64>,
 }
 
 /// What a sweep did.
@@ -267,7 +188,7 @@ struct Plan {
 /// directory's lock, refuses a directory that holds another sweep (unless `force`), records this
 /// one and writes the config of each trial that is not finished.
 fn plan(opts: &SweepOptions) -> Result<Option<Plan>, SweepError> {
-    let spec = Spec::load(&opts.spec)?;
+    let spec = Spec::load(&opts.spec, opts.max_trials)?;
     let trials = trial::expand(&spec)?;
     reference::check(&spec, &trials)?;
     let dir = sweep_dir(opts, &spec);
@@ -284,7 +205,12 @@ fn plan(opts: &SweepOptions) -> Result<Option<Plan>, SweepError> {
     let lock = lock(&dir)?;
     check_record(&dir, &spec, &trials, opts.force)?;
     // Every trial's state before anything is written, so a refusal leaves the directory as it was.
-    let states = trials.iter().map(|t| state(t, &dir.join(&t.name), opts.force)).collect::<Result<Vec<_>, _>>()?;
+    let total = spec.trials();
+    let mut states = Vec::with_capacity(trials.len());
+    for (i, t) in trials.iter().enumerate() {
+        trial::check_stop(i, total, "trial directories checked")?;
+        states.push(state(t, &dir.join(&t.name), opts.force)?);
+    }
     let header = "# The sweep this directory holds, written by `sweep`: rerunning it with a different spec is refused unless --force.\n";
     let record = Record::of(&spec, &trials);
     write_atomic(&dir.join(RECORD_FILE), (header.to_string() + &toml::to_string(&record).expect("a record serializes")).as_bytes())?;
@@ -293,7 +219,8 @@ fn plan(opts: &SweepOptions) -> Result<Option<Plan>, SweepError> {
         std::fs::create_dir_all(d).map_err(io("create", d))?;
     }
     let mut jobs = Vec::new();
-    for (t, s) in trials.iter().zip(&states) {
+    for (i, (t, s)) in trials.iter().zip(&states).enumerate() {
+        trial::check_stop(i, total, "trial configs written")?;
         if let State::Todo(start) = s {
             let config = configs.join(format!("{}.toml", t.name));
             write_atomic(&config, t.config.as_bytes())?;
@@ -348,8 +275,8 @@ fn job_counts(jobs: &[Job]) -> String {
 /// [`Launcher::launch`]) ends it early with [`SweepError::Interrupted`].
 pub fn run(opts: &SweepOptions, launcher: &dyn Launcher) -> Result<SweepOutcome, SweepError> {
     let Some(plan) = plan(opts)? else {
-        let spec = Spec::load(&opts.spec)?;
-        return Ok(SweepOutcome { dir: sweep_dir(opts, &spec), trials: trial::expand(&spec)?.len(), ran: 0 });
+        let spec = Spec::load(&opts.spec, opts.max_trials)?;
+        return Ok(SweepOutcome { dir: sweep_dir(opts, &spec), trials: spec.trials() as usize, ran: 0 });
     };
     let Plan { spec, trials, dir, jobs, _lock } = plan;
     let done = trials.len() - jobs.len();
@@ -434,10 +361,10 @@ fn summarize_dir(dir: &Path, spec: &Spec, trials: &[Trial]) -> Result<Summary, S
 /// while an earlier array of the sweep still has tasks; a sweep with every trial finished is only
 /// summarized. `sweep_bin` is the `sweep` binary the tasks run.
 pub fn submit(opts: &SweepOptions, options: &SlurmOptions, sweep_bin: &Path, wait: bool) -> Result<SweepOutcome, SweepError> {
-    let spec = Spec::load(&opts.spec)?;
+    let spec = Spec::load(&opts.spec, opts.max_trials)?;
     let options = spec.slurm.merged(options);
     let Some(plan) = plan(opts)? else {
-        return Ok(SweepOutcome { dir: sweep_dir(opts, &spec), trials: trial::expand(&spec)?.len(), ran: 0 });
+        return Ok(SweepOutcome { dir: sweep_dir(opts, &spec), trials: spec.trials() as usize, ran: 0 });
     };
     // The tasks find everything by absolute paths, from any working directory on any node.
     let dir = std::path::absolute(&plan.dir).map_err(io("resolve", &plan.dir))?;
@@ -480,7 +407,7 @@ const POLL_SECONDS: u64 = 2;
 /// not finished are an error: listed with the end of their logs when their array is done
 /// (rerunning `--launcher slurm` submits only those), counted when it still runs.
 pub fn collect(opts: &SweepOptions, wait: bool) -> Result<SweepOutcome, SweepError> {
-    let spec = Spec::load(&opts.spec)?;
+    let spec = Spec::load(&opts.spec, opts.max_trials)?;
     let trials = trial::expand(&spec)?;
     let dir = sweep_dir(opts, &spec);
     let submissions = slurm::submissions(&dir)?;

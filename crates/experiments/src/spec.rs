@@ -1,6 +1,7 @@
 //! The sweep file: a base config, fixed overrides (`[set]`), grid axes (`[grid]`), repeats and the
 //! metrics to summarize, read and checked before anything runs.
 
+use std::fmt;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
@@ -11,6 +12,10 @@ use crate::slurm::SlurmOptions;
 /// The final test metrics a trial's `test.json` (`eval --json`) may hold, in the order summaries
 /// list them.
 pub const TEST_METRICS: [&str; 8] = ["loss", "accuracy", "reconstruction", "kl", "l2", "l1", "mse", "psnr"];
+
+/// The most trials a sweep may have unless `--max-trials` or `sweep.max_trials` says otherwise:
+/// a typo (`repeats = 1000000`) is refused at once instead of filling the memory with configs.
+pub const DEFAULT_MAX_TRIALS: u64 = 100_000;
 
 /// The file as written.
 #[derive(Debug, Deserialize)]
@@ -35,6 +40,7 @@ struct Section {
     metrics: Option<Vec<String>>,
     #[serde(default)]
     pca_bound: bool,
+    max_trials: Option<i64>,
 }
 
 fn one() -> i64 {
@@ -76,14 +82,22 @@ pub struct Spec {
 
 impl Spec {
     /// Reads and checks a sweep file (its keys are checked against the config schema later, when
-    /// the trials are built).
-    pub fn load(path: &Path) -> Result<Spec, SweepError> {
+    /// the trials are built). Its trials are counted before any axis is expanded: a sweep of more
+    /// than `max_trials` (`--max-trials`; else the file's `sweep.max_trials`; else
+    /// [`DEFAULT_MAX_TRIALS`]) is refused, naming the count and where it comes from.
+    pub fn load(path: &Path, max_trials: Option<u64>) -> Result<Spec, SweepError> {
         let text = std::fs::read_to_string(path).map_err(|e| SweepError::Spec { file: path.to_path_buf(), message: format!("cannot read it: {e}") })?;
-        Spec::parse(&text, path)
+        Spec::parse_limited(&text, path, max_trials)
+    }
+
+    /// [`Spec::load`] on the text of a file, without `--max-trials`; `path` names it and anchors
+    /// `base`.
+    pub fn parse(text: &str, path: &Path) -> Result<Spec, SweepError> {
+        Spec::parse_limited(text, path, None)
     }
 
     /// [`Spec::load`] on the text of a file; `path` names it and anchors `base`.
-    pub fn parse(text: &str, path: &Path) -> Result<Spec, SweepError> {
+    pub fn parse_limited(text: &str, path: &Path, max_trials: Option<u64>) -> Result<Spec, SweepError> {
         let fail = |message: String| SweepError::Spec { file: path.to_path_buf(), message };
         // A file without `[sweep]` (a training config, say) is named for what it is, not for its
         // first key the sweep schema lacks.
@@ -114,6 +128,9 @@ impl Spec {
         if s.repeats < 1 {
             return Err(fail(format!("sweep.repeats = {} must be at least 1", s.repeats)));
         }
+        if let Some(n) = s.max_trials.filter(|n| *n < 1) {
+            return Err(fail(format!("sweep.max_trials = {n} must be at least 1")));
+        }
         let folder = path.parent().unwrap_or(Path::new(""));
         let base = if s.base.is_absolute() { s.base.clone() } else { folder.join(&s.base) };
         if !base.is_file() {
@@ -133,19 +150,136 @@ impl Spec {
             check_key(&key).map_err(|m| fail(format!("[set] {m}")))?;
             set.push((key, value));
         }
-        let mut grid = Vec::new();
-        for (key, value) in file.grid {
-            check_key(&key).map_err(|m| fail(format!("[grid] {m}")))?;
-            let values = axis_values(&value).map_err(|m| fail(format!("[grid] {key:?}: {m}")))?;
-            if values.is_empty() {
+        // Every axis is counted, and the trials with them, before any is expanded: a huge
+        // `linspace` count or repeats is refused without allocating a value for it.
+        let mut written = Vec::new();
+        for (key, value) in &file.grid {
+            check_key(key).map_err(|m| fail(format!("[grid] {m}")))?;
+            let axis = WrittenAxis::read(value).map_err(|m| fail(format!("[grid] {key:?}: {m}")))?;
+            if axis.len() == 0 {
                 return Err(fail(format!("[grid] {key:?} is an empty axis; give it at least one value")));
             }
-            grid.push(Axis { key, values });
+            written.push((key, axis));
+        }
+        let count = Count { axes: written.iter().map(|(k, a)| (k.to_string(), a.len())).collect(), repeats: s.repeats as u64 };
+        let limit = match (max_trials, s.max_trials) {
+            (Some(n), _) => Limit::Flag(n),
+            (None, Some(n)) => Limit::File(n as u64),
+            (None, None) => Limit::Default,
+        };
+        count.check(limit).map_err(fail)?;
+        let mut grid = Vec::new();
+        for (key, axis) in written {
+            let values = axis.values().map_err(|m| fail(format!("[grid] {key:?}: {m}")))?;
+            grid.push(Axis { key: key.clone(), values });
         }
         if s.pca_bound && !metrics.is_empty() && !metrics.iter().any(|m| m == "mse") {
             return Err(fail("sweep.pca_bound = true is drawn beside test.mse: add \"test.mse\" to sweep.metrics".into()));
         }
         Ok(Spec { file: path.to_path_buf(), name, base, repeats: s.repeats as u64, metrics, pca_bound: s.pca_bound, set, grid, slurm: file.slurm })
+    }
+
+    /// The number of grid points: the product of the axes' lengths (1 without axes), at most the
+    /// limit [`Spec::load`] checked.
+    pub fn points(&self) -> u64 {
+        self.grid.iter().fold(1u64, |p, a| p.saturating_mul(a.values.len() as u64))
+    }
+
+    /// The number of trials: grid points × repeats.
+    pub fn trials(&self) -> u64 {
+        self.points().saturating_mul(self.repeats)
+    }
+}
+
+/// The size of a sweep, counted from its file before anything is expanded: each axis's length and
+/// the repeats. Displays as `100000000000 trials (100000 grid points × 1000000 repeats; [grid]
+/// "training.l2": 100000 values)`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Count {
+    /// Each axis's dotted key and number of values, in the spec's order.
+    pub axes: Vec<(String, u64)>,
+    /// `sweep.repeats`.
+    pub repeats: u64,
+}
+
+impl Count {
+    /// The product of the axes' lengths; `None` past `u64::MAX`.
+    pub fn points(&self) -> Option<u64> {
+        self.axes.iter().try_fold(1u64, |p, (_, n)| p.checked_mul(*n))
+    }
+
+    /// Grid points × repeats; `None` past `u64::MAX`.
+    pub fn trials(&self) -> Option<u64> {
+        self.points()?.checked_mul(self.repeats)
+    }
+
+    /// Refuses a count over `limit`, saying how to shrink the sweep or raise the limit.
+    pub fn check(&self, limit: Limit) -> Result<(), String> {
+        let trials = self.trials();
+        if trials.is_some_and(|t| t <= limit.get()) {
+            return Ok(());
+        }
+        let fix = match (trials, limit) {
+            (None, _) => "make the grid or sweep.repeats smaller".to_string(),
+            (Some(t), Limit::Default) => format!("make the grid or sweep.repeats smaller, or raise the limit with --max-trials {t} (or sweep.max_trials = {t} in the sweep file)"),
+            (Some(t), Limit::File(_)) => format!("make the grid or sweep.repeats smaller, or raise sweep.max_trials (or pass --max-trials {t})"),
+            (Some(t), Limit::Flag(_)) => format!("make the grid or sweep.repeats smaller, or pass --max-trials {t}"),
+        };
+        Err(format!("this sweep has {self}, over {limit}; {fix}"))
+    }
+}
+
+impl fmt::Display for Count {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let number = |n: Option<u64>, one: &str, many: &str| match n {
+            Some(1) => format!("1 {one}"),
+            Some(n) => format!("{n} {many}"),
+            None => format!("more than {} {many}", u64::MAX),
+        };
+        let axes = if self.axes.is_empty() {
+            "no [grid] axes".to_string()
+        } else {
+            let each: Vec<String> = self.axes.iter().map(|(k, n)| format!("{k:?}: {}", number(Some(*n), "value", "values"))).collect();
+            format!("[grid] {}", each.join(" × "))
+        };
+        write!(
+            f,
+            "{} ({} × {}; {axes})",
+            number(self.trials(), "trial", "trials"),
+            number(self.points(), "grid point", "grid points"),
+            number(Some(self.repeats), "repeat", "repeats")
+        )
+    }
+}
+
+/// The most trials a sweep may have, and who said so (errors name it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Limit {
+    /// [`DEFAULT_MAX_TRIALS`]: neither the flag nor the file says otherwise.
+    Default,
+    /// `sweep.max_trials = N` in the sweep file.
+    File(u64),
+    /// `--max-trials N` on the command line (it wins over the file's key).
+    Flag(u64),
+}
+
+impl Limit {
+    /// The number.
+    pub fn get(self) -> u64 {
+        match self {
+            Limit::Default => DEFAULT_MAX_TRIALS,
+            Limit::File(n) | Limit::Flag(n) => n,
+        }
+    }
+}
+
+impl fmt::Display for Limit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Limit::Default => write!(f, "the limit of {DEFAULT_MAX_TRIALS} trials"),
+            Limit::File(n) => write!(f, "sweep.max_trials = {n}"),
+            Limit::Flag(n) => write!(f, "--max-trials {n}"),
+        }
     }
 }
 
@@ -159,29 +293,54 @@ fn check_key(key: &str) -> Result<(), String> {
     }
 }
 
-/// The values of an axis: a list, or `{ linspace = [a, b, n] }` / `{ logspace = [a, b, n] }`.
-fn axis_values(value: &toml::Value) -> Result<Vec<toml::Value>, String> {
-    const EXPECTED: &str = "expected a list of values, { linspace = [a, b, n] } or { logspace = [a, b, n] }";
-    match value {
-        toml::Value::Array(values) => Ok(values.clone()),
-        toml::Value::Table(t) if t.len() == 1 => {
-            let (kind, args) = t.iter().next().expect("one entry");
-            let space: fn(f64, f64, usize) -> Result<Vec<f64>, String> = match kind.as_str() {
-                "linspace" => |a, b, n| Ok(linspace(a, b, n)),
-                "logspace" => logspace,
-                _ => return Err(format!("unknown helper `{kind}`; {EXPECTED} (quote dotted keys: \"training.l2\" = ...)")),
-            };
-            let numbers = args.as_array().filter(|a| a.len() == 3);
-            let parsed = numbers.and_then(|a| Some((number(&a[0])?, number(&a[1])?, a[2].as_integer()?)));
-            let Some((a, b, n)) = parsed else {
-                return Err(format!("{kind} = {args}: expected [first, last, count], e.g. {kind} = [1e-6, 1e-3, 5]"));
-            };
-            if n < 0 {
-                return Err(format!("{kind} count {n} must not be negative"));
+/// An axis as the file writes it: a list, or `{ linspace = [a, b, n] }` / `{ logspace = [a, b, n] }`,
+/// whose length is known before its values are made.
+enum WrittenAxis<'a> {
+    List(&'a [toml::Value]),
+    Space { kind: &'a str, a: f64, b: f64, n: u64 },
+}
+
+impl<'a> WrittenAxis<'a> {
+    /// Reads an axis's value, refusing anything else, without expanding a helper.
+    fn read(value: &'a toml::Value) -> Result<WrittenAxis<'a>, String> {
+        const EXPECTED: &str = "expected a list of values, { linspace = [a, b, n] } or { logspace = [a, b, n] }";
+        match value {
+            toml::Value::Array(values) => Ok(WrittenAxis::List(values)),
+            toml::Value::Table(t) if t.len() == 1 => {
+                let (kind, args) = t.iter().next().expect("one entry");
+                if !["linspace", "logspace"].contains(&kind.as_str()) {
+                    return Err(format!("unknown helper `{kind}`; {EXPECTED} (quote dotted keys: \"training.l2\" = ...)"));
+                }
+                let numbers = args.as_array().filter(|a| a.len() == 3);
+                let parsed = numbers.and_then(|a| Some((number(&a[0])?, number(&a[1])?, a[2].as_integer()?)));
+                let Some((a, b, n)) = parsed else {
+                    return Err(format!("{kind} = {args}: expected [first, last, count], e.g. {kind} = [1e-6, 1e-3, 5]"));
+                };
+                if n < 0 {
+                    return Err(format!("{kind} count {n} must not be negative"));
+                }
+                Ok(WrittenAxis::Space { kind, a, b, n: n as u64 })
             }
-            Ok(space(a, b, n as usize)?.into_iter().map(toml::Value::Float).collect())
+            other => Err(format!("{} is not an axis; {EXPECTED}", other)),
         }
-        other => Err(format!("{} is not an axis; {EXPECTED}", other)),
+    }
+
+    /// The number of values, known without making them.
+    fn len(&self) -> u64 {
+        match self {
+            WrittenAxis::List(values) => values.len() as u64,
+            WrittenAxis::Space { n, .. } => *n,
+        }
+    }
+
+    /// The values: called once the sweep's size is checked.
+    fn values(&self) -> Result<Vec<toml::Value>, String> {
+        let floats = match *self {
+            WrittenAxis::List(values) => return Ok(values.to_vec()),
+            WrittenAxis::Space { kind: "linspace", a, b, n } => linspace(a, b, n as usize),
+            WrittenAxis::Space { a, b, n, .. } => logspace(a, b, n as usize)?,
+        };
+        Ok(floats.into_iter().map(toml::Value::Float).collect())
     }
 }
 
@@ -278,5 +437,51 @@ mod tests {
         assert!(parse(&dir, "[sweep]\nbase = \"base.toml\"\npca_bound = true\n").unwrap().pca_bound);
         let e = parse(&dir, "[sweep]\nbase = \"base.toml\"\n[grid]\n\"model.encoder[x].units\" = [2]\n").unwrap_err();
         assert!(e.contains("\"model.encoder[x].units\" is not a dotted key"), "{e}");
+    }
+
+    #[test]
+    fn trials_are_counted_before_any_axis_is_expanded() {
+        let dir = dir_with_base();
+        let sweep = |body: &str| format!("[sweep]\nbase = \"base.toml\"\n{body}");
+        // 10^12 values would take terabytes: refused from the count alone, in one line.
+        let e = parse(&dir, &sweep("[grid]\n\"training.l2\" = { linspace = [0, 1, 1000000000000] }\n")).unwrap_err();
+        let expected = "s.toml: this sweep has 1000000000000 trials (1000000000000 grid points × 1 repeat; [grid] \"training.l2\": 1000000000000 values), \
+                        over the limit of 100000 trials; make the grid or sweep.repeats smaller, or raise the limit with --max-trials 1000000000000 (or sweep.max_trials = 1000000000000 in the sweep file)";
+        assert!(e.ends_with(expected), "{e}");
+        // Every axis and the repeats say where the size comes from.
+        let e = parse(&dir, &sweep("repeats = 1000000\n[grid]\n\"model.hidden\" = [[8], [16]]\n\"training.l2\" = { logspace = [1e-6, 1, 50000] }\n")).unwrap_err();
+        assert!(e.contains("this sweep has 100000000000 trials (100000 grid points × 1000000 repeats; [grid] \"model.hidden\": 2 values × \"training.l2\": 50000 values), over"), "{e}");
+        let e = parse(&dir, &sweep("repeats = 100001\n")).unwrap_err();
+        assert!(e.contains("this sweep has 100001 trials (1 grid point × 100001 repeats; no [grid] axes)"), "{e}");
+        // Past u64: counted without overflowing, and no limit can allow it.
+        let big = "{ linspace = [0, 1, 9223372036854775807] }";
+        let e = parse(&dir, &sweep(&format!("[grid]\n\"training.l1\" = {big}\n\"training.l2\" = {big}\n"))).unwrap_err();
+        let more = "more than 18446744073709551615";
+        assert!(e.contains(&format!("this sweep has {more} trials ({more} grid points × 1 repeat;")) && e.ends_with("; make the grid or sweep.repeats smaller"), "{e}");
+        // An empty axis beside a huge one is that axis's error, not a size.
+        let e = parse(&dir, &sweep(&format!("[grid]\n\"training.l1\" = []\n\"training.l2\" = {big}\n"))).unwrap_err();
+        assert!(e.contains("[grid] \"training.l1\" is an empty axis"), "{e}");
+    }
+
+    #[test]
+    fn the_limit_comes_from_the_flag_else_the_file_else_the_default() {
+        let dir = dir_with_base();
+        let path = dir.path().join("s.toml");
+        let four = "[sweep]\nbase = \"base.toml\"\nrepeats = 2\n[grid]\n\"training.l2\" = [0.1, 0.2]\n";
+        let s = Spec::parse_limited(four, &path, Some(4)).unwrap();
+        assert_eq!((s.points(), s.trials()), (2, 4));
+        let e = Spec::parse_limited(four, &path, Some(3)).unwrap_err().to_string();
+        assert!(e.ends_with("this sweep has 4 trials (2 grid points × 2 repeats; [grid] \"training.l2\": 2 values), over --max-trials 3; make the grid or sweep.repeats smaller, or pass --max-trials 4"), "{e}");
+        let keyed = four.replace("repeats = 2", "repeats = 2\nmax_trials = 3");
+        let e = Spec::parse_limited(&keyed, &path, None).unwrap_err().to_string();
+        assert!(e.ends_with("over sweep.max_trials = 3; make the grid or sweep.repeats smaller, or raise sweep.max_trials (or pass --max-trials 4)"), "{e}");
+        // The flag wins over the key, either way.
+        assert_eq!(Spec::parse_limited(&keyed, &path, Some(4)).unwrap().trials(), 4);
+        assert!(Spec::parse_limited(&four.replace("repeats = 2", "repeats = 2\nmax_trials = 10"), &path, Some(3)).is_err());
+        let e = parse(&dir, &four.replace("repeats = 2", "repeats = 2\nmax_trials = 0")).unwrap_err();
+        assert!(e.ends_with("s.toml: sweep.max_trials = 0 must be at least 1"), "{e}");
+        // The default allows exactly DEFAULT_MAX_TRIALS.
+        let at = format!("[sweep]\nbase = \"base.toml\"\nrepeats = {DEFAULT_MAX_TRIALS}\n");
+        assert_eq!(parse(&dir, &at).unwrap().trials(), DEFAULT_MAX_TRIALS);
     }
 }

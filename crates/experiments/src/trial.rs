@@ -27,11 +27,17 @@ pub struct Trial {
 /// each point. Each trial's config is built by the code that reads config files
 /// ([`Experiment::load_with`]), so an unknown key or a value of the wrong type anywhere in the grid
 /// is refused here, naming the sweep file and the key, before any trial runs.
+///
+/// A stop request (SIGINT, SIGTERM) ends it after the trial being built, with
+/// [`SweepError::Planning`]. The test hook `plan` (`MNIST_BURN_TEST_PAUSE_AT=plan`, see
+/// `mnist_trainer::hooks`) pauses it once the first trial is built, until a stop signal arrives.
 pub fn expand(spec: &Spec) -> Result<Vec<Trial>, SweepError> {
     let config_error = |source| SweepError::Config { file: spec.file.clone(), source };
     let fixed: Vec<Override> = spec.set.iter().map(|(k, v)| make_override("[set]", k, v.clone())).collect();
+    let total = spec.trials();
     let mut trials = Vec::new();
-    for values in points(spec) {
+    for index in 0..spec.points() {
+        let values = point_values(spec, index);
         let mut overrides = fixed.clone();
         for (axis, value) in spec.grid.iter().zip(&values) {
             overrides.push(make_override("[grid]", &axis.key, value.clone()));
@@ -54,6 +60,10 @@ pub fn expand(spec: &Spec) -> Result<Vec<Trial>, SweepError> {
             let mut parts: Vec<String> = spec.grid.iter().zip(&values).map(|(a, v)| format!("{}={}", a.key.replace('[', ".").replace(']', ""), value_text(v))).collect();
             parts.push(format!("seed={seed}"));
             trials.push(Trial { name: safe_name(&parts.join(",")), point: point.clone(), values: values.clone(), seed, config });
+            if trials.len() == 1 {
+                mnist_trainer::hooks::unnumbered("plan");
+            }
+            check_stop(trials.len(), total, "trials built")?;
         }
     }
     // Sanitizing or shortening could map two trials to one directory: refuse rather than mix them.
@@ -71,13 +81,26 @@ fn make_override(table: &str, key: &str, value: toml::Value) -> Override {
     Override::at(label, key, value).expect("the spec checked its keys")
 }
 
-/// The cartesian product of the axes' values (one empty point when there are no axes).
-fn points(spec: &Spec) -> Vec<Vec<toml::Value>> {
-    let mut points = vec![Vec::new()];
-    for axis in &spec.grid {
-        points = points.into_iter().flat_map(|p| axis.values.iter().map(move |v| [p.clone(), vec![v.clone()]].concat())).collect();
+/// Ends planning with [`SweepError::Planning`] once a stop signal was received; `done` of `total`
+/// are `what` (`trials built`) so far.
+pub fn check_stop(done: usize, total: u64, what: &'static str) -> Result<(), SweepError> {
+    match mnist_trainer::stop::requested() {
+        Some(signal) => Err(SweepError::Planning { signal: signal.name(), done, total, what }),
+        None => Ok(()),
     }
-    points
+}
+
+/// The values of grid point `index` (0-based) of the cartesian product of the axes, the first axis
+/// varying slowest; made one at a time, so the product is never held in memory.
+fn point_values(spec: &Spec, mut index: u64) -> Vec<toml::Value> {
+    let mut values = Vec::with_capacity(spec.grid.len());
+    for axis in spec.grid.iter().rev() {
+        let len = axis.values.len() as u64;
+        values.push(axis.values[(index % len) as usize].clone());
+        index /= len;
+    }
+    values.reverse();
+    values
 }
 
 /// A value as a trial name shows it: floats in Rust's shortest round-trip form (`1e-6`, `0.1`),

@@ -25,7 +25,8 @@ const BATCH: usize = 1000;
 pub struct PredictOptions {
     /// Image files and folders (folders are read recursively, sorted).
     pub inputs: Vec<PathBuf>,
-    /// Where reconstructions are written (autoencoders).
+    /// Where reconstructions are written (autoencoders; classifiers write nothing, see
+    /// [`ignored_out_warning`]).
     pub out: PathBuf,
     /// Invert grey levels first (dark strokes on a light background, as drawn on paper, become
     /// MNIST's light on dark).
@@ -86,6 +87,25 @@ pub fn class_names(run: &LoadedRun) -> Vec<String> {
     }
 }
 
+/// Whether `predict` writes images for `run`: autoencoders write their reconstructions (denoisers
+/// the denoised images) into `--out`; classifiers write nothing, so `--out` means nothing to them.
+pub fn writes_images(run: &LoadedRun) -> bool {
+    run.experiment.config().model.task() != Task::Classifier
+}
+
+/// The warning `predict` prints when `--out` was given for a run that writes no images (a
+/// classifier), naming the folder and the run; `None` when the run writes its images there.
+pub fn ignored_out_warning(run: &LoadedRun, run_dir: &Path, out: &Path) -> Option<String> {
+    (!writes_images(run)).then(|| {
+        format!(
+            "warning: --out {} is ignored: run {} is a classifier ({}), which writes no images; --out is the folder for an autoencoder's reconstructions",
+            out.display(),
+            run_dir.display(),
+            run.experiment.config().model.kind()
+        )
+    })
+}
+
 fn data_error(e: mnist_data::DataError) -> ReportError {
     ReportError::Train(TrainError::from(e))
 }
@@ -106,7 +126,7 @@ pub fn predict(run: &LoadedRun, opts: &PredictOptions) -> Result<Vec<Prediction>
     let task = run.experiment.config().model.task();
     let denoiser = run.experiment.config().data.train_noise.is_some();
     let classes = class_names(run);
-    if task != Task::Classifier {
+    if writes_images(run) {
         std::fs::create_dir_all(&opts.out).map_err(ReportError::io("create", &opts.out))?;
     }
     let mut used_names = std::collections::HashSet::new();

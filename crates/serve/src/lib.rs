@@ -5,8 +5,11 @@
 //!
 //! The API (all JSON): `GET /api/runs`, `GET /api/curves?run=NAME`, `POST /api/answer`
 //! (`{ image, width, height, noise }`: a base64 grey drawing), `GET /api/scatter?run=NAME`,
-//! `GET /api/decode?run=NAME&x=X&y=Y`, `GET /api/digits`; files under `/runs/<path>`.
+//! `GET /api/decode?run=NAME&x=X&y=Y`, `GET /api/digits` (`{ digits: [{ label, pixels }], source }`
+//! or, with no MNIST found, `{ digits: [], missing }`: where it was looked for, how to fetch it);
+//! files under `/runs/<path>`.
 
+pub mod digits;
 pub mod infer;
 pub mod prepare;
 pub mod runs;
@@ -23,9 +26,10 @@ use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use base64::Engine;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::json;
 
+use crate::digits::Digits;
 use crate::infer::Models;
 use crate::prepare::{SIDE, mnist_like};
 
@@ -59,14 +63,7 @@ pub struct AppState {
     /// The runs folder, canonical.
     root: PathBuf,
     models: Models,
-    digits: OnceLock<Vec<Digit>>,
-}
-
-/// A real test digit for the playground.
-#[derive(Debug, Clone, Serialize)]
-struct Digit {
-    label: u8,
-    pixels: Vec<f32>,
+    digits: OnceLock<Digits>,
 }
 
 impl AppState {
@@ -282,47 +279,24 @@ async fn api_decode(State(state): State<Arc<AppState>>, Query(q): Query<DecodeQu
 
 async fn api_digits(State(state): State<Arc<AppState>>) -> Response {
     let s2 = state.clone();
-    let digits = tokio::task::spawn_blocking(move || {
+    let answer = tokio::task::spawn_blocking(move || {
         if let Some(d) = s2.digits.get() {
             return d.clone();
         }
-        let found = test_digits(&s2);
-        if !found.is_empty() {
+        let home = mnist_data::home::data_home();
+        let cwd = std::env::current_dir().ok();
+        let found = digits::find(&s2.root, home.as_deref(), cwd.as_deref(), DIGITS);
+        // Kept once found; until then every request looks again (the set may be fetched meanwhile).
+        if !found.digits.is_empty() {
             let _ = s2.digits.set(found.clone());
         }
         found
     })
-    .await
-    .unwrap_or_default();
-    Json(json!({ "digits": digits })).into_response()
-}
-
-/// The first test digits of the first run whose data loads, as grey levels.
-fn test_digits(state: &AppState) -> Vec<Digit> {
-    for r in runs::scan(&state.root) {
-        let Ok(loaded) = mnist_trainer::load_run(&state.root.join(&r.name), "last", Some("flex"))
-        else {
-            continue;
-        };
-        let Ok(data) = loaded.data() else { continue };
-        let n = DIGITS.min(data.test.dims()[0]);
-        let Ok(pixels) = mnist_report::tensors::first_tiles(&data.test.clean(), n, &data.stats)
-        else {
-            continue;
-        };
-        let labels =
-            mnist_report::tensors::read_i64(data.test.labels.clone().narrow(0, 0, n), "labels")
-                .unwrap_or_default();
-        return pixels
-            .into_iter()
-            .zip(labels)
-            .map(|(pixels, label)| Digit {
-                label: label as u8,
-                pixels,
-            })
-            .collect();
+    .await;
+    match answer {
+        Ok(d) => Json(d).into_response(),
+        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
     }
-    Vec::new()
 }
 
 /// A file inside the runs folder: `..`, absolute paths and links leading outside are refused.

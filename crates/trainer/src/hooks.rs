@@ -22,6 +22,7 @@
 //! | `prune@E` | saving epoch `E`: an old checkpoint renamed to `.trash-*`, not yet deleted |
 //! | `write:FILE@E` | `FILE` (`metrics.csv`, `run.json`, `config.toml`) written under a temporary name, not yet renamed |
 //! | `tensorboard@E` | half of epoch `E`'s TensorBoard records appended to the event file |
+//! | `plan` | `sweep` only: its first trial built while planning (a stop signal then ends planning at once) |
 //!
 //! Without `MNIST_BURN_TEST_PAUSE_AT` every point costs one load of a cached `Option`.
 
