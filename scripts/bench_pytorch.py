@@ -169,7 +169,7 @@ class Split:
 
 
 def prepare_data(config, data_dir):
-    """What crates/trainer/src/data.rs `prepare` holds for a run: the training split (clean,
+    """What crates/runs/src/data.rs `prepare` holds for a run: the training split (clean,
     fixed-noise inputs, labels; its raw bytes are kept too, as Rust keeps `train_host`) and the
     test split with the evaluation noise. Only the training split is used by the benchmark; the
     rest mirrors our bench's resident memory so the peak RSS compare like for like."""

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Batch normalization exported for PyTorch: runs the report test `batch_norm_export_matches_burn`
+# Batch normalization exported for PyTorch: runs the inference test `batch_norm_export_matches_burn`
 # (a small MLP and CNN with batch normalization trained one epoch, exported), keeping its files,
 # then loads each export in PyTorch with strict=True and compares the eval-mode logits with
 # Burn's (scripts/check_batchnorm_export.py). Needs python3 with torch.

@@ -4,7 +4,7 @@ eval-mode outputs with Burn's.
 
 Reads DIR/model.safetensors (written by `export`), DIR/model.json (its sidecar: the config) and
 DIR/check.json ({"shape": [n, c, h, w], "inputs": [...], "logits": [...]}: inputs already
-normalized and Burn's eval-mode logits, written by the report test
+normalized and Burn's eval-mode logits, written by the inference test
 `batch_norm_export_matches_burn` when MNIST_BURN_KEEP_EXPORT=DIR). Builds the same network from
 torch.nn modules under the exported names (`hidden.0.linear`, `hidden.0.bn`, `conv.0.conv`,
 `conv.0.bn`, `dense.0.linear`, `output`), loads the state dict with strict=True and checks the

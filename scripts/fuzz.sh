@@ -23,7 +23,7 @@ if ! [[ "$total" =~ ^[0-9]+$ && "$seed" =~ ^[0-9]+$ ]]; then
   echo "usage: scripts/fuzz.sh [TOTAL_CASES] [SEED] (both whole numbers)" >&2
   exit 2
 fi
-targets=(-p mnist-data -p mnist-trainer --test fuzz)
+targets=(-p mnist-data -p mnist-runs --test fuzz)
 
 # Builds the two test binaries (quiet), then counts their properties so the cases split evenly.
 cargo test "${targets[@]}" --no-run --quiet

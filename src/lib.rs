@@ -4,7 +4,7 @@
 
 use std::process::ExitCode;
 
-use mnist_trainer::{StopSignal, stop};
+use mnist_runs::{StopSignal, stop};
 
 /// The allocator of every command. Training allocates and frees tens of megabytes of activations
 /// and gradients per step; glibc's malloc hands such blocks back to the kernel on every free, so
@@ -117,7 +117,7 @@ pub fn hint(message: &str) -> Option<String> {
 }
 
 /// Handles SIGINT (Ctrl-C) and SIGTERM (how Slurm, Kubernetes, systemd and `kill` stop a job)
-/// alike: the first records a stop request ([`mnist_trainer::stop`]), which the training loop
+/// alike: the first records a stop request ([`mnist_runs::stop`]), which the training loop
 /// honours before its next step; a second exits at once with the shell's status for that signal
 /// (130 or 143). Every file `train` writes is replaced atomically, so exiting at any moment
 /// leaves the run readable and resumable.

@@ -9,7 +9,7 @@
 //! kills, `MNIST_BURN_CHAOS_SEED` the seed that picks the points (the suite's is fixed, so its
 //! points are the same on every machine).
 //!
-//! Each kill lands at a point the trainer's test hooks pause at (`mnist_trainer::hooks`), so
+//! Each kill lands at a point the trainer's test hooks pause at (`mnist_runs::hooks`), so
 //! which moment is hit depends on the seed alone, never on the machine's speed.
 
 mod common;
@@ -113,7 +113,7 @@ fn last_checkpoint(run_dir: &Path) -> usize {
     assert_readable(run_dir).last().map_or(0, |e| *e as usize)
 }
 
-/// The kinds of fault point (every point of `mnist_trainer::hooks`). A campaign first takes them
+/// The kinds of fault point (every point of `mnist_runs::hooks`). A campaign first takes them
 /// in this order, each at the first launch that can reach it, so even a short one hits every
 /// kind; once each is hit, it picks among those the launch can reach at random. The order puts
 /// the kinds that leave the run where it was (or move it little) first, and those that a run

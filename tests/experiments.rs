@@ -7,8 +7,8 @@ mod common;
 use std::path::Path;
 
 use common::{metrics_without_seconds, run, snapshot, test_line_metrics, write_config};
-use mnist_trainer::Config;
-use mnist_trainer::config::differences;
+use mnist_config::Config;
+use mnist_config::differences;
 
 /// A classifier small enough to train an epoch in about a second: 600 training images, batches
 /// of 50 (12 steps an epoch), validated on 100 test images.
@@ -190,11 +190,11 @@ fn the_saved_config_is_the_file_with_the_overrides_written_in() {
     let config = write_config(dir.path(), "tiny.toml", TINY);
     let edited = write_config(dir.path(), "edited.toml", &TINY.replace("learning_rate = 0.1", "learning_rate = 0.05").replace("seed = 11", "seed = 4"));
     let sets = [
-        mnist_trainer::Override::parse("training.learning_rate=0.05").unwrap(),
-        mnist_trainer::Override::integer("--seed", "experiment.seed", 4).unwrap(),
+        mnist_config::Override::parse("training.learning_rate=0.05").unwrap(),
+        mnist_config::Override::integer("--seed", "experiment.seed", 4).unwrap(),
     ];
-    let with_sets = mnist_trainer::Experiment::load_with(Path::new(&config), &sets).unwrap();
-    let from_file = mnist_trainer::Experiment::load(Path::new(&edited)).unwrap();
+    let with_sets = mnist_config::Experiment::load_with(Path::new(&config), &sets).unwrap();
+    let from_file = mnist_config::Experiment::load(Path::new(&edited)).unwrap();
     assert_eq!(with_sets.config(), from_file.config());
     assert_eq!(with_sets.config().to_toml(), from_file.config().to_toml());
 }

@@ -912,7 +912,7 @@ fn a_loss_that_explodes_stops_the_run_and_keeps_the_last_good_checkpoint() {
 // Interruption: SIGINT, SIGTERM, SIGKILL, and two trainers on one run
 //
 // Every interruption lands at a point the test names, through the trainer's test hooks
-// (`MNIST_BURN_TEST_PAUSE_AT`, see `mnist_trainer::hooks`): the process pauses there, says so with
+// (`MNIST_BURN_TEST_PAUSE_AT`, see `mnist_runs::hooks`): the process pauses there, says so with
 // a marker file, and waits for the signal. Nothing depends on how fast the machine is.
 
 /// Four epochs of 113 steps (1,800 training images in batches of 16) on real MNIST.
@@ -1151,7 +1151,7 @@ fn eval_and_report_on_a_run_being_trained_leave_it_alone() {
     let out = dir.path().join("live");
     let mut paused = spawn_paused(config, &out, &[], &[MID_EPOCH_2]);
     paused.wait_for(MID_EPOCH_2);
-    let events = mnist_trainer::tensorboard::event_files(&out.join("tensorboard")).unwrap();
+    let events = mnist_runs::tensorboard::event_files(&out.join("tensorboard")).unwrap();
     let before = std::fs::read(&events[0]).unwrap();
     let (code, stdout, stderr) = eval(&["--run", &s(&out)]);
     assert_eq!(code, 0, "{stderr}");
@@ -1159,7 +1159,7 @@ fn eval_and_report_on_a_run_being_trained_leave_it_alone() {
     let (code, _, stderr) = run("report", &["--run", &s(&out)]);
     assert_eq!(code, 0, "{stderr}");
     assert!(out.join("report.html").is_file());
-    assert_eq!(mnist_trainer::tensorboard::event_files(&out.join("tensorboard")).unwrap(), events);
+    assert_eq!(mnist_runs::tensorboard::event_files(&out.join("tensorboard")).unwrap(), events);
     assert_eq!(std::fs::read(&events[0]).unwrap(), before, "the live event file was rewritten");
     paused.signal("TERM");
     assert_eq!(paused.finish().0, Some(143));

@@ -96,7 +96,7 @@ fn a_sweep_runs_its_trials_summarizes_them_and_resumes_as_a_no_op() {
     let files = tfevents(&board);
     assert!(files.len() == 2 && files[0].contains(".mnist-burn.") && files[1].ends_with(".sweep-hparams"), "{files:?}");
     assert!(!common::event_points(&out.join(names[0])).is_empty());
-    let session = mnist_trainer::tensorboard::read_scalars(&board.join(&files[1])).unwrap();
+    let session = mnist_runs::tensorboard::read_scalars(&board.join(&files[1])).unwrap();
     let test: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join(names[0]).join("test.json")).unwrap()).unwrap();
     assert!(session.iter().any(|s| s.tag == "test/loss" && s.value == test["loss"].as_f64().unwrap() as f32), "{session:?}");
 

@@ -6,7 +6,8 @@ use std::process::{Command, ExitCode};
 
 use anyhow::{Context, bail};
 use clap::Parser;
-use mnist_trainer::{Backend, Experiment};
+use mnist_backend::Backend;
+use mnist_config::Experiment;
 
 /// Measure training throughput (samples/s, ms/step, peak memory) of the seed models.
 #[derive(Debug, Parser)]

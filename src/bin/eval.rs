@@ -5,8 +5,8 @@ use std::process::ExitCode;
 
 use anyhow::bail;
 use clap::{Parser, ValueEnum};
-use mnist_trainer::evaluate::Code;
-use mnist_trainer::{EvalSplit, load_run};
+use mnist_runs::evaluate::Code;
+use mnist_runs::{EvalSplit, load_run};
 
 /// Evaluate a trained run, rebuilding its model from the run's saved config alone.
 #[derive(Debug, Parser)]
@@ -86,7 +86,7 @@ fn main() -> ExitCode {
             if args.mean_code {
                 println!("  (through the mean of the code, not a sample)");
             }
-            println!("  {}", mnist_trainer::train::describe(&metrics));
+            println!("  {}", mnist_runs::evaluate::describe(&metrics));
             if let Some(mse) = metrics.mse {
                 println!("  mse {mse:.6}");
             }

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
-use mnist_report::export_run;
+use mnist_inference::export_run;
 
 /// Export a trained run's weights as a safetensors file a PyTorch user can load.
 ///

@@ -5,8 +5,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, ValueEnum};
-use mnist_report::sweep::DEFAULT_LEVELS;
-use mnist_report::{SweepNoise, SweepOptions, run_sweep};
+use mnist_inference::noise_sweep::DEFAULT_LEVELS;
+use mnist_inference::{NoiseSweepKind, NoiseSweepOptions, run_noise_sweep};
 
 /// Sweep noise levels through a denoiser and a classifier.
 ///
@@ -59,7 +59,7 @@ enum NoiseArg {
 fn main() -> ExitCode {
     let args = Args::parse();
     mnist_cli::run_main(move || {
-        let opts = SweepOptions {
+        let opts = NoiseSweepOptions {
             denoiser: args.denoiser.clone(),
             classifier: args.classifier.clone(),
             levels: if args.levels.is_empty() {
@@ -68,8 +68,8 @@ fn main() -> ExitCode {
                 args.levels.clone()
             },
             noise: match args.noise {
-                NoiseArg::SaltAndPepper => SweepNoise::SaltAndPepper,
-                NoiseArg::Gaussian => SweepNoise::Gaussian,
+                NoiseArg::SaltAndPepper => NoiseSweepKind::SaltAndPepper,
+                NoiseArg::Gaussian => NoiseSweepKind::Gaussian,
             },
             checkpoint: args.checkpoint.clone(),
             device: args.device.clone(),
@@ -77,7 +77,7 @@ fn main() -> ExitCode {
             out: args.out.clone(),
             seed: args.seed,
         };
-        let outcome = run_sweep(&opts)?;
+        let outcome = run_noise_sweep(&opts)?;
         print!("{}", outcome.table());
         println!(
             "wrote {} and {}",

@@ -6,8 +6,8 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use clap::Parser;
-use mnist_report::predict::{PredictOptions, describe, ignored_out_warning, predict};
-use mnist_trainer::load_run;
+use mnist_inference::predict::{PredictOptions, describe, ignored_out_warning, predict};
+use mnist_runs::load_run;
 
 /// Apply a trained run to PNG, JPEG or BMP images, converted exactly like the run's data.
 #[derive(Debug, Parser)]

@@ -94,7 +94,7 @@ fn main() -> ExitCode {
         println!(
             "{}: {}",
             run.display(),
-            mnist_trainer::train::describe(&outcome.test)
+            mnist_runs::evaluate::describe(&outcome.test)
         );
         for f in &outcome.figures {
             println!("  wrote {} ({}x{})", f.path.display(), f.width, f.height);
@@ -124,9 +124,11 @@ fn main() -> ExitCode {
 
 /// `--compare`: the runs' final metrics and differing keys on stdout, the figure and page on disk.
 fn compare(args: &Args) -> anyhow::Result<ExitCode> {
-    let outcome = mnist_report::compare::compare_runs(&args.compare, args.out.as_deref().unwrap_or(Path::new("artifacts/compare")), args.device.as_deref())?;
+    let default_out = mnist_experiments::compare::default_out();
+    let out: &Path = args.out.as_deref().unwrap_or(&default_out);
+    let outcome = mnist_experiments::compare::compare_runs(&args.compare, out, args.device.as_deref())?;
     for r in &outcome.runs {
-        let test = r.test.as_ref().map(|(t, from)| format!("; test ({from}): {}", mnist_trainer::train::describe(t))).unwrap_or_default();
+        let test = r.test.as_ref().map(|(t, from)| format!("; test ({from}): {}", mnist_runs::evaluate::describe(&t.metrics))).unwrap_or_default();
         println!("{} ({}): {} epochs{test}", r.label, r.dir.display(), r.metrics.iter().filter(|m| m.split == "validation").count());
     }
     if outcome.differing.is_empty() {

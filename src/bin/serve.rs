@@ -16,7 +16,7 @@ use clap::Parser;
 #[command(version, about, long_about)]
 struct Args {
     /// Folder of run directories (and sweeps).
-    #[arg(long, default_value = "artifacts", value_name = "DIR")]
+    #[arg(long, default_value = mnist_runs::run_dir::RUNS_DIR, value_name = "DIR")]
     runs: PathBuf,
     /// Port; 0 picks a free one.
     #[arg(long, default_value_t = 8000)]

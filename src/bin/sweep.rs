@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, ValueEnum};
-use mnist_experiments::{Local, SlurmOptions, SweepError, SweepOptions};
+use mnist_experiments::{Launcher, Local, Slurm, SlurmOptions, SweepError, SweepOptions};
 
 /// Run a sweep: every grid point × repeat of a sweep file is one `train` run.
 ///
@@ -77,6 +77,7 @@ struct Args {
     run_trial: Option<String>,
 }
 
+/// The launchers `--launcher` names: each one implements `mnist_experiments::Launcher`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum LauncherKind {
     Local,
@@ -120,23 +121,30 @@ fn main() -> ExitCode {
         } else {
             let spec = args.config.clone().expect("clap requires --config");
             let opts = SweepOptions { spec, out: args.out.clone(), force: args.force, dry_run: args.dry_run, max_trials: args.max_trials };
-            if args.collect {
-                mnist_experiments::collect(&opts, args.wait).map(drop)
-            } else if args.launcher == LauncherKind::Slurm {
-                let flags = SlurmOptions {
+            let slurm = Slurm {
+                flags: SlurmOptions {
                     partition: args.partition.clone(),
                     time: args.time.clone(),
                     cpus_per_task: args.cpus_per_task,
                     mem: args.mem.clone(),
                     max_parallel: args.max_parallel,
                     extra: args.sbatch.clone(),
-                };
-                mnist_experiments::submit(&opts, &flags, &me, args.wait).map(drop)
+                },
+                sweep_bin: me.clone(),
+            };
+            // `--collect` gathers what a scheduler ran: with the default launcher, Slurm's.
+            let kind = if args.collect && args.launcher == LauncherKind::Local { LauncherKind::Slurm } else { args.launcher };
+            let launcher: &dyn Launcher = match kind {
+                LauncherKind::Local => &local,
+                LauncherKind::Slurm => &slurm,
+            };
+            if args.collect {
+                mnist_experiments::collect(&opts, launcher, args.wait).map(drop)
             } else {
-                if args.wait {
+                if args.wait && !launcher.remote() {
                     anyhow::bail!("--wait applies to --launcher slurm and --collect; the local launcher always waits");
                 }
-                mnist_experiments::run(&opts, &local).map(drop)
+                mnist_experiments::launch(&opts, launcher, args.wait).map(drop)
             }
         };
         match result {
@@ -144,7 +152,7 @@ fn main() -> ExitCode {
             // Stopped while running trials, or while planning them: the shell's status for the signal.
             Err(e @ (SweepError::Interrupted { .. } | SweepError::Planning { .. })) => {
                 eprintln!("error: {e}");
-                let code = mnist_trainer::stop::requested().map_or(1, |s| s.exit_code());
+                let code = mnist_runs::stop::requested().map_or(1, |s| s.exit_code());
                 Ok(ExitCode::from(code))
             }
             Err(e) => Err(e.into()),

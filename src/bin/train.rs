@@ -7,7 +7,8 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::Parser;
 use mnist_trainer::progress::ProgressMode;
-use mnist_trainer::{Experiment, Override, TrainOptions, train};
+use mnist_config::{Experiment, Override};
+use mnist_trainer::{TrainOptions, train};
 
 /// Train a model of the MNIST family from a TOML config (see configs/).
 #[derive(Debug, Parser)]
@@ -59,7 +60,7 @@ fn main() -> ExitCode {
     mnist_cli::run_main(move || {
         // Flags are checked as flags, before the config (whose errors name the file).
         if let Some(device) = &args.device {
-            device.parse::<mnist_trainer::Backend>().context("--device")?;
+            device.parse::<mnist_backend::Backend>().context("--device")?;
         }
         if let Some(s) = args.progress_every
             && !(s.is_finite() && s >= 0.0)
@@ -82,10 +83,10 @@ fn main() -> ExitCode {
             let model = c.model.init_for(experiment.input_shape(), &burn::prelude::Device::flex());
             println!("{}: {} ({})", c.experiment.name, c.model.kind(), args.config.display());
             println!("{}", model.summary());
-            mnist_trainer::Backend::resolve(c.device.as_deref())?;
+            mnist_backend::Backend::resolve(c.device.as_deref())?;
             return Ok(ExitCode::SUCCESS);
         }
-        let out = args.out.clone().unwrap_or_else(|| PathBuf::from("artifacts").join(&c.experiment.name));
+        let out = args.out.clone().unwrap_or_else(|| PathBuf::from(mnist_runs::run_dir::RUNS_DIR).join(&c.experiment.name));
         if out.as_os_str().is_empty() {
             anyhow::bail!("--out is empty; expected the path of a run directory");
         }

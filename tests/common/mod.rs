@@ -118,7 +118,7 @@ pub fn wait_until(what: &str, bound: Duration, every: Duration, mut done: impl F
 }
 
 // ---------------------------------------------------------------------------------------------
-// Runs stopped at a named point (the trainer's test hooks, `mnist_trainer::hooks`)
+// Runs stopped at a named point (the trainer's test hooks, `mnist_runs::hooks`)
 
 /// A `train` process told to pause at named fault points; each pause creates a file named after
 /// its point in `markers`, and the process waits there until it gets a signal or is killed.
@@ -297,7 +297,7 @@ pub fn assert_readable(run_dir: &Path) -> Vec<u64> {
 /// Every point of the run's TensorBoard event file as (tag, step, value bits), sorted, less the
 /// timings (`*/seconds`); the run must have exactly one event file, and it must decode whole.
 pub fn event_points(run_dir: &Path) -> Vec<(String, i64, u32)> {
-    use mnist_trainer::tensorboard::{event_files, read_events};
+    use mnist_runs::tensorboard::{event_files, read_events};
     let files = event_files(&run_dir.join("tensorboard")).unwrap();
     assert_eq!(files.len(), 1, "one event file in {}: {files:?}", run_dir.display());
     let mut points: Vec<(String, i64, u32)> = read_events(&files[0])

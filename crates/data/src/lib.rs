@@ -1,5 +1,7 @@
 //! MNIST-family data: IDX files (gzip or raw), named sets found in the data home and verified by sha256, normalizations fitted
 //! on the training split, a seeded validation split, seeded noise, and device-resident batches.
+//!
+//! May import: no workspace crate (every other crate builds on this one).
 
 mod augment;
 mod device;

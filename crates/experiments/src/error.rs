@@ -1,7 +1,7 @@
 //! The errors of sweeps: each displays as one line naming the sweep file, key or directory, in the
 //! user's words (TOML keys, command-line flags).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// Errors of a sweep; each displays as one line that names the file, key or directory.
 #[derive(Debug, thiserror::Error)]
@@ -20,11 +20,11 @@ pub enum SweepError {
         /// The sweep file.
         file: PathBuf,
         /// The trainer's error, which names the key (`[grid] "training.l2" = ...: ...`).
-        source: mnist_trainer::ConfigError,
+        source: mnist_config::ConfigError,
     },
     /// A file of the sweep directory.
     #[error(transparent)]
-    Run(#[from] mnist_trainer::RunError),
+    Run(#[from] mnist_runs::RunError),
     /// An I/O failure.
     #[error("{action} {path}: {source}")]
     Io {
@@ -85,9 +85,10 @@ pub enum SweepError {
         /// What `done` counts: `trials built`, `trial configs written`.
         what: &'static str,
     },
-    /// Slurm is missing, refused the job, or the sweep is not in a state to submit or collect.
+    /// A launcher's scheduler is missing or refused the jobs (Slurm: no `sbatch`, an unknown
+    /// partition), or the sweep is not in a state to submit or collect.
     #[error("{0}")]
-    Slurm(String),
+    Launcher(String),
     /// Trials failed.
     #[error("{failed} of {total} trials failed: {names}; rerun the same command to retry them")]
     Failed {
@@ -98,4 +99,9 @@ pub enum SweepError {
         /// Their names.
         names: String,
     },
+}
+
+/// An I/O error on `path` while doing `action`.
+pub(crate) fn io<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> SweepError + 'a {
+    move |source| SweepError::Io { action, path: path.to_path_buf(), source }
 }

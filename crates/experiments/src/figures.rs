@@ -11,8 +11,9 @@ use std::path::{Path, PathBuf};
 
 use mnist_report::across_runs::{RECONSTRUCTIONS_FILE, reconstruction_rows};
 use mnist_report::sweep_figures::{KeyValue, Line, Point, PointCurves, VAL_CURVES_FILE, file_name, key_axis, metric_vs_key, val_curves};
-use mnist_trainer::metrics::{MetricRow, from_csv};
-use mnist_trainer::run_dir::{METRICS_FILE, write_atomic};
+use mnist_runs::metrics::{MetricRow, from_csv};
+use mnist_runs::TestResult;
+use mnist_runs::run_dir::{METRICS_FILE, write_atomic};
 
 use crate::SweepError;
 use crate::spec::Spec;
@@ -107,14 +108,14 @@ pub fn write(dir: &Path, spec: &Spec, trials: &[Trial], summary: &Summary) -> Re
     Ok(paths)
 }
 
-/// The first finished trial (one with a `test.json`) of each grid point, in grid order, labelled
+/// The first finished trial (one with a test result, `test.json`) of each grid point, in grid order, labelled
 /// as the validation curves are; an autoencoder's reconstructions are drawn from these.
 fn finished_per_point(dir: &Path, trials: &[Trial]) -> Vec<(String, PathBuf)> {
     let mut out: Vec<(String, PathBuf)> = Vec::new();
     let mut seen: Vec<&str> = Vec::new();
     for t in trials {
         let run = dir.join(&t.name);
-        if seen.contains(&t.point.as_str()) || !run.join("test.json").is_file() {
+        if seen.contains(&t.point.as_str()) || TestResult::read(&run).is_none() {
             continue;
         }
         seen.push(&t.point);
@@ -161,11 +162,11 @@ fn point_curves(dir: &Path, trials: &[Trial]) -> Vec<PointCurves> {
                 })
                 .collect()
         };
-        let loss = stats(|r| Some(r.loss));
+        let loss = stats(|r| Some(r.metrics.loss));
         if loss.is_empty() {
             continue;
         }
-        out.push(PointCurves { label: short_label(&t.point), loss, accuracy: stats(|r| r.accuracy) });
+        out.push(PointCurves { label: short_label(&t.point), loss, accuracy: stats(|r| r.metrics.accuracy) });
     }
     out
 }

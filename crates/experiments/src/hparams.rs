@@ -27,8 +27,9 @@ use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use mnist_trainer::protobuf::{put_bytes, put_double, put_varint_field};
-use mnist_trainer::tensorboard::{self, PluginValue, Scalar, TENSORBOARD_DIR};
+use mnist_runs::protobuf::{put_bytes, put_double, put_varint_field};
+use mnist_runs::{TEST_FILE, TestResult};
+use mnist_runs::tensorboard::{self, PluginValue, Scalar, TENSORBOARD_DIR};
 
 use crate::spec::{Spec, TEST_METRICS};
 use crate::trial::{Trial, value_text};
@@ -170,11 +171,11 @@ pub fn experiment(hparams: &[(String, Vec<HValue>)], metric_tags: &[String], tim
     out
 }
 
-/// A finished trial's final test metrics: its `test.json`, when it has one, and when that was written.
-fn test_json(trial_dir: &Path) -> Option<(serde_json::Value, f64)> {
-    let path = trial_dir.join("test.json");
-    let value = serde_json::from_str(&fs::read_to_string(&path).ok()?).ok()?;
-    Some((value, modified(&path)?))
+/// A finished trial's final test metrics: its test result (`test.json`), when it has one, and when
+/// that was written.
+fn test_json(trial_dir: &Path) -> Option<(TestResult, f64)> {
+    let result = TestResult::read(trial_dir)?;
+    Some((result, modified(&trial_dir.join(TEST_FILE))?))
 }
 
 fn modified(path: &Path) -> Option<f64> {
@@ -182,10 +183,10 @@ fn modified(path: &Path) -> Option<f64> {
     Some(t.duration_since(std::time::UNIX_EPOCH).ok()?.as_secs_f64())
 }
 
-/// The `test/<metric>` scalars of a `test.json`, at its epoch.
-fn test_scalars(metrics: &serde_json::Value, wall_time: f64) -> Vec<Scalar> {
-    let epoch = metrics.get("epoch").and_then(|e| e.as_i64()).unwrap_or(0);
-    TEST_METRICS.iter().filter_map(|k| Some(Scalar::new(wall_time, epoch, format!("test/{k}"), metrics.get(*k)?.as_f64()? as f32))).collect()
+/// The `test/<metric>` scalars of a test result, at its epoch.
+fn test_scalars(result: &TestResult, wall_time: f64) -> Vec<Scalar> {
+    let epoch = i64::try_from(result.epoch).unwrap_or(i64::MAX);
+    TEST_METRICS.iter().filter_map(|k| Some(Scalar::new(wall_time, epoch, format!("test/{k}"), result.metric(k)? as f32))).collect()
 }
 
 /// Writes the HParams event file of the finished trial in `trial_dir` (one with a `test.json`) into
@@ -211,7 +212,7 @@ pub fn write_trial(spec: &Spec, trial: &Trial, trial_dir: &Path) -> io::Result<O
 /// test metric some finished trial has plus `validation/loss`. Its time (and name) is that of the
 /// newest `test.json`; `None` when no trial has finished.
 pub fn write_experiment(spec: &Spec, trials: &[Trial], sweep_dir: &Path) -> io::Result<Option<PathBuf>> {
-    let found: Vec<(serde_json::Value, f64)> = trials.iter().filter_map(|t| test_json(&sweep_dir.join(&t.name))).collect();
+    let found: Vec<(TestResult, f64)> = trials.iter().filter_map(|t| test_json(&sweep_dir.join(&t.name))).collect();
     let Some(newest) = found.iter().map(|(_, t)| *t).reduce(f64::max) else {
         return Ok(None);
     };
@@ -220,7 +221,7 @@ pub fn write_experiment(spec: &Spec, trials: &[Trial], sweep_dir: &Path) -> io::
     seeds.sort_unstable();
     seeds.dedup();
     hparams.push(("seed".into(), seeds.into_iter().map(|s| HValue::Number(s as f64)).collect()));
-    let mut tags: Vec<String> = TEST_METRICS.iter().filter(|k| found.iter().any(|(m, _)| m.get(**k).and_then(|v| v.as_f64()).is_some())).map(|k| format!("test/{k}")).collect();
+    let mut tags: Vec<String> = TEST_METRICS.iter().filter(|k| found.iter().any(|(m, _)| m.metric(k).is_some())).map(|k| format!("test/{k}")).collect();
     tags.push(VALIDATION_LOSS.into());
     let value = PluginValue { tag: EXPERIMENT_TAG.into(), plugin_name: PLUGIN_NAME.into(), content: experiment(&hparams, &tags, newest) };
     let path = sweep_dir.join(tensorboard::event_file_name(newest, EXPERIMENT_SUFFIX));
@@ -361,7 +362,8 @@ mod tests {
         let trial_dir = sweep.join(&t.name);
         assert_eq!(write_trial(&spec, t, &trial_dir).unwrap(), None);
         std::fs::create_dir_all(&trial_dir).unwrap();
-        std::fs::write(trial_dir.join("test.json"), r#"{"loss": 0.5, "accuracy": 0.75, "epoch": 4, "split": "test"}"#).unwrap();
+        let result = r#"{"loss": 0.5, "accuracy": 0.75, "samples": 100, "run": "t", "checkpoint": "t/checkpoints/epoch-0004", "epoch": 4, "split": "test", "model": "mlp"}"#;
+        std::fs::write(trial_dir.join("test.json"), result).unwrap();
         let path = write_trial(&spec, t, &trial_dir).unwrap().unwrap();
         assert!(path.starts_with(trial_dir.join("tensorboard")) && path.to_string_lossy().ends_with(".sweep-hparams"), "{}", path.display());
         // After the trainer's file of the same second, in name order (see `SESSION_SUFFIX`).

@@ -3,7 +3,8 @@
 
 use std::path::{Path, PathBuf};
 
-use mnist_trainer::Config;
+use mnist_config::Config;
+use mnist_runs::TestResult;
 
 use crate::SweepError;
 use crate::spec::Spec;
@@ -47,7 +48,7 @@ pub fn pca_bound(dir: &Path, spec: &Spec, trials: &[Trial], summary: &Summary) -
             let run = dir.join(&t.name);
             let config = trial_config(t)?;
             let k = config.model.latent_dim()?;
-            run.join("test.json").is_file().then_some((run, config, k))
+            TestResult::read(&run).is_some().then_some((run, config, k))
         });
         wanted.push(found);
     }

@@ -1,5 +1,6 @@
-//! The sweep file: a base config, fixed overrides (`[set]`), grid axes (`[grid]`), repeats and the
-//! metrics to summarize, read and checked before anything runs.
+//! The sweep file: a base config, fixed overrides (`[set]`), grid axes (`[grid]`), repeats, the
+//! metrics to summarize and each launcher's table (`[slurm]`), read and checked whole before
+//! anything runs.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -7,10 +8,9 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use crate::SweepError;
-use crate::slurm::SlurmOptions;
 
-/// The final test metrics a trial's `test.json` (`eval --json`) may hold, in the order summaries
-/// list them.
+/// The final test metrics a trial's `test.json` ([`mnist_runs::TestResult::metric`]) may hold, in
+/// the order summaries list them.
 pub const TEST_METRICS: [&str; 8] = ["loss", "accuracy", "reconstruction", "kl", "l2", "l1", "mse", "psnr"];
 
 /// The most trials a sweep may have unless `--max-trials` or `sweep.max_trials` says otherwise:
@@ -110,7 +110,7 @@ impl Spec {
         let file: File = toml::from_str(text).map_err(|e| {
             let message = e.message().lines().map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join(", ");
             // In TOML words, as a training config's errors are (no Rust type names).
-            let message = mnist_trainer::config_messages::restate(&message, None);
+            let message = mnist_config::messages::restate(&message, None);
             let at = e.span().map(|s| {
                 let line = text[..s.start.min(text.len())].matches('\n').count() + 1;
                 format!("line {line}: ")
@@ -252,6 +252,47 @@ impl fmt::Display for Count {
     }
 }
 
+/// The `[slurm]` table: the resources of the job array `--launcher slurm` submits, each key
+/// overridable by a flag. Declared here with the rest of the sweep file, which is checked whole
+/// (unknown tables and keys refused) before anything runs.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SlurmOptions {
+    /// `--partition` (default: the cluster's default partition).
+    pub partition: Option<String>,
+    /// `--time`, Slurm's syntax (`30`, `1:00:00`, `1-00:00:00`).
+    pub time: Option<String>,
+    /// `--cpus-per-task`; also the threads each trial trains with (default 1).
+    pub cpus_per_task: Option<u32>,
+    /// `--mem`, e.g. `4G`.
+    pub mem: Option<String>,
+    /// Array tasks running at once (`--array=...%N`); default: as many as Slurm schedules.
+    pub max_parallel: Option<u32>,
+    /// Further `#SBATCH` lines, e.g. `["--account=ml", "--qos=short"]` (with or without the
+    /// `#SBATCH` prefix).
+    #[serde(default)]
+    pub extra: Vec<String>,
+}
+
+impl SlurmOptions {
+    /// `self` with every option `flags` sets replacing the file's.
+    pub fn merged(&self, flags: &SlurmOptions) -> SlurmOptions {
+        SlurmOptions {
+            partition: flags.partition.clone().or_else(|| self.partition.clone()),
+            time: flags.time.clone().or_else(|| self.time.clone()),
+            cpus_per_task: flags.cpus_per_task.or(self.cpus_per_task),
+            mem: flags.mem.clone().or_else(|| self.mem.clone()),
+            max_parallel: flags.max_parallel.or(self.max_parallel),
+            extra: [self.extra.clone(), flags.extra.clone()].concat(),
+        }
+    }
+
+    /// Threads per trial.
+    pub fn cpus(&self) -> u32 {
+        self.cpus_per_task.unwrap_or(1).max(1)
+    }
+}
+
 /// The most trials a sweep may have, and who said so (errors name it).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Limit {
@@ -287,7 +328,7 @@ impl fmt::Display for Limit {
 /// `train --set` takes it. Whether the schema knows it is checked when the trials' configs are
 /// built, by the code that reads config files.
 fn check_key(key: &str) -> Result<(), String> {
-    match mnist_trainer::parse_key(key) {
+    match mnist_config::parse_key(key) {
         Ok(_) => Ok(()),
         Err(_) => Err(format!("{key:?} is not a dotted key of the config (e.g. \"training.l2\" or \"model.encoder[0].units\"); quote dotted keys: \"training.l2\" = ...")),
     }
@@ -377,6 +418,14 @@ fn round12(x: f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn flags_override_the_file() {
+        let file = SlurmOptions { partition: Some("a".into()), cpus_per_task: Some(2), extra: vec!["--x".into()], ..Default::default() };
+        let flags = SlurmOptions { partition: Some("b".into()), mem: Some("1G".into()), extra: vec!["--y".into()], ..Default::default() };
+        let m = file.merged(&flags);
+        assert_eq!((m.partition.as_deref(), m.cpus_per_task, m.mem.as_deref(), m.extra), (Some("b"), Some(2), Some("1G"), vec!["--x".to_string(), "--y".to_string()]));
+    }
 
     fn dir_with_base() -> tempfile::TempDir {
         let dir = tempfile::tempdir().unwrap();

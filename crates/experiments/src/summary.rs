@@ -1,13 +1,13 @@
 //! The sweep's summary: per grid point, the mean, sample std, min, max and count of each final test
 //! metric over its finished trials, as `summary.csv` and `summary.md`.
 //!
-//! The metrics are read from each trial's `test.json`, the output of `eval --run DIR --json` that
-//! the launcher saves once `train` has finished: the run directory itself keeps no final test
-//! metrics (`train` only prints them, to 4 decimals), and `eval` rebuilds the model from the saved
-//! run exactly as a user would, at full precision and in a machine-readable form.
+//! The metrics are read from each trial's `test.json`, the [`TestResult`] that `train` writes when
+//! it finishes (full precision; `eval --run DIR --json` prints the same record).
 
 use std::fmt::Write as _;
 use std::path::Path;
+
+use mnist_runs::TestResult;
 
 use crate::SweepError;
 use crate::spec::{Spec, TEST_METRICS};
@@ -78,13 +78,13 @@ pub struct Reference {
     pub values: Vec<Option<f64>>,
 }
 
-/// Summarizes `trials` from the final test metrics found (`metrics_of`: a trial's `test.json`
-/// as an object, or `None` when it has not finished). Metrics are `spec.metrics`, or every test
-/// metric some trial has.
-pub fn summarize(spec: &Spec, trials: &[Trial], metrics_of: impl Fn(&Trial) -> Option<serde_json::Value>) -> Summary {
-    let found: Vec<(&Trial, serde_json::Value)> = trials.iter().filter_map(|t| metrics_of(t).map(|m| (t, m))).collect();
+/// Summarizes `trials` from the final test metrics found (`result_of`: a trial's test result, or
+/// `None` when it has not finished). Metrics are `spec.metrics`, or every test metric some trial
+/// has.
+pub fn summarize(spec: &Spec, trials: &[Trial], result_of: impl Fn(&Trial) -> Option<TestResult>) -> Summary {
+    let found: Vec<(&Trial, TestResult)> = trials.iter().filter_map(|t| result_of(t).map(|m| (t, m))).collect();
     let metrics: Vec<String> = if spec.metrics.is_empty() {
-        TEST_METRICS.iter().filter(|k| found.iter().any(|(_, m)| m.get(**k).and_then(|v| v.as_f64()).is_some())).map(|k| k.to_string()).collect()
+        TEST_METRICS.iter().filter(|k| found.iter().any(|(_, m)| m.metric(k).is_some())).map(|k| k.to_string()).collect()
     } else {
         spec.metrics.clone()
     };
@@ -95,8 +95,8 @@ pub fn summarize(spec: &Spec, trials: &[Trial], metrics_of: impl Fn(&Trial) -> O
             continue;
         }
         seen.push(&t.point);
-        let of_point: Vec<&serde_json::Value> = found.iter().filter(|(f, _)| f.point == t.point).map(|(_, m)| m).collect();
-        let stats = metrics.iter().map(|k| Stats::of(&of_point.iter().filter_map(|m| m.get(k).and_then(|v| v.as_f64())).collect::<Vec<_>>())).collect();
+        let of_point: Vec<&TestResult> = found.iter().filter(|(f, _)| f.point == t.point).map(|(_, m)| m).collect();
+        let stats = metrics.iter().map(|k| Stats::of(&of_point.iter().filter_map(|m| m.metric(k)).collect::<Vec<_>>())).collect();
         rows.push(Row { values: t.values.clone(), stats });
     }
     Summary { axes: spec.grid.iter().map(|a| a.key.clone()).collect(), metrics, rows, references: Vec::new() }
@@ -157,7 +157,7 @@ impl Summary {
     /// Writes `summary.csv` and `summary.md` into `dir` (each through a temporary file and a rename).
     pub fn write(&self, dir: &Path, title: &str) -> Result<(), SweepError> {
         for (name, text) in [("summary.csv", self.csv()), ("summary.md", self.markdown(title))] {
-            mnist_trainer::run_dir::write_atomic(&dir.join(name), text.as_bytes())?;
+            mnist_runs::run_dir::write_atomic(&dir.join(name), text.as_bytes())?;
         }
         Ok(())
     }
@@ -189,6 +189,13 @@ mod tests {
         assert_eq!(Stats::of(&[]), None);
     }
 
+    /// A test result with `metrics` (a JSON object as `test.json` holds them).
+    fn test_result(mut metrics: serde_json::Value) -> TestResult {
+        let rest = serde_json::json!({ "run": "r", "checkpoint": "r/checkpoints/epoch-0001", "epoch": 1, "split": "test", "model": "mlp" });
+        metrics.as_object_mut().unwrap().extend(rest.as_object().unwrap().clone());
+        serde_json::from_value(metrics).unwrap()
+    }
+
     fn trial(point: &str, value: f64, seed: u64) -> Trial {
         Trial { name: format!("{point},seed={seed}"), point: point.into(), values: vec![toml::Value::Float(value)], seed, config: String::new() }
     }
@@ -211,7 +218,7 @@ mod tests {
         let summary = summarize(&spec, &trials, |t| {
             let i = trials.iter().position(|x| x.name == t.name).unwrap();
             // The last trial has not finished.
-            (i < 3).then(|| serde_json::json!({ "loss": 1.0 + i as f64, "accuracy": acc[i], "l2": null, "samples": 100 }))
+            (i < 3).then(|| test_result(serde_json::json!({ "loss": 1.0 + i as f64, "accuracy": acc[i], "l2": null, "samples": 100 })))
         });
         assert_eq!(summary.metrics, ["loss", "accuracy"]);
         let csv = summary.csv();

@@ -1,7 +1,7 @@
 //! Expanding a sweep into trials: the grid's points × the repeats, each an ordinary config (the base
 //! with overrides), every one built and validated before anything runs.
 
-use mnist_trainer::{Experiment, Override};
+use mnist_config::{Experiment, Override};
 
 use crate::SweepError;
 use crate::spec::Spec;
@@ -30,7 +30,7 @@ pub struct Trial {
 ///
 /// A stop request (SIGINT, SIGTERM) ends it after the trial being built, with
 /// [`SweepError::Planning`]. The test hook `plan` (`MNIST_BURN_TEST_PAUSE_AT=plan`, see
-/// `mnist_trainer::hooks`) pauses it once the first trial is built, until a stop signal arrives.
+/// `mnist_runs::hooks`) pauses it once the first trial is built, until a stop signal arrives.
 pub fn expand(spec: &Spec) -> Result<Vec<Trial>, SweepError> {
     let config_error = |source| SweepError::Config { file: spec.file.clone(), source };
     let fixed: Vec<Override> = spec.set.iter().map(|(k, v)| make_override("[set]", k, v.clone())).collect();
@@ -61,7 +61,7 @@ pub fn expand(spec: &Spec) -> Result<Vec<Trial>, SweepError> {
             parts.push(format!("seed={seed}"));
             trials.push(Trial { name: safe_name(&parts.join(",")), point: point.clone(), values: values.clone(), seed, config });
             if trials.len() == 1 {
-                mnist_trainer::hooks::unnumbered("plan");
+                mnist_runs::hooks::unnumbered("plan");
             }
             check_stop(trials.len(), total, "trials built")?;
         }
@@ -84,7 +84,7 @@ fn make_override(table: &str, key: &str, value: toml::Value) -> Override {
 /// Ends planning with [`SweepError::Planning`] once a stop signal was received; `done` of `total`
 /// are `what` (`trials built`) so far.
 pub fn check_stop(done: usize, total: u64, what: &'static str) -> Result<(), SweepError> {
-    match mnist_trainer::stop::requested() {
+    match mnist_runs::stop::requested() {
         Some(signal) => Err(SweepError::Planning { signal: signal.name(), done, total, what }),
         None => Ok(()),
     }

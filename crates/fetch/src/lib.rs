@@ -2,6 +2,8 @@
 //! beside its final one, hashed on the way, and renamed only once its pinned sha256 matches, so a
 //! cut or corrupt download leaves nothing behind. LFW's archive is unpacked the same way: into a
 //! temporary folder, renamed when complete.
+//!
+//! May import: `mnist-data` (the data home and the sets' checksums). Used by the `data` binary only.
 
 use std::fs::File;
 use std::io::{Read, Write};

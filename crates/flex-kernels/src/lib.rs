@@ -7,6 +7,8 @@
 //!
 //! Outputs and gradients match Burn's own ops to float rounding (`tests/all/`, and the unit
 //! tests of the kernels and of [`optim`]); see the crate's README.
+//!
+//! May import: no workspace crate.
 
 pub mod conv;
 mod matmul;
@@ -14,3 +16,4 @@ pub mod linear;
 pub mod optim;
 pub mod pointwise;
 pub mod pool;
+mod shared;

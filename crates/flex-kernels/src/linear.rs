@@ -16,7 +16,7 @@ use burn::backend::{Autodiff, Backend, Dispatch, Flex, backend_extension};
 use burn::prelude::*;
 
 use crate::matmul::Product;
-use crate::pointwise::{runs_on, tensor};
+use crate::shared::{runs_on, tensor};
 
 /// The dense layer this crate implements for `flex` (and for autodiff over `flex`).
 #[backend_extension(Flex, Autodiff)]

@@ -9,7 +9,7 @@ use burn::backend::tensor::FloatTensor;
 use burn::backend::{Backend, Dispatch, DispatchDevice, Flex, backend_extension};
 use burn::prelude::*;
 use burn::tensor::DType;
-use crate::pointwise::vectorized;
+use crate::shared::vectorized;
 use rayon::prelude::*;
 
 /// Elements per rayon task.

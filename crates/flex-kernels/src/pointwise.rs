@@ -14,12 +14,15 @@ use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
 use burn::backend::autodiff::grads::Gradients;
 use burn::backend::autodiff::ops::{Backward, Ops, OpsKind, unary};
-use burn::backend::flex::{FlexTensor, Layout};
+use burn::backend::flex::FlexTensor;
 use burn::backend::tensor::FloatTensor;
-use burn::backend::{Autodiff, Backend, Dispatch, DispatchDevice, Flex, backend_extension};
+use burn::backend::{Autodiff, Backend, Dispatch, Flex, backend_extension};
 use burn::prelude::*;
-use burn::tensor::{Bytes, DType, Shape};
+use burn::tensor::Shape;
 use rayon::prelude::*;
+
+use crate::shared::tensor;
+pub use crate::shared::{runs_on, vectorized};
 
 /// Elements per rayon task: large enough to amortize the split, small enough to balance.
 const CHUNK: usize = 16 * 1024;
@@ -130,16 +133,6 @@ fn dropout_forward(x: FlexTensor, keep: f32, seed: [u32; 2]) -> (FlexTensor, Fle
     let x = x.to_contiguous();
     let (mask, y) = dropout_pass(x.storage(), keep, seed);
     (tensor(mask, shape(&x)), tensor(y, shape(&x)))
-}
-
-/// Runs `f` compiled for the best SIMD level this CPU has: AVX-512, AVX2 with FMA, or baseline
-/// x86-64 (pulp's run-time dispatch; other architectures run `f` as it is). The workspace builds
-/// for baseline x86-64, so a plain loop is vectorized 4 lanes wide with SSE2, which has no 32-bit
-/// integer multiply (the dropout hash ran scalar). `f` should be `#[inline(always)]` so that its
-/// body is compiled inside the dispatched function.
-#[inline(always)]
-pub fn vectorized<R>(f: impl FnOnce() -> R) -> R {
-    pulp::Arch::new().dispatch(f)
 }
 
 /// The values of a slice whose every element the caller has written.
@@ -258,12 +251,6 @@ pub trait CpuPointwiseBackend: Backend {
     fn fast_sum_squares(x: FloatTensor<Self>) -> FloatTensor<Self>;
 }
 
-/// Whether this module's ops (and [`crate::conv`]'s) take `x`: `f32` on `flex`, with or
-/// without autodiff.
-pub fn runs_on<const D: usize>(x: &Tensor<D>) -> bool {
-    matches!(x.device().inner().as_dispatch(), DispatchDevice::Flex(_)) && x.dtype() == DType::F32
-}
-
 /// The sigmoid on a `flex` device (gradient `dy·p·(1 - p)`), or `None` elsewhere.
 pub fn sigmoid<const D: usize>(x: &Tensor<D>) -> Option<Tensor<D>> {
     runs_on(x).then(|| {
@@ -321,11 +308,6 @@ pub fn sum_squares<const D: usize>(x: &Tensor<D>) -> Option<Tensor<1>> {
             x.clone().into_dispatch(),
         ))
     })
-}
-
-/// A contiguous `f32` `flex` tensor of `shape` holding `values`.
-pub(crate) fn tensor(values: Vec<f32>, shape: impl Into<Shape>) -> FlexTensor {
-    FlexTensor::new(Bytes::from_elems(values), Layout::contiguous(shape.into()), DType::F32)
 }
 
 fn shape(t: &FlexTensor) -> Shape {

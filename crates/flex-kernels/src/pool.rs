@@ -15,7 +15,7 @@ use burn::prelude::*;
 use burn::tensor::Shape;
 use rayon::prelude::*;
 
-use crate::pointwise::{runs_on, tensor, vectorized};
+use crate::shared::{runs_on, tensor, vectorized};
 
 /// Where the windows of a 2-D max pooling fall, per axis `[height, width]`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

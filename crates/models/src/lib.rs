@@ -1,5 +1,6 @@
 //! The MNIST model family: classifiers, autoencoders and VAEs built from typed configs, their
 //! losses and Keras-like summary tables. Knows nothing of files, data sets or training loops.
+//! May import: `mnist-flex-kernels` (the CPU kernels its layers call on `flex`) only.
 //!
 //! Every model takes images `[batch, 1, 28, 28]`; dense models flatten inside. Layers are
 //! initialized like Keras (glorot-uniform kernels, zero biases) and have exactly the parameter

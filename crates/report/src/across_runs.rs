@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use mnist_trainer::load_run;
+use mnist_runs::load_run;
 
 use crate::canvas::Png;
 use crate::error::ReportError;

@@ -10,6 +10,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use crate::error::ReportError;
+use crate::grey::GreyImage;
 
 use crate::svg::SvgLayer;
 use crate::text::Shaped;
@@ -113,7 +114,7 @@ impl Canvas {
 
     /// Copies a grey image (values in [0, 1], 0 = black) with its top-left corner at `(x, y)`,
     /// each source pixel becoming a `scale × scale` block.
-    pub fn blit_grey(&mut self, x: i64, y: i64, image: &crate::grid::GreyImage, scale: usize) {
+    pub fn blit_grey(&mut self, x: i64, y: i64, image: &GreyImage, scale: usize) {
         for (row, line) in image.pixels.chunks(image.width).enumerate() {
             for (col, &v) in line.iter().enumerate() {
                 let g = grey_byte(v);

@@ -2,12 +2,12 @@
 
 use std::path::PathBuf;
 
-/// What can stop `report`, `sweep` or `export`.
+/// What can stop `report` or drawing a figure.
 #[derive(Debug, thiserror::Error)]
 pub enum ReportError {
     /// Loading the run, its config, checkpoint or data.
     #[error(transparent)]
-    Train(#[from] mnist_trainer::TrainError),
+    Load(#[from] mnist_runs::LoadError),
     /// A file that cannot be read or written.
     #[error("cannot {action} {path}: {source}")]
     Io {
@@ -42,7 +42,7 @@ pub enum ReportError {
         /// The backend's message.
         reason: String,
     },
-    /// A run that cannot play the role asked of it (e.g. a classifier given as the denoiser).
+    /// A run that cannot play the role asked of it (e.g. too few training images for a PCA bound).
     #[error("{path}: {reason}")]
     WrongRun {
         /// The run directory.
@@ -56,14 +56,6 @@ pub enum ReportError {
         /// The option, e.g. `--levels`.
         option: &'static str,
         /// What is wrong and what is expected.
-        reason: String,
-    },
-    /// Writing the safetensors file failed.
-    #[error("cannot export to {path}: {reason}")]
-    Export {
-        /// The output file.
-        path: PathBuf,
-        /// The store's message.
         reason: String,
     },
 }

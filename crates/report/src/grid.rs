@@ -8,10 +8,9 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 use crate::canvas::{Canvas, Png};
 use crate::error::ReportError;
 
-/// Side of an MNIST image.
-pub const SIDE: usize = 28;
-/// Pixels of an MNIST image.
-pub const PIXELS: usize = SIDE * SIDE;
+/// The digit image and its size (defined in [`crate::grey`]), re-exported beside the layout.
+pub use crate::grey::{GreyImage, PIXELS, SIDE};
+
 /// Blank border around a figure, in pixels.
 pub const MARGIN: u32 = 12;
 /// Height of the title band.
@@ -20,29 +19,6 @@ pub const TITLE_HEIGHT: u32 = 36;
 pub const LABEL_WIDTH: u32 = 180;
 /// White gap between neighbouring tiles.
 pub const GAP: u32 = 4;
-
-/// A grey image, row-major, values in [0, 1] (0 = black).
-#[derive(Debug, Clone, PartialEq)]
-pub struct GreyImage {
-    /// Columns.
-    pub width: usize,
-    /// Rows.
-    pub height: usize,
-    /// `width × height` grey levels.
-    pub pixels: Vec<f32>,
-}
-
-impl GreyImage {
-    /// A 28×28 tile from 784 grey levels.
-    pub fn digit(pixels: Vec<f32>) -> GreyImage {
-        debug_assert_eq!(pixels.len(), PIXELS);
-        GreyImage {
-            width: SIDE,
-            height: SIDE,
-            pixels,
-        }
-    }
-}
 
 /// Stretches `values` to [0, 1] by their own minimum and maximum (weights, principal
 /// components: their sign and scale are arbitrary, their pattern is what matters). A constant

@@ -3,8 +3,8 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use mnist_trainer::metrics::MetricRow;
-use mnist_trainer::{Averages, LoadedRun};
+use mnist_runs::metrics::MetricRow;
+use mnist_runs::{Averages, LoadedRun};
 
 use crate::figures::Output;
 
@@ -66,13 +66,13 @@ pub(crate) fn metrics_table(rows: &[(String, [Option<f64>; 7])]) -> String {
 
 pub(crate) fn from_row(r: &MetricRow) -> [Option<f64>; 7] {
     [
-        Some(r.loss),
-        r.reconstruction,
-        r.kl,
-        r.accuracy,
-        r.mse,
-        r.psnr,
-        r.l2,
+        Some(r.metrics.loss),
+        r.metrics.reconstruction,
+        r.metrics.kl,
+        r.metrics.accuracy,
+        r.metrics.mse,
+        r.metrics.psnr,
+        r.metrics.l2,
     ]
 }
 

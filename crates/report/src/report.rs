@@ -3,9 +3,9 @@
 
 use std::path::{Path, PathBuf};
 
-use mnist_trainer::metrics::MetricRow;
-use mnist_trainer::run_dir::{METRICS_FILE, STEPS_FILE};
-use mnist_trainer::{Averages, EvalSplit, RunDir, load_run};
+use mnist_runs::metrics::MetricRow;
+use mnist_runs::run_dir::{METRICS_FILE, STEPS_FILE};
+use mnist_runs::{Averages, EvalSplit, RunDir, load_run};
 
 use crate::error::ReportError;
 use crate::figures::pca::PcaSummary;
@@ -16,7 +16,7 @@ use crate::tensorboard::{RunTimes, Scalar, event_files, write_scalars};
 /// Directory of the figures inside a run.
 pub const PLOTS_DIR: &str = "plots";
 /// Directory of the TensorBoard event file inside a run.
-pub const TENSORBOARD_DIR: &str = mnist_trainer::tensorboard::TENSORBOARD_DIR;
+pub const TENSORBOARD_DIR: &str = mnist_runs::tensorboard::TENSORBOARD_DIR;
 /// The HTML page inside a run.
 pub const HTML_FILE: &str = "report.html";
 
@@ -94,7 +94,7 @@ pub struct ReportOutcome {
 pub fn run_scalars(metrics: &[MetricRow], steps: &[StepRow], times: &RunTimes) -> Vec<Scalar> {
     let mut metrics = metrics.to_vec();
     times.fill(&mut metrics);
-    let mut out = mnist_trainer::metrics::scalars(&metrics);
+    let mut out = mnist_runs::metrics::scalars(&metrics);
     for (s, wall_time) in steps.iter().zip(step_times(steps, &metrics, times)) {
         out.push(Scalar::new(
             wall_time,
@@ -163,7 +163,7 @@ pub fn step_times(steps: &[StepRow], metrics: &[MetricRow], times: &RunTimes) ->
                 match (after.checked_sub(1).map(|i| anchors[i]), anchors.get(after)) {
                     (Some((x0, t0)), Some(&(x1, t1))) => t0 + (t1 - t0) * (x - x0) / (x1 - x0),
                     (Some((_, t)), None) | (None, Some(&(_, t))) => t,
-                    (None, None) => mnist_trainer::metrics::now_unix(),
+                    (None, None) => mnist_runs::metrics::now_unix(),
                 }
             })
         })

@@ -3,8 +3,8 @@
 
 use std::path::Path;
 
-use mnist_trainer::metrics::{MetricRow, from_csv};
-use mnist_trainer::steps::STEPS_HEADER;
+use mnist_runs::metrics::{MetricRow, from_csv};
+use mnist_runs::steps::STEPS_HEADER;
 
 use crate::error::ReportError;
 

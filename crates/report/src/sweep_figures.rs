@@ -1,6 +1,6 @@
 //! Figures of a hyperparameter sweep, written by `sweep` into `<sweep>/plots/`: each summarized
 //! metric against a varied key (mean ± std error bars per grid point) and the mean validation
-//! curves per grid point (± std bands). Not the noise sweep (`crate::sweep`).
+//! curves per grid point (± std bands). Not the noise sweep (`figures::noise_sweep`).
 //!
 //! The functions take plain numbers (the sweep crate computes the statistics), so this crate does
 //! not depend on the sweep crate; the drawing is the shared panels of [`crate::plot`].

@@ -1,16 +1,15 @@
-//! Moving data between the device and the figures: batched encoding, decoding and prediction,
-//! and conversion of normalized values to [0, 1] grey levels for pictures and PSNR.
+//! Moving data between the device and the figures: batched encoding, decoding and prediction
+//! (`mnist_runs::EVAL_BATCH` samples per forward pass, as evaluations use), and conversion of
+//! normalized values to [0, 1] grey levels for pictures and PSNR.
 
 use burn::prelude::*;
 use burn::tensor::TensorData;
 use mnist_data::NormStats;
 use mnist_models::Model;
+use mnist_runs::EVAL_BATCH;
 
 use crate::error::ReportError;
 use crate::grid::{PIXELS, SIDE};
-
-/// Samples per forward pass when running a whole split through a model.
-pub const BATCH: usize = 500;
 
 /// Reads a float tensor back to the host.
 pub fn read_f32<const D: usize>(
@@ -122,8 +121,8 @@ pub fn encode_all(
     let n = images.dims()[0];
     let mut values = Vec::new();
     let mut dim = 0;
-    for start in (0..n).step_by(BATCH) {
-        let len = BATCH.min(n - start);
+    for start in (0..n).step_by(EVAL_BATCH) {
+        let len = EVAL_BATCH.min(n - start);
         let Some(codes) = model.encode(images.clone().narrow(0, start, len)) else {
             return Ok(None);
         };
@@ -150,8 +149,8 @@ pub fn decode_all(
 ) -> Result<Option<Vec<f32>>, ReportError> {
     let n = codes.len() / dim.max(1);
     let mut out = Vec::with_capacity(n * PIXELS);
-    for start in (0..n).step_by(BATCH) {
-        let len = BATCH.min(n - start);
+    for start in (0..n).step_by(EVAL_BATCH) {
+        let len = EVAL_BATCH.min(n - start);
         let chunk = codes[start * dim..(start + len) * dim].to_vec();
         let latent = Tensor::<2>::from_data(TensorData::new(chunk, [len, dim]), device);
         let Some(images) = model.decode(latent) else {
@@ -167,8 +166,8 @@ pub fn decode_all(
 pub fn reconstruct_all(model: &Model, images: &Tensor<4>) -> Result<Option<Vec<f32>>, ReportError> {
     let n = images.dims()[0];
     let mut out = Vec::with_capacity(n * PIXELS);
-    for start in (0..n).step_by(BATCH) {
-        let len = BATCH.min(n - start);
+    for start in (0..n).step_by(EVAL_BATCH) {
+        let len = EVAL_BATCH.min(n - start);
         let Some(code) = model.encode(images.clone().narrow(0, start, len)) else {
             return Ok(None);
         };
@@ -184,8 +183,8 @@ pub fn reconstruct_all(model: &Model, images: &Tensor<4>) -> Result<Option<Vec<f
 pub fn predict_all(model: &Model, images: &Tensor<4>) -> Result<Option<Vec<u8>>, ReportError> {
     let n = images.dims()[0];
     let mut out = Vec::with_capacity(n);
-    for start in (0..n).step_by(BATCH) {
-        let len = BATCH.min(n - start);
+    for start in (0..n).step_by(EVAL_BATCH) {
+        let len = EVAL_BATCH.min(n - start);
         let output = model.forward(images.clone().narrow(0, start, len));
         let Some(logits) = output.logits() else {
             return Ok(None);
@@ -201,8 +200,8 @@ pub fn predict_all(model: &Model, images: &Tensor<4>) -> Result<Option<Vec<u8>>,
 pub fn probabilities_all(model: &Model, images: &Tensor<4>) -> Result<Option<Vec<Vec<f32>>>, ReportError> {
     let n = images.dims()[0];
     let mut out = Vec::with_capacity(n);
-    for start in (0..n).step_by(BATCH) {
-        let len = BATCH.min(n - start);
+    for start in (0..n).step_by(EVAL_BATCH) {
+        let len = EVAL_BATCH.min(n - start);
         let output = model.forward(images.clone().narrow(0, start, len));
         let Some(logits) = output.logits() else {
             return Ok(None);

@@ -8,7 +8,7 @@
 use std::path::{Path, PathBuf};
 
 use mnist_data::{FILE_NAMES, NamedSet, home, idx};
-use mnist_trainer::{Config, Experiment};
+use mnist_config::{Config, Experiment};
 use serde::Serialize;
 
 use crate::prepare::SIDE;

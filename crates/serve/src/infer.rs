@@ -1,6 +1,7 @@
 //! The models behind the playground: each run loaded once (its last checkpoint, on the CPU) and
-//! asked about one 28 × 28 drawing. A run whose checkpoint changed since (a `train` still running)
-//! is loaded again; a run that disappeared is dropped.
+//! asked about one 28 × 28 drawing (answered by `mnist_inference::answer_drawing`). A run whose
+//! checkpoint changed since (a `train` still running) is loaded again; a run that disappeared is
+//! dropped.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -8,9 +9,9 @@ use std::sync::{Arc, Mutex};
 
 use burn::prelude::*;
 use mnist_data::Noise;
-use mnist_models::Task;
-use mnist_report::tensors::{Codes, encode_all, probabilities_all, read_f32, to_grey};
-use mnist_trainer::{LoadedRun, RunDir, load_run};
+use mnist_inference::Answer;
+use mnist_report::tensors::{Codes, encode_all, read_f32, to_grey};
+use mnist_runs::{LoadedRun, RunDir, load_run};
 use serde::Serialize;
 
 use crate::prepare::SIDE;
@@ -42,26 +43,6 @@ pub struct Scatter {
     pub labels: Vec<u8>,
     /// The plane's extent: `[x_min, x_max, y_min, y_max]` of the points.
     pub extent: [f32; 4],
-}
-
-/// What one run answers to a drawing.
-#[derive(Debug, Clone, Serialize, Default)]
-pub struct Answer {
-    /// Classifiers: the probability of each digit.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub probabilities: Option<Vec<f32>>,
-    /// Denoisers: the input after the run's noise, grey levels (784).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub noisy: Option<Vec<f32>>,
-    /// Autoencoders: the output, grey levels (784).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub output: Option<Vec<f32>>,
-    /// The code (VAE: its mean).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub code: Option<Vec<f32>>,
-    /// The run's noise, when it has one: its kind and the strength used.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub noise: Option<String>,
 }
 
 /// Errors of inference, in the page's words.
@@ -119,52 +100,8 @@ impl Models {
     ) -> Result<Answer, InferError> {
         let entry = self.entry(dir)?;
         let entry = entry.lock().unwrap_or_else(|p| p.into_inner());
-        let run = &entry.loaded;
-        let stats = run.info.norm_stats;
-        let normalized: Vec<f32> = digit
-            .iter()
-            .map(|g| stats.apply_one(g.clamp(0.0, 1.0) * 255.0))
-            .collect();
-        let config = run.experiment.config();
-        let compute = |e: mnist_report::ReportError| InferError::Compute(e.to_string());
-        let image = |values: Vec<f32>| {
-            Tensor::<4>::from_data(TensorData::new(values, [1, 1, SIDE, SIDE]), &run.device)
-        };
-        let mut answer = Answer::default();
-        match config.model.task() {
-            Task::Classifier => {
-                let all = probabilities_all(&run.model, &image(normalized)).map_err(compute)?;
-                let first = all.and_then(|p| p.into_iter().next());
-                answer.probabilities = Some(first.ok_or_else(|| {
-                    InferError::Compute("the classifier gave no logits".into())
-                })?);
-            }
-            Task::Autoencoder | Task::VariationalAutoencoder => {
-                let mut input = normalized;
-                if let Some(n) = config.data.eval_noise() {
-                    let n = with_strength(n, noise);
-                    let range = (stats.apply_one(0.0), stats.apply_one(255.0));
-                    // A fixed seed: the same drawing and strength show the same noise.
-                    n.apply(&mut input, range, config.experiment.seed);
-                    answer.noise = Some(n.describe());
-                    answer.noisy = Some(to_grey(&input, &stats));
-                }
-                let code = run
-                    .model
-                    .encode(image(input))
-                    .ok_or_else(|| InferError::Compute("the model has no encoder".into()))?;
-                answer.code = Some(read_f32(code.clone(), "code").map_err(compute)?);
-                let decoded = run
-                    .model
-                    .decode(code)
-                    .ok_or_else(|| InferError::Compute("the model has no decoder".into()))?;
-                answer.output = Some(to_grey(
-                    &read_f32(decoded, "output").map_err(compute)?,
-                    &stats,
-                ));
-            }
-        }
-        Ok(answer)
+        mnist_inference::answer_drawing(&entry.loaded, digit, [1, SIDE, SIDE], noise)
+            .map_err(|e| InferError::Compute(e.to_string()))
     }
 
     /// The image run `dir` decodes from the 2-D code `(x, y)`, grey levels (784).
@@ -221,22 +158,6 @@ impl Models {
         });
         entry.scatter = Some(scatter.clone());
         Ok(scatter)
-    }
-}
-
-/// `noise` with its strength replaced by `strength` (Gaussian `factor`, salt-and-pepper `level`).
-fn with_strength(noise: &Noise, strength: Option<f32>) -> Noise {
-    let Some(s) = strength.filter(|s| s.is_finite()) else {
-        return noise.clone();
-    };
-    match noise {
-        Noise::Gaussian(g) => Noise::Gaussian(mnist_data::GaussianNoise {
-            factor: s.clamp(0.0, 4.0),
-            ..g.clone()
-        }),
-        Noise::SaltAndPepper(_) => Noise::SaltAndPepper(mnist_data::SaltAndPepperNoise {
-            level: s.clamp(0.0, 1.0),
-        }),
     }
 }
 

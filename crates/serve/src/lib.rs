@@ -8,6 +8,9 @@
 //! `GET /api/decode?run=NAME&x=X&y=Y`, `GET /api/digits` (`{ digits: [{ label, pixels }], source }`
 //! or, with no MNIST found, `{ digits: [], missing }`: where it was looked for, how to fetch it);
 //! files under `/runs/<path>`.
+//!
+//! May import: `mnist-config`, `mnist-runs` (runs and their files), `mnist-inference` (answers),
+//! `mnist-report` (device read-back), `mnist-data`, `mnist-models`. Never the trainer.
 
 pub mod digits;
 pub mod infer;
@@ -165,7 +168,7 @@ async fn api_curves(State(state): State<Arc<AppState>>, Query(q): Query<RunQuery
         Err(r) => return r,
     };
     let rows = runs::curves(&dir);
-    let rows: Vec<_> = rows.iter().map(|r| json!({ "epoch": r.epoch, "split": r.split, "loss": r.loss, "accuracy": r.accuracy })).collect();
+    let rows: Vec<_> = rows.iter().map(|r| json!({ "epoch": r.epoch, "split": r.split, "loss": r.metrics.loss, "accuracy": r.metrics.accuracy })).collect();
     Json(json!({ "run": q.run, "rows": rows })).into_response()
 }
 

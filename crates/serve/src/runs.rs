@@ -3,9 +3,10 @@
 
 use std::path::{Path, PathBuf};
 
-use mnist_trainer::metrics::{MetricRow, from_csv};
-use mnist_trainer::run_dir::METRICS_FILE;
-use mnist_trainer::{Config, RunDir};
+use mnist_runs::metrics::{MetricRow, from_csv};
+use mnist_runs::run_dir::METRICS_FILE;
+use mnist_config::Config;
+use mnist_runs::RunDir;
 use serde::Serialize;
 
 /// How deep below the runs folder run directories are looked for (a sweep's trials are 2 deep).
@@ -106,8 +107,8 @@ fn summarize(root: &Path, dir: &Path) -> Option<RunSummary> {
     };
     let mut metrics = Vec::new();
     if let Some(r) = last {
-        metrics.push(("loss".to_string(), r.loss));
-        for (k, v) in [("accuracy", r.accuracy), ("mse", r.mse), ("psnr", r.psnr)] {
+        metrics.push(("loss".to_string(), r.metrics.loss));
+        for (k, v) in [("accuracy", r.metrics.accuracy), ("mse", r.metrics.mse), ("psnr", r.metrics.psnr)] {
             if let Some(v) = v {
                 metrics.push((k.to_string(), v));
             }

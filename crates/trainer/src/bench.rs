@@ -6,11 +6,13 @@ use std::time::Instant;
 use mnist_data::derive_seed;
 use serde::Serialize;
 
+use mnist_backend::Backend;
+use mnist_config::Experiment;
+use mnist_runs::data::prepare;
+use mnist_runs::evaluate::objective;
+
 use crate::TrainError;
-use crate::backend::Backend;
-use crate::config::Experiment;
-use crate::data::prepare;
-use crate::train::{objective, train_step};
+use crate::train::train_step;
 
 /// One benchmark line.
 #[derive(Debug, Clone, Serialize)]
@@ -55,7 +57,7 @@ pub fn bench(name: &str, experiment: &Experiment, backend: Backend, warmup: usiz
     device.seed(c.experiment.seed);
     let data = prepare(experiment, &device, None)?;
     let mut model = c.model.init(&device.clone().autodiff());
-    let mut optim = t.optimizer.init();
+    let mut optim = crate::optimizer::build(&t.optimizer);
     let objective = objective(c);
     let mut batches = data.train.batches(t.batch_size, Some(derive_seed(c.experiment.seed, "bench", 0)));
     let mut next_batch = || {
@@ -94,7 +96,7 @@ pub fn bench(name: &str, experiment: &Experiment, backend: Backend, warmup: usiz
         model: name.to_string(),
         kind: c.model.kind().to_string(),
         device: backend.name().to_string(),
-        adapter: crate::backend::describe(&device),
+        adapter: mnist_backend::describe(&device),
         batch_size: t.batch_size,
         steps,
         samples_per_s: samples as f64 / seconds,

@@ -1,37 +1,24 @@
-//! The trainer: config schema and validation, the one training loop, optimizers Burn lacks,
-//! checkpoints, evaluation and reports. Depends on the data and models crates, never the reverse.
+//! The trainer: the one training loop every model and launcher uses, the optimizers Burn lacks
+//! (or that are faster on `flex`), learning-rate schedules and the throughput bench.
+//!
+//! Owns `train()` and its steps (`train`), building optimizers (`optimizer`, `optim`), the
+//! schedules' rates (`schedule`), progress bars (`progress`) and `bench`. May import:
+//! `mnist-runs` (the run record it writes), `mnist-config`, `mnist-backend`, `mnist-data`,
+//! `mnist-models`, `mnist-flex-kernels`. Nothing below it imports the trainer.
 
 use std::path::PathBuf;
 
-pub mod backend;
+use mnist_backend::BackendError;
+use mnist_config::{ConfigError, Difference};
+use mnist_runs::{LoadError, RunError, StopSignal};
+
 pub mod bench;
-pub mod config;
-pub mod config_messages;
-pub mod config_reference;
-pub mod data;
-pub mod eval;
-pub mod evaluate;
-pub mod hooks;
-pub mod metrics;
 pub mod optim;
 pub mod optimizer;
-pub mod protobuf;
-pub mod overrides;
 pub mod progress;
-pub mod run_dir;
 pub mod schedule;
-pub mod steps;
-pub mod stop;
-pub mod tensorboard;
 pub mod train;
 
-pub use backend::{Backend, BackendError};
-pub use config::{Config, ConfigError, Experiment};
-pub use eval::{EvalSplit, LoadedRun, load_run};
-pub use evaluate::Averages;
-pub use overrides::{KeyPart, Override, parse_key};
-pub use run_dir::{RunDir, RunError};
-pub use stop::StopSignal;
 pub use train::{TrainOptions, TrainOutcome, train};
 
 /// Everything that can stop `train`, `eval` and the other commands.
@@ -89,7 +76,7 @@ pub enum TrainError {
         /// The config file given (before its command-line overrides).
         config: PathBuf,
         /// Each key that differs, with its value in the run and now.
-        differences: Vec<config::Difference>,
+        differences: Vec<Difference>,
     },
     /// `--resume` with more epochs than the run was given, refused.
     #[error("cannot extend {run_dir} from {from} to {to} epochs: {reason}")]
@@ -105,7 +92,19 @@ pub enum TrainError {
     },
 }
 
-fn list(differences: &[config::Difference]) -> String {
+impl From<LoadError> for TrainError {
+    fn from(e: LoadError) -> TrainError {
+        match e {
+            LoadError::Config(e) => TrainError::Config(e),
+            LoadError::Data(e) => TrainError::Data(e),
+            LoadError::Run(e) => TrainError::Run(e),
+            LoadError::Backend(e) => TrainError::Backend(e),
+            LoadError::Weights { path, reason } => TrainError::Weights { path, reason },
+        }
+    }
+}
+
+fn list(differences: &[Difference]) -> String {
     differences.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
 }
 

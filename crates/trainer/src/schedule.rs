@@ -4,7 +4,7 @@
 
 use std::f64::consts::PI;
 
-use crate::config::Schedule;
+use mnist_config::Schedule;
 
 /// Cosine interpolation from `start` (at `pct = 0`) to `end` (at `pct = 1`), PyTorch's
 /// `OneCycleLR._annealing_cos`.
@@ -66,16 +66,31 @@ pub fn warmup_steps(fraction: f64, total: usize) -> usize {
     ((fraction * total as f64).round() as usize).clamp(1, total.max(1))
 }
 
-impl Schedule {
-    /// Whether the rate changes at every step (`one_cycle`, `warmup_cosine`) rather than once
-    /// per epoch.
-    pub fn per_step(&self) -> bool {
-        matches!(self, Schedule::OneCycle { .. } | Schedule::WarmupCosine { .. })
-    }
-
+/// The rates of a [`Schedule`]: per epoch, and per step for the per-step schedules.
+pub trait Rates {
+    /// Learning rate of `epoch` (0-based) out of `epochs`.
+    fn rate(&self, base: f64, epoch: usize, epochs: usize) -> f64;
     /// The rate of optimizer step `step` (0-based, counted over the whole run) out of `total`
     /// steps, for the per-step schedules; `epoch_rate` (the per-epoch schedules' rate) otherwise.
-    pub fn step_rate(&self, base: f64, step: usize, total: usize, epoch_rate: f64) -> f64 {
+    fn step_rate(&self, base: f64, step: usize, total: usize, epoch_rate: f64) -> f64;
+}
+
+impl Rates for Schedule {
+    fn rate(&self, base: f64, epoch: usize, epochs: usize) -> f64 {
+        match self {
+            Schedule::Constant => base,
+            Schedule::Step { every, gamma } => base * gamma.powi((epoch / (*every).max(1)) as i32),
+            Schedule::Exponential { gamma } => base * gamma.powi(epoch as i32),
+            Schedule::Cosine { min } => {
+                let t = epoch as f64 / epochs.max(1) as f64;
+                min + (base - min) * 0.5 * (1.0 + (std::f64::consts::PI * t).cos())
+            }
+            // Per-step schedules: the rate of the epoch's first step.
+            Schedule::OneCycle { .. } | Schedule::WarmupCosine { .. } => base,
+        }
+    }
+
+    fn step_rate(&self, base: f64, step: usize, total: usize, epoch_rate: f64) -> f64 {
         match *self {
             Schedule::OneCycle { pct_start, div_factor, final_div_factor } => {
                 one_cycle(base, step, total, pct_start, div_factor, final_div_factor)
@@ -86,33 +101,6 @@ impl Schedule {
             _ => epoch_rate,
         }
     }
-}
-
-/// Checks the numbers of the per-step schedules; on failure the key (inside
-/// `training.schedule`) and what is expected.
-pub(crate) fn validate(schedule: &Schedule, learning_rate: f64) -> Result<(), (&'static str, String)> {
-    match *schedule {
-        Schedule::OneCycle { pct_start, div_factor, final_div_factor } => {
-            if !(pct_start > 0.0 && pct_start < 1.0) {
-                return Err(("pct_start", format!("= {pct_start} must be strictly between 0 and 1")));
-            }
-            for (key, v) in [("div_factor", div_factor), ("final_div_factor", final_div_factor)] {
-                if !(v.is_finite() && v >= 1.0) {
-                    return Err((key, format!("= {v} must be a finite number >= 1")));
-                }
-            }
-        }
-        Schedule::WarmupCosine { warmup_fraction, min } => {
-            if !(warmup_fraction.is_finite() && (0.0..1.0).contains(&warmup_fraction)) {
-                return Err(("warmup_fraction", format!("= {warmup_fraction} must be in [0, 1)")));
-            }
-            if !(min.is_finite() && min >= 0.0 && min <= learning_rate) {
-                return Err(("min", format!("= {min} must be between 0 and the learning rate")));
-            }
-        }
-        _ => {}
-    }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@
 //! float rounding (tests in `tests/all/conv.rs`).
 
 pub mod kernels;
+mod patches;
 
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
@@ -18,8 +19,8 @@ use burn::backend::{Autodiff, Backend, Dispatch, Flex, backend_extension};
 use burn::prelude::*;
 
 /// Whether [`conv2d`] and [`conv_transpose2d`] take `x` (`f32` on `flex`).
-pub use crate::pointwise::runs_on;
-use crate::pointwise::{tensor, vectorized};
+pub use crate::shared::runs_on;
+use crate::shared::{tensor, vectorized};
 pub use kernels::{ConvGeometry, ConvShape};
 use rayon::prelude::*;
 

@@ -1,8 +1,8 @@
 //! Figure 3, `loss_curves.png`: training and validation loss per epoch, beside the accuracy
 //! (classifiers) or the reconstruction and KL terms (VAE), from `metrics.csv`.
 
-use mnist_trainer::metrics::MetricRow;
-use mnist_trainer::run_dir::METRICS_FILE;
+use mnist_runs::metrics::MetricRow;
+use mnist_runs::run_dir::METRICS_FILE;
 
 use crate::error::ReportError;
 use crate::figures::{Context, Output};
@@ -72,10 +72,10 @@ pub fn render(ctx: &Context<'_>, out: &mut Output) -> Result<(), ReportError> {
     } else {
         "validation"
     };
-    let is_vae = rows.iter().any(|r| r.kl.is_some());
+    let is_vae = rows.iter().any(|r| r.metrics.kl.is_some());
     let mut panels = Vec::new();
     panels.extend(panel(&rows, "Loss", "loss", validation, false, |r| {
-        Some(r.loss)
+        Some(r.metrics.loss)
     }));
     panels.extend(panel(
         &rows,
@@ -83,7 +83,7 @@ pub fn render(ctx: &Context<'_>, out: &mut Output) -> Result<(), ReportError> {
         "accuracy",
         validation,
         true,
-        |r| r.accuracy,
+        |r| r.metrics.accuracy,
     ));
     if is_vae {
         panels.extend(panel(
@@ -92,7 +92,7 @@ pub fn render(ctx: &Context<'_>, out: &mut Output) -> Result<(), ReportError> {
             "reconstruction",
             validation,
             false,
-            |r| r.reconstruction,
+            |r| r.metrics.reconstruction,
         ));
         panels.extend(panel(
             &rows,
@@ -100,7 +100,7 @@ pub fn render(ctx: &Context<'_>, out: &mut Output) -> Result<(), ReportError> {
             "KL divergence",
             validation,
             false,
-            |r| r.kl,
+            |r| r.metrics.kl,
         ));
     }
     let png = titled_panels_figure(FILE, &ctx.title("loss per epoch"), &panels)?;

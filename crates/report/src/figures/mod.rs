@@ -3,8 +3,8 @@
 
 use mnist_data::NormStats;
 use mnist_models::Task;
-use mnist_trainer::data::Prepared;
-use mnist_trainer::{Averages, LoadedRun};
+use mnist_runs::data::Prepared;
+use mnist_runs::{Averages, LoadedRun};
 
 use crate::canvas::Png;
 use crate::error::ReportError;

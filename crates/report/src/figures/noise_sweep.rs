@@ -1,18 +1,33 @@
-//! Figure 10, `noise_sweep.png` (written by `sweep`): the classifier's accuracy on noisy and on
-//! denoised test images against the noise level, beside the PSNR of both against the clean images.
+//! Figure 10, `noise_sweep.png` (written by `noise-sweep`): the classifier's accuracy on noisy and
+//! on denoised test images against the noise level, beside the PSNR of both against the clean
+//! images. It takes plain rows: the sweep itself is computed by the inference crate.
 
 use crate::canvas::Png;
 use crate::error::ReportError;
 use crate::plot::{Corner, PALETTE, Panel, Series, panels_figure};
-use crate::sweep::{PNG_FILE, SweepNoise, SweepRow};
 
-/// Draws the two panels.
-pub fn plot(noise: SweepNoise, rows: &[SweepRow], accuracy_clean: f64) -> Result<Png, ReportError> {
-    let level = |r: &SweepRow| r.level as f64;
-    let x_label = match noise {
-        SweepNoise::SaltAndPepper => "salt-and-pepper level (fraction of pixels replaced)",
-        SweepNoise::Gaussian => "Gaussian noise std (grey levels)",
-    };
+/// File name of the figure.
+pub const FILE: &str = "noise_sweep.png";
+
+/// The measurements at one noise level.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Row {
+    /// The noise level (the x axis).
+    pub level: f64,
+    /// Classifier accuracy on the noisy images.
+    pub accuracy_noisy: f64,
+    /// Classifier accuracy on the denoised images.
+    pub accuracy_denoised: f64,
+    /// PSNR (dB) of the noisy images against the clean ones.
+    pub psnr_noisy: f64,
+    /// PSNR (dB) of the denoised images against the clean ones.
+    pub psnr_denoised: f64,
+}
+
+/// Draws the two panels: `x_label` names the noise level, `accuracy_clean` is the classifier's
+/// accuracy on the clean images (a flat line).
+pub fn plot(x_label: &str, rows: &[Row], accuracy_clean: f64) -> Result<Png, ReportError> {
+    let level = |r: &Row| r.level;
     let (lo, hi) = rows
         .iter()
         .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), r| {
@@ -67,5 +82,5 @@ pub fn plot(noise: SweepNoise, rows: &[SweepRow], accuracy_clean: f64) -> Result
             legend: Corner::UpperRight,
         },
     ];
-    panels_figure(PNG_FILE, &panels)
+    panels_figure(FILE, &panels)
 }

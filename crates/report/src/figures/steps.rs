@@ -2,7 +2,7 @@
 //! reconstruction error and the fraction of active hidden units, raw and as a 25-step moving
 //! average, from `steps.csv`.
 
-use mnist_trainer::run_dir::STEPS_FILE;
+use mnist_runs::run_dir::STEPS_FILE;
 
 use crate::error::ReportError;
 use crate::figures::{Context, Output};

@@ -2,7 +2,8 @@
 
 use std::path::{Path, PathBuf};
 
-use mnist_trainer::{Experiment, TrainOptions, train};
+use mnist_config::Experiment;
+use mnist_trainer::{TrainOptions, train};
 
 /// The MNIST files of the repository.
 pub fn data_dir() -> PathBuf {

@@ -1,10 +1,9 @@
 //! Integration tests of the report crate: tiny models trained in temporary directories, then
-//! their figures, files, TensorBoard logs, noise sweep and safetensors export checked.
+//! their figures, files and TensorBoard logs checked.
 
 mod common;
+mod denoiser_classifier;
 mod errors;
-mod export;
 mod report;
-mod sweep;
 mod times;
 mod sweep_figures;

@@ -176,9 +176,9 @@ fn vae_report_draws_every_applicable_figure() {
                 .find(|s| s.tag == format!("{}/{tag}", row.split) && s.step == row.epoch as i64)
                 .map(|s| s.value)
         };
-        assert_eq!(find("loss"), Some(row.loss as f32));
-        assert_eq!(find("kl"), row.kl.map(|v| v as f32));
-        assert_eq!(find("reconstruction"), row.reconstruction.map(|v| v as f32));
+        assert_eq!(find("loss"), Some(row.metrics.loss as f32));
+        assert_eq!(find("kl"), row.metrics.kl.map(|v| v as f32));
+        assert_eq!(find("reconstruction"), row.metrics.reconstruction.map(|v| v as f32));
         assert_eq!(find("learning_rate"), Some(row.learning_rate as f32));
         assert_eq!(find("accuracy"), None);
     }

@@ -9,20 +9,13 @@ use std::time::{Duration, UNIX_EPOCH};
 
 use mnist_report::report::write_tensorboard;
 use mnist_report::tensorboard::{Scalar, event_files, read_events, write_scalars};
-use mnist_trainer::metrics::{MetricRow, to_csv};
+use mnist_runs::metrics::{MetricRow, Metrics, to_csv};
 
 fn row(epoch: usize, split: &str, seconds: f64, time: Option<f64>) -> MetricRow {
     MetricRow {
         epoch,
         split: split.into(),
-        loss: 1.0 / epoch as f64,
-        reconstruction: None,
-        kl: None,
-        l2: None,
-        l1: None,
-        accuracy: Some(0.9),
-        mse: None,
-        psnr: None,
+        metrics: Metrics { loss: 1.0 / epoch as f64, reconstruction: None, kl: None, l2: None, l1: None, accuracy: Some(0.9), mse: None, psnr: None },
         learning_rate: 0.01,
         seconds,
         time,

@@ -1,11 +1,12 @@
 //! Tests of the `adamw` config section (Burn's `AdamW`, built by
-//! [`OptimizerConfig::init`](crate::optimizer::OptimizerConfig::init)) against PyTorch's
+//! [`optimizer::build`](crate::optimizer::build)) against PyTorch's
 //! definition of AdamW (`torch.optim.AdamW`, amsgrad off, maximize off).
 
 #[cfg(test)]
 mod tests {
     use crate::optim::testing::{self, Reference};
-    use crate::optimizer::OptimizerConfig;
+    use mnist_config::OptimizerConfig;
+    use crate::optimizer::build;
 
     /// `torch.optim.AdamW`'s algorithm, as its documentation writes it, in plain `f64`:
     ///
@@ -56,24 +57,24 @@ mod tests {
 
     #[test]
     fn six_steps_match_pytorchs_definition() {
-        testing::assert_matches_reference(config().init(), reference(), 0.05, 6);
+        testing::assert_matches_reference(build(&config()), reference(), 0.05, 6);
     }
 
     #[test]
     fn the_decay_is_decoupled_from_the_gradient() {
         // With weight decay 0 it is Adam; with decay the parameters shrink by lr · wd · theta on
         // top of the Adam step, not through the moments (as L2 in the gradient would).
-        let plain = testing::loss_curve(OptimizerConfig::Adamw { beta_1: 0.85, beta_2: 0.99, epsilon: 1e-3, weight_decay: 0.0 }.init(), 0.05, 4);
+        let plain = testing::loss_curve(build(&OptimizerConfig::Adamw { beta_1: 0.85, beta_2: 0.99, epsilon: 1e-3, weight_decay: 0.0 }), 0.05, 4);
         let adam = testing::loss_curve(crate::optim::FusedAdamConfig { beta_1: 0.85, beta_2: 0.99, epsilon: 1e-3 }.init(), 0.05, 4);
         for (a, b) in plain.iter().zip(&adam) {
             assert!((a - b).abs() <= 1e-5 * b.abs(), "AdamW with no decay {a}, Adam {b}");
         }
-        let decayed = testing::loss_curve(config().init(), 0.05, 4);
+        let decayed = testing::loss_curve(build(&config()), 0.05, 4);
         assert!((decayed[4] - plain[4]).abs() > 1e-4, "the decay changed nothing");
     }
 
     #[test]
     fn state_survives_save_and_load() {
-        testing::assert_state_round_trips(|| config().init(), 0.05, 3, 2);
+        testing::assert_state_round_trips(|| build(&config()), 0.05, 3, 2);
     }
 }

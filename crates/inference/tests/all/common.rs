@@ -1,0 +1,43 @@
+//! Shared helpers: train a tiny run from a TOML body in a temporary directory, and decode PNGs.
+
+use std::path::{Path, PathBuf};
+
+use mnist_config::Experiment;
+use mnist_trainer::{TrainOptions, train};
+
+/// The MNIST files of the repository.
+pub fn data_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../data/mnist")
+        .canonicalize()
+        .expect("data/mnist exists")
+}
+
+/// Writes `[experiment]` + `[data]` (MNIST from the repository, `data_extra` appended) + `rest`
+/// as a config in `dir`, trains it into `dir/<name>` and returns the run directory. The run is
+/// pinned to the CPU backend, so a GPU build (CI's) does not train it on software Vulkan.
+pub fn train_run(dir: &Path, name: &str, data_extra: &str, rest: &str) -> PathBuf {
+    let config = format!(
+        "device = \"flex\"\n\n[experiment]\nname = \"{name}\"\nseed = 7\n\n[data]\nset = \"mnist\"\ndir = \"{}\"\n{data_extra}\n{rest}",
+        data_dir().display()
+    );
+    let path = dir.join(format!("{name}.toml"));
+    std::fs::write(&path, config).unwrap();
+    let experiment = Experiment::load(&path).unwrap();
+    let out = dir.join(name);
+    let opts = TrainOptions {
+        out: out.clone(),
+        resume: false,
+        force: true,
+        progress: mnist_trainer::progress::ProgressMode::Off,
+    };
+    train(&experiment, &opts).unwrap();
+    out
+}
+
+/// Decodes a PNG file.
+pub fn load_png(path: &Path) -> image::RgbImage {
+    image::open(path)
+        .unwrap_or_else(|e| panic!("{} is not a valid PNG: {e}", path.display()))
+        .to_rgb8()
+}
