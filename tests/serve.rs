@@ -5,11 +5,10 @@
 mod common;
 
 use std::ffi::OsStr;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Stdio};
 use std::sync::OnceLock;
+
+use common::{Server, request, start_server};
 
 use headless_chrome::browser::tab::point::Point;
 use headless_chrome::protocol::cdp::Input;
@@ -43,39 +42,8 @@ fn runs() -> &'static Path {
     })
 }
 
-/// A running `serve --port 0` and the address it printed; killed when dropped.
-struct Server {
-    child: Child,
-    addr: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 fn serve(runs: &Path) -> Server {
-    let mut child = std::process::Command::new(common::bin_path("serve")).args(["--runs", &s(runs), "--port", "0"]).stdout(Stdio::piped()).stderr(Stdio::inherit()).spawn().unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    let addr = line.split("http://").nth(1).and_then(|r| r.split('/').next()).unwrap_or_else(|| panic!("no address in {line:?}")).to_string();
-    Server { child, addr }
-}
-
-/// One raw HTTP/1.1 request (nothing normalizes the path on the way); the status and the body.
-fn request(addr: &str, method: &str, path: &str, body: &[u8]) -> (u16, String) {
-    let mut stream = TcpStream::connect(addr).unwrap();
-    let head = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n", body.len());
-    stream.write_all(head.as_bytes()).unwrap();
-    // The server may answer (413) and close before the whole body is sent.
-    let _ = stream.write_all(body);
-    let mut response = Vec::new();
-    let _ = stream.read_to_end(&mut response);
-    let text = String::from_utf8_lossy(&response).into_owned();
-    let status = text.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or_else(|| panic!("no status in {text:?}"));
-    (status, text.split("\r\n\r\n").nth(1).unwrap_or_default().to_string())
+    start_server(std::process::Command::new(common::bin_path("serve")).args(["--runs", &s(runs), "--port", "0"]))
 }
 
 #[test]

@@ -5,12 +5,9 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
 use std::path::Path;
-use std::process::{Child, Stdio};
 
-use common::{bin, output, write_config};
+use common::{Server, bin, output, request, start_server, write_config};
 use mnist_data::FILE_NAMES;
 
 /// The first ten labels of the MNIST test set.
@@ -30,46 +27,21 @@ fn home_with_mnist(home: &Path) {
     }
 }
 
-/// A running `serve --port 0` in `cwd` with the data home `home`; killed when dropped.
-struct Server {
-    child: Child,
-    addr: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
+/// A running `serve --port 0` in `cwd` with the data home `home`.
 fn serve(runs: &Path, cwd: &Path, home: &Path) -> Server {
-    let mut child = std::process::Command::new(common::bin_path("serve"))
-        .args(["--runs", &s(runs), "--port", "0"])
-        .current_dir(cwd)
-        .env("MNIST_BURN_DATA", home)
-        .env("MNIST_BURN_DEVICE", "flex")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    let addr = line.split("http://").nth(1).and_then(|r| r.split('/').next()).unwrap_or_else(|| panic!("serve printed no address: {line:?}")).to_string();
-    Server { child, addr }
+    start_server(
+        std::process::Command::new(common::bin_path("serve"))
+            .args(["--runs", &s(runs), "--port", "0"])
+            .current_dir(cwd)
+            .env("MNIST_BURN_DATA", home)
+            .env("MNIST_BURN_DEVICE", "flex"),
+    )
 }
 
-/// `GET /api/digits` over raw HTTP/1.1: the status and the parsed body.
+/// `GET /api/digits`: the status and the parsed body.
 fn digits(server: &Server) -> (u16, serde_json::Value) {
-    let mut stream = TcpStream::connect(&server.addr).unwrap();
-    let head = format!("GET /api/digits HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n", server.addr);
-    stream.write_all(head.as_bytes()).unwrap();
-    let mut response = Vec::new();
-    stream.read_to_end(&mut response).unwrap();
-    let text = String::from_utf8_lossy(&response).into_owned();
-    let status = text.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or_else(|| panic!("no status in {text:?}"));
-    let body = text.split("\r\n\r\n").nth(1).unwrap_or_default();
-    (status, serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {body}")))
+    let (status, body) = request(&server.addr, "GET", "/api/digits", b"");
+    (status, serde_json::from_str(&body).unwrap_or_else(|e| panic!("{e}: {body}")))
 }
 
 /// At least ten 28 × 28 digits, the first ten with MNIST's first ten test labels.

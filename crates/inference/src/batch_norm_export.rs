@@ -11,7 +11,7 @@ use crate::error::InferenceError;
 /// Adds `<prefix>.num_batches_tracked = count` (dtype `I64`, shape `[]`) for every
 /// `<prefix>.running_mean` of the safetensors file at `path`, rewriting it; returns how many.
 pub fn add_num_batches_tracked(path: &Path, count: u64) -> Result<usize, InferenceError> {
-    let corrupt = |reason: String| InferenceError::Corrupt { path: path.to_path_buf(), reason };
+    let corrupt = |reason: String| crate::error::corrupt(path, reason);
     let bytes = std::fs::read(path).map_err(InferenceError::io("read", path))?;
     let len = bytes
         .get(..8)

@@ -12,35 +12,11 @@ pub enum InferenceError {
     /// Loading the run, its config, checkpoint or data.
     #[error(transparent)]
     Load(#[from] LoadError),
-    /// Reading tensors back from the device, or drawing the noise sweep's figure.
+    /// A file that cannot be read, written or parsed, an image that cannot be encoded, tensors
+    /// that cannot be read back from the device: the report crate's errors for these, whose
+    /// messages name the file.
     #[error(transparent)]
     Report(#[from] ReportError),
-    /// A file that cannot be read or written.
-    #[error("cannot {action} {path}: {source}")]
-    Io {
-        /// What was being done.
-        action: &'static str,
-        /// The file or directory.
-        path: PathBuf,
-        /// The OS error.
-        source: std::io::Error,
-    },
-    /// A file that does not parse (a safetensors header).
-    #[error("{path} is corrupt: {reason}")]
-    Corrupt {
-        /// The file.
-        path: PathBuf,
-        /// What the parser said.
-        reason: String,
-    },
-    /// Encoding an image failed.
-    #[error("cannot draw {figure}: {reason}")]
-    Draw {
-        /// The image's file name.
-        figure: String,
-        /// What the image library said.
-        reason: String,
-    },
     /// A run that cannot play the role asked of it (e.g. a classifier given as the denoiser).
     #[error("{path}: {reason}")]
     WrongRun {
@@ -71,9 +47,15 @@ pub enum InferenceError {
 }
 
 impl InferenceError {
-    /// An I/O error on `path` while doing `action`.
+    /// An I/O error on `path` while doing `action` (the report crate's file error).
     pub fn io(action: &'static str, path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> InferenceError {
         let path = path.into();
-        move |source| InferenceError::Io { action, path, source }
+        let report = ReportError::io(action, path);
+        move |source| InferenceError::Report(report(source))
     }
+}
+
+/// A file that does not parse (a safetensors header): what is wrong with it.
+pub fn corrupt(path: &std::path::Path, reason: String) -> InferenceError {
+    InferenceError::Report(ReportError::Corrupt { path: path.to_path_buf(), reason })
 }

@@ -55,10 +55,7 @@ pub fn sidecar_path(out: &Path) -> PathBuf {
 
 /// Reads the tensor names, shapes and types from a safetensors file's header.
 pub fn read_header(path: &Path) -> Result<Vec<ExportedTensor>, InferenceError> {
-    let corrupt = |reason: String| InferenceError::Corrupt {
-        path: path.to_path_buf(),
-        reason,
-    };
+    let corrupt = |reason: String| crate::error::corrupt(path, reason);
     let bytes = std::fs::read(path).map_err(InferenceError::io("read", path))?;
     let len = bytes
         .get(..8)

@@ -10,6 +10,7 @@ use burn::prelude::*;
 use burn::tensor::TensorData;
 use mnist_data::{ImageOptions, NamedSet};
 use mnist_models::Task;
+use mnist_report::ReportError;
 use mnist_runs::{LoadError, LoadedRun};
 use rayon::prelude::*;
 
@@ -152,7 +153,7 @@ fn write_png(path: &Path, pixels: &[u8], [c, h, w]: [usize; 3]) -> Result<(), In
         image::DynamicImage::ImageRgb8(image::RgbImage::from_raw(w32, h32, hwc).expect("h x w x 3 bytes"))
     };
     let mut bytes = Vec::new();
-    buffer.write_to(&mut std::io::Cursor::new(&mut bytes), image::ImageFormat::Png).map_err(|e| InferenceError::Draw { figure: path.display().to_string(), reason: e.to_string() })?;
+    buffer.write_to(&mut std::io::Cursor::new(&mut bytes), image::ImageFormat::Png).map_err(|e| ReportError::Draw { figure: path.display().to_string(), reason: e.to_string() })?;
     let tmp = path.with_extension("png.tmp");
     std::fs::write(&tmp, &bytes).map_err(InferenceError::io("write", &tmp))?;
     std::fs::rename(&tmp, path).map_err(InferenceError::io("write", path))

@@ -7,30 +7,12 @@ use mnist_inference::{InferenceError, NoiseSweepKind, NoiseSweepOptions, run_noi
 use mnist_report::plot::{PANEL_HEIGHT, PANEL_WIDTH};
 use mnist_runs::{EvalSplit, load_run};
 
-use crate::common::{load_png, train_run};
-
-const DAE: &str = "[model]\nkind = \"dense_autoencoder\"\nencoder = [{ units = 16, activation = \"relu\" }]\noutput_activation = \"sigmoid\"\n\n\
-[training]\nepochs = 2\nbatch_size = 50\nloss = \"bce\"\nlearning_rate = 0.003\noptimizer = { kind = \"adam\" }\nper_step_log = true\nlog_every = 10\n";
-
-const MLP: &str = "[model]\nkind = \"mlp\"\nhidden = [32]\n\n\
-[training]\nepochs = 3\nbatch_size = 50\nloss = \"cross_entropy\"\nlearning_rate = 0.1\noptimizer = { kind = \"sgd\" }\n";
+use crate::common::{load_png, train_denoiser_and_classifier};
 
 #[test]
 fn noise_sweep_through_a_denoiser_and_a_classifier() {
     let dir = tempfile::tempdir().unwrap();
-    let dae = train_run(
-        dir.path(),
-        "dae",
-        "normalization = \"unit\"\ntrain_limit = 1000\ntest_limit = 100\ntrain_noise = { kind = \"salt_and_pepper\", level = 0.4 }\n",
-        DAE,
-    );
-    // Standardized, unlike the denoiser: the sweep must convert through grey levels.
-    let mlp = train_run(
-        dir.path(),
-        "mlp",
-        "normalization = \"standardize\"\ntrain_limit = 1000\ntest_limit = 100\n",
-        MLP,
-    );
+    let (dae, mlp) = train_denoiser_and_classifier(dir.path());
     // The classifier's test accuracy, as its report computes it.
     let loaded = load_run(&mlp, "last", None).unwrap();
     let accuracy = loaded.evaluate(&loaded.data().unwrap(), EvalSplit::Test).accuracy.unwrap();

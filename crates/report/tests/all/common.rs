@@ -52,3 +52,21 @@ pub fn raw_test_images(n: usize) -> Vec<u8> {
     .unwrap();
     data.test.take(n).pixels
 }
+
+/// A denoising autoencoder (salt-and-pepper noise) and a classifier on standardized images (unlike
+/// the denoiser, so anything chaining them must convert through grey levels), trained in `dir`:
+/// (denoiser run, classifier run).
+pub fn train_denoiser_and_classifier(dir: &Path) -> (PathBuf, PathBuf) {
+    const DAE: &str = "[model]\nkind = \"dense_autoencoder\"\nencoder = [{ units = 16, activation = \"relu\" }]\noutput_activation = \"sigmoid\"\n\n\
+[training]\nepochs = 2\nbatch_size = 50\nloss = \"bce\"\nlearning_rate = 0.003\noptimizer = { kind = \"adam\" }\nper_step_log = true\nlog_every = 10\n";
+    const MLP: &str = "[model]\nkind = \"mlp\"\nhidden = [32]\n\n\
+[training]\nepochs = 3\nbatch_size = 50\nloss = \"cross_entropy\"\nlearning_rate = 0.1\noptimizer = { kind = \"sgd\" }\n";
+    let dae = train_run(
+        dir,
+        "dae",
+        "normalization = \"unit\"\ntrain_limit = 1000\ntest_limit = 100\ntrain_noise = { kind = \"salt_and_pepper\", level = 0.4 }\n",
+        DAE,
+    );
+    let mlp = train_run(dir, "mlp", "normalization = \"standardize\"\ntrain_limit = 1000\ntest_limit = 100\n", MLP);
+    (dae, mlp)
+}

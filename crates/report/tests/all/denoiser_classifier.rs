@@ -7,13 +7,7 @@ use mnist_report::grid::{LABEL_WIDTH, MARGIN, TITLE_HEIGHT, figure_size};
 use mnist_report::plot::{HEADING_HEIGHT, PANEL_HEIGHT, PANEL_WIDTH};
 use mnist_report::{ReportOptions, generate_report};
 
-use crate::common::{load_png, raw_test_images, train_run};
-
-const DAE: &str = "[model]\nkind = \"dense_autoencoder\"\nencoder = [{ units = 16, activation = \"relu\" }]\noutput_activation = \"sigmoid\"\n\n\
-[training]\nepochs = 2\nbatch_size = 50\nloss = \"bce\"\nlearning_rate = 0.003\noptimizer = { kind = \"adam\" }\nper_step_log = true\nlog_every = 10\n";
-
-const MLP: &str = "[model]\nkind = \"mlp\"\nhidden = [32]\n\n\
-[training]\nepochs = 3\nbatch_size = 50\nloss = \"cross_entropy\"\nlearning_rate = 0.1\noptimizer = { kind = \"sgd\" }\n";
+use crate::common::{load_png, raw_test_images, train_denoiser_and_classifier};
 
 fn size(outcome: &mnist_report::ReportOutcome, file: &str) -> Option<(u32, u32)> {
     outcome
@@ -26,19 +20,7 @@ fn size(outcome: &mnist_report::ReportOutcome, file: &str) -> Option<(u32, u32)>
 #[test]
 fn denoiser_and_classifier_reports() {
     let dir = tempfile::tempdir().unwrap();
-    let dae = train_run(
-        dir.path(),
-        "dae",
-        "normalization = \"unit\"\ntrain_limit = 1000\ntest_limit = 100\ntrain_noise = { kind = \"salt_and_pepper\", level = 0.4 }\n",
-        DAE,
-    );
-    // Standardized, unlike the denoiser: the sweep must convert through grey levels.
-    let mlp = train_run(
-        dir.path(),
-        "mlp",
-        "normalization = \"standardize\"\ntrain_limit = 1000\ntest_limit = 100\n",
-        MLP,
-    );
+    let (dae, mlp) = train_denoiser_and_classifier(dir.path());
 
     // The denoiser's report.
     let report = generate_report(&dae, &ReportOptions::default()).unwrap();
