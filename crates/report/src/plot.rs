@@ -527,4 +527,26 @@ mod tests {
         let png = panels_figure("p.png", &[panel.clone(), panel]).unwrap();
         assert_eq!((png.width, png.height), (2 * PANEL_WIDTH, PANEL_HEIGHT));
     }
+
+    #[test]
+    fn a_chart_is_vector_lines_and_text() {
+        let panel = Panel {
+            title: "Loss & more".into(),
+            x_label: "epoch".into(),
+            y_label: "loss".into(),
+            integer_x: true,
+            x_axis: XAxis::Linear,
+            series: vec![Series::new("train", vec![(1.0, 0.5), (2.0, 0.25)], PALETTE[0])],
+            legend: Corner::UpperRight,
+        };
+        let png = titled_panels_figure("p.png", "run: loss", &[panel]).unwrap();
+        let svg = png.svg().unwrap();
+        for text in [">run: loss</text>", ">Loss &amp; more</text>", ">epoch</text>", ">train</text>"] {
+            assert!(svg.contains(text), "{text} missing");
+        }
+        // The y axis description is turned a quarter counter-clockwise, as in the PNG.
+        assert!(svg.contains("rotate(-90)\"") && svg.contains(">loss</text>"));
+        assert!(svg.contains("<polyline") && svg.contains("stroke=\"#1f77b4\""), "the curve in its colour");
+        assert!(!svg.contains("<image"), "no raster data in a chart");
+    }
 }

@@ -152,28 +152,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_chart_is_vector_lines_and_text() {
-        let panel = crate::plot::Panel {
-            title: "Loss & more".into(),
-            x_label: "epoch".into(),
-            y_label: "loss".into(),
-            integer_x: true,
-            x_axis: crate::plot::XAxis::Linear,
-            series: vec![crate::plot::Series::new("train", vec![(1.0, 0.5), (2.0, 0.25)], crate::plot::PALETTE[0])],
-            legend: crate::plot::Corner::UpperRight,
-        };
-        let png = crate::plot::titled_panels_figure("p.png", "run: loss", &[panel]).unwrap();
-        let svg = png.svg().unwrap();
-        for text in [">run: loss</text>", ">Loss &amp; more</text>", ">epoch</text>", ">train</text>"] {
-            assert!(svg.contains(text), "{text} missing");
-        }
-        // The y axis description is turned a quarter counter-clockwise, as in the PNG.
-        assert!(svg.contains("rotate(-90)\"") && svg.contains(">loss</text>"));
-        assert!(svg.contains("<polyline") && svg.contains("stroke=\"#1f77b4\""), "the curve in its colour");
-        assert!(!svg.contains("<image"), "no raster data in a chart");
-    }
-
-    #[test]
     fn elements_carry_their_colour_and_text_is_escaped() {
         let mut s = SvgLayer::default();
         let red = BackendColor { alpha: 1.0, rgb: (255, 0, 0) };

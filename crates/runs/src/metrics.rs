@@ -335,8 +335,10 @@ mod tests {
             "stale_epochs": 0, "stopped": false, "history": [{"epoch": 1, "split": "train",
             "loss": 1.0, "reconstruction": null, "kl": null, "l2": null, "l1": null,
             "accuracy": 0.5, "mse": null, "psnr": null, "learning_rate": 0.01, "seconds": 2.0}]}"#;
-        let state: crate::run_dir::TrainState = serde_json::from_str(old_state).unwrap();
-        assert_eq!(state.history, vec![row(1, "train", 2.0, None)]);
+        // The rows of such a `state.json` (its other fields are run_dir's `TrainState`).
+        let state: serde_json::Value = serde_json::from_str(old_state).unwrap();
+        let history: Vec<MetricRow> = serde_json::from_value(state["history"].clone()).unwrap();
+        assert_eq!(history, vec![row(1, "train", 2.0, None)]);
     }
 
     /// `state.json` keeps the form it had before the metrics were grouped in [`Metrics`]: every
