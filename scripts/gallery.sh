@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Refreshes README's pictures (docs/gallery/*.png) from real runs: trains the seed configs below
-# (or reuses a finished run in artifacts/), draws each one's report, and copies the figures README
-# shows. Run from the repository root after building (`cargo build --release` or the dev build):
+# Refreshes README's pictures (docs/gallery/*.png and the playground, docs/figures/playground.png)
+# from real runs: trains the seed configs below (or reuses a finished run in artifacts/gallery/),
+# draws each one's report, copies the figures README shows, and photographs the playground over
+# those runs. Run from the repository root after building (`cargo build --release` or the dev build):
 #   scripts/gallery.sh            # train what is missing, then draw
 #   scripts/gallery.sh --retrain  # train every run again
 # Takes about 10 minutes on two CPU cores (the VAE's 50 epochs are most of it).
@@ -24,6 +25,7 @@ runs=(
   "vae:latent_manifold.png=vae_manifold.png latent_scatter.png=vae_latent_scatter.png"
   "deep_denoising_ae:denoising.png=denoising.png"
   "linear_ae_64:pca_variance.png=linear_ae_64_pca_variance.png reconstructions.png=linear_ae_64_reconstructions.png"
+  "speedrun:"
 )
 
 for entry in "${runs[@]}"; do
@@ -42,4 +44,13 @@ for entry in "${runs[@]}"; do
     if [ -f "$src" ]; then cp "$src" "$dst"; echo "   $dst"; else echo "   (no ${pair%%=*} in $run/plots)" >&2; fi
   done
 done
-ls -l docs/gallery
+# The playground over these runs (README's picture): the page, a real test digit clicked, every
+# model's answer (examples/playground_shot.rs; Debian's chromium).
+echo "== playground"
+bash scripts/deps.sh chromium
+if [ -x "$bin_dir/examples/playground_shot" ]; then
+  "$bin_dir/examples/playground_shot" artifacts/gallery docs/figures/playground.png "${PLAYGROUND_DIGIT:-0}"
+else
+  cargo run --quiet --example playground_shot -- artifacts/gallery docs/figures/playground.png "${PLAYGROUND_DIGIT:-0}"
+fi
+ls -l docs/gallery docs/figures/playground.png
