@@ -161,6 +161,11 @@ pub struct RunDir {
     path: PathBuf,
 }
 
+/// `epoch-0007`: the name of an epoch's checkpoint directory.
+fn checkpoint_name(epoch: usize) -> String {
+    format!("epoch-{epoch:04}")
+}
+
 /// Writes `bytes` to `path` through a temporary file and a rename, so readers never see half a file.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), RunError> {
     // `NamedTempFile` is created in the same directory (same filesystem, so the rename is atomic)
@@ -324,6 +329,11 @@ impl RunDir {
         self.path.join(CHECKPOINTS)
     }
 
+    /// The directory of epoch `epoch`'s checkpoint (1-based), whether or not it exists.
+    pub fn checkpoint_dir(&self, epoch: usize) -> PathBuf {
+        self.checkpoints_dir().join(checkpoint_name(epoch))
+    }
+
     /// Every complete checkpoint, oldest first. Temporary (`.tmp-*`) and doomed (`.trash-*`)
     /// directories of interrupted writes and deletions are ignored (and cleaned up by the next save).
     pub fn checkpoints(&self) -> Result<Vec<Checkpoint>, RunError> {
@@ -361,7 +371,7 @@ impl RunDir {
         match all.into_iter().find(|c| c.state.epoch == best) {
             Some(c) => Ok(Some(c)),
             None => Err(RunError::BadCheckpoint {
-                path: self.checkpoints_dir().join(format!("epoch-{best:04}")),
+                path: self.checkpoint_dir(best),
                 reason: format!("the last checkpoint's state.json names epoch {best} as the best, but its checkpoint is missing; use --checkpoint last"),
             }),
         }
@@ -376,7 +386,7 @@ impl RunDir {
         write_weights: impl FnOnce(&Path) -> Result<(), String>,
     ) -> Result<Checkpoint, RunError> {
         let root = self.checkpoints_dir();
-        let name = format!("epoch-{:04}", state.epoch);
+        let name = checkpoint_name(state.epoch);
         let final_dir = root.join(&name);
         let tmp_dir = root.join(format!(".tmp-{name}"));
         remove_leftovers(&root)?;

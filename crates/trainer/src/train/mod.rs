@@ -20,7 +20,7 @@ use mnist_backend::Backend;
 use mnist_config::Experiment;
 use mnist_runs::data::{Prepared, prepare};
 use mnist_runs::evaluate::{Averages, BatchTerms, EVAL_BATCH, batch_terms, describe, eval_seed, evaluate, objective};
-use mnist_runs::run_dir::{RunDir, RunError, RunInfo, RunLock, TrainState};
+use mnist_runs::run_dir::{RunDir, RunInfo, RunLock, TrainState};
 use mnist_runs::steps::StepLog;
 use mnist_runs::{EvalSplit, TestResult};
 
@@ -245,13 +245,13 @@ impl<'a> Session<'a> {
         let c = self.experiment.config();
         let t = &c.training;
         let test = evaluate(&model.valid(), &self.data.test, &self.objective, &self.data.stats, EVAL_BATCH, eval_seed(c.experiment.seed, "test"));
-        // test.json before run.json says finished: a finished run always has its test result.
-        let last = self.run.last_checkpoint()?.ok_or_else(|| RunError::NothingToResume(self.run.path().to_path_buf()))?;
+        // test.json before run.json says finished: a finished run always has its test result. The
+        // model is the one of the last epoch's checkpoint (every epoch is saved).
         let result = TestResult {
             metrics: test.clone(),
             run: self.run.path().display().to_string(),
-            checkpoint: last.dir.display().to_string(),
-            epoch: last.state.epoch,
+            checkpoint: self.run.checkpoint_dir(self.state.epoch).display().to_string(),
+            epoch: self.state.epoch,
             split: EvalSplit::Test,
             model: c.model.kind().to_string(),
             code: None,
