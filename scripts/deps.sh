@@ -3,6 +3,7 @@
 #   scripts/deps.sh chromium   Debian's chromium (/usr/bin/chromium), for the playground's browser test
 #   scripts/deps.sh vulkan     Mesa's software Vulkan driver (lavapipe), for the `wgpu` tests without a GPU
 #   scripts/deps.sh slurm      Debian's slurm-wlm and munge, for the Slurm launcher's tests
+#   scripts/deps.sh python     a Python 3.9+ with venv and pip, for the Python package's tests
 # Several names may be given. Each one already present costs a file check and nothing else. A
 # package that cannot be installed stops the script with an error that names it (exit 1); it never
 # turns into a skipped test. Needs root or sudo, and Debian's package archive.
@@ -14,6 +15,7 @@ present() {
     chromium) [ -x /usr/bin/chromium ] ;;
     vulkan) compgen -G '/usr/share/vulkan/icd.d/lvp_icd*.json' >/dev/null && compgen -G '/usr/lib/*/libvulkan.so.1' >/dev/null ;;
     slurm) command -v slurmctld >/dev/null && command -v slurmd >/dev/null && command -v munged >/dev/null ;;
+    python) python3 -c 'import sys, venv, ensurepip; sys.exit(sys.version_info < (3, 9))' 2>/dev/null ;;
   esac
 }
 
@@ -23,15 +25,16 @@ packages() {
     chromium) echo chromium ;;
     vulkan) echo mesa-vulkan-drivers libvulkan1 ;;
     slurm) echo slurm-wlm munge ;;
+    python) echo python3 python3-venv python3-pip ;;
   esac
 }
 
-[ $# -gt 0 ] || { echo "usage: $0 chromium|vulkan|slurm..." >&2; exit 2; }
+[ $# -gt 0 ] || { echo "usage: $0 chromium|vulkan|slurm|python..." >&2; exit 2; }
 missing=()
 for need in "$@"; do
   case "$need" in
-    chromium | vulkan | slurm) ;;
-    *) echo "deps.sh: unknown name '$need' (expected chromium, vulkan or slurm)" >&2; exit 2 ;;
+    chromium | vulkan | slurm | python) ;;
+    *) echo "deps.sh: unknown name '$need' (expected chromium, vulkan, slurm or python)" >&2; exit 2 ;;
   esac
   present "$need" || missing+=("$need")
 done

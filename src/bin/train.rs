@@ -95,6 +95,7 @@ fn main() -> ExitCode {
             resume: args.resume,
             force: args.force,
             progress: ProgressMode::choose(args.no_progress, args.progress_every, std::io::stderr().is_terminal()),
+            observer: None,
         };
         mnist_cli::stop_on_signals();
         let outcome = train(&experiment, &opts).with_context(|| format!("training {}", args.config.display()))?;

@@ -36,7 +36,12 @@ impl Override {
     /// `data/fashion`) is taken as a string, as Hydra does, so the shell's quotes are not needed
     /// around plain names.
     pub fn parse(arg: &str) -> Result<Override, ConfigError> {
-        let label = format!("--set {arg}");
+        Override::parse_labelled(arg, format!("--set {arg}"))
+    }
+
+    /// [`Override::parse`], every error about it starting with `label` (how the caller's user
+    /// wrote it: the Python package's `set={"training.epochs": 3}`).
+    pub fn parse_labelled(arg: &str, label: String) -> Result<Override, ConfigError> {
         let fail = |message: String| ConfigError::Override { arg: label.clone(), message };
         let Some((key, text)) = arg.split_once('=') else {
             return Err(fail(format!("expected KEY=VALUE, {EXAMPLE}")));

@@ -8,6 +8,8 @@
 //!   name, optionally `@N`: `N` is the global step for `step`, the epoch (1-based) for the others.
 //! - `MNIST_BURN_TEST_MARKER_DIR`: a directory where each pause creates a file named after the
 //!   point (`step@37`), once the process is waiting there.
+//! - `MNIST_BURN_TEST_PANIC_AT`: points (as above) where the process panics instead, so a test
+//!   sees what becomes of a panic of the engine (the Python package turns it into an exception).
 //!
 //! A paused process waits until a first stop signal arrives (SIGINT or SIGTERM: it then goes on
 //! and stops as it would have at that point) or it is killed; paused after the first signal, it
@@ -36,20 +38,19 @@ use crate::stop;
 struct Hooks {
     points: Vec<String>,
     marker_dir: Option<PathBuf>,
+    panics: Vec<String>,
 }
 
 fn hooks() -> Option<&'static Hooks> {
     static HOOKS: OnceLock<Option<Hooks>> = OnceLock::new();
     HOOKS
         .get_or_init(|| {
-            let points: Vec<String> = std::env::var("MNIST_BURN_TEST_PAUSE_AT")
-                .ok()?
-                .split(',')
-                .map(|p| p.trim().to_string())
-                .filter(|p| !p.is_empty())
-                .collect();
+            let list = |var: &str| -> Vec<String> {
+                std::env::var(var).unwrap_or_default().split(',').map(|p| p.trim().to_string()).filter(|p| !p.is_empty()).collect()
+            };
+            let (points, panics) = (list("MNIST_BURN_TEST_PAUSE_AT"), list("MNIST_BURN_TEST_PANIC_AT"));
             let marker_dir = std::env::var_os("MNIST_BURN_TEST_MARKER_DIR").map(PathBuf::from);
-            (!points.is_empty()).then_some(Hooks { points, marker_dir })
+            (!points.is_empty() || !panics.is_empty()).then_some(Hooks { points, marker_dir, panics })
         })
         .as_ref()
 }
@@ -85,6 +86,9 @@ pub fn unnumbered(name: &str) {
 fn numbered(name: &str, n: usize) {
     let Some(h) = hooks() else { return };
     let full = format!("{name}@{n}");
+    if h.panics.iter().any(|p| *p == full || p == name) {
+        panic!("test hook: panic at {full}");
+    }
     if h.points.iter().any(|p| *p == full || p == name) {
         pause(h, &full);
     }

@@ -58,6 +58,14 @@ pub fn request(signal: StopSignal) -> bool {
     REQUESTED.compare_exchange(0, signal.number(), Ordering::SeqCst, Ordering::SeqCst).is_err()
 }
 
+/// Forgets a stop request, so the next run in this process is not stopped by the last one's.
+/// For a process that runs several commands and stays alive after a stop (the Python package: a
+/// notebook's Ctrl-C stops one `train()` call, and the next call must start clean); the
+/// command-line tools exit after one.
+pub fn reset() {
+    REQUESTED.store(0, Ordering::SeqCst);
+}
+
 /// The first stop request, if one was made.
 pub fn requested() -> Option<StopSignal> {
     StopSignal::from_number(REQUESTED.load(Ordering::SeqCst))

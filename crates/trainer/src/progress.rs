@@ -4,9 +4,47 @@
 //! plain line every few seconds. The per-epoch lines on stdout are printed in both cases.
 
 use std::io::Write;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use mnist_runs::metrics::MetricRow;
+
+/// What a caller watching a run in the same process is told as it trains: where the run is at
+/// each logged step, and each epoch's metric rows once its checkpoint is saved. The Python
+/// package's progress bar and `on_epoch` callback are fed from it.
+#[derive(Debug)]
+pub enum Event<'a> {
+    /// A step where the loss is read (`training.log_every`): the same numbers as a progress line.
+    Step(&'a Snapshot),
+    /// An epoch is done and saved: its rows of `metrics.csv` (train, validation).
+    Epoch(&'a [MetricRow]),
+    /// A line the run reports (the header, each epoch's line, the test result): printed on stdout
+    /// when no one observes the run, else given to the observer to show as it shows things.
+    Line(&'a str),
+}
+
+/// A watcher of a run, called on the training thread; it must return quickly.
+#[derive(Clone)]
+pub struct Observer(Arc<dyn Fn(Event<'_>) + Send + Sync>);
+
+impl Observer {
+    /// An observer calling `f` with every event.
+    pub fn new(f: impl Fn(Event<'_>) + Send + Sync + 'static) -> Observer {
+        Observer(Arc::new(f))
+    }
+
+    /// Tells the observer `event`.
+    pub fn tell(&self, event: Event<'_>) {
+        (self.0)(event)
+    }
+}
+
+impl std::fmt::Debug for Observer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Observer")
+    }
+}
 
 /// How progress is shown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -119,6 +157,7 @@ pub struct Progress {
     epoch_bar: Option<ProgressBar>,
     last_line: Option<Instant>,
     current: Snapshot,
+    observer: Option<Observer>,
 }
 
 impl Progress {
@@ -149,6 +188,20 @@ impl Progress {
             // only its epoch lines.
             last_line: Some(Instant::now()),
             current: Snapshot { epoch: done + 1, epochs, step: 0, steps: 0, elapsed: 0.0, eta: None, message: String::new() },
+            observer: None,
+        }
+    }
+
+    /// The same display, also telling `observer` (when given) each step and epoch.
+    pub fn observed(mut self, observer: Option<Observer>) -> Progress {
+        self.observer = observer;
+        self
+    }
+
+    /// An epoch's metric rows are saved: tells the observer.
+    pub fn epoch_saved(&self, rows: &[MetricRow]) {
+        if let Some(o) = &self.observer {
+            o.tell(Event::Epoch(rows));
         }
     }
 
@@ -188,6 +241,9 @@ impl Progress {
                 let _ = writeln!(std::io::stderr(), "{}", self.current.line());
             }
         }
+        if let Some(o) = &self.observer {
+            o.tell(Event::Step(&self.current));
+        }
     }
 
     /// The current epoch is done (validated and saved).
@@ -211,6 +267,14 @@ impl Progress {
         match &self.multi {
             Some(multi) => multi.suspend(f),
             None => f(),
+        }
+    }
+
+    /// Reports a line of the run: on stdout between the bars, or to the observer when there is one.
+    pub fn say(&self, line: &str) {
+        match &self.observer {
+            Some(o) => o.tell(Event::Line(line)),
+            None => self.suspend(|| println!("{line}")),
         }
     }
 
@@ -309,5 +373,27 @@ mod tests {
         p.finish_epoch();
         assert_eq!(p.current.step, 10);
         p.finish();
+    }
+
+    #[test]
+    fn an_observer_is_told_steps_epochs_and_lines_instead_of_stdout() {
+        use std::sync::Mutex;
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let log = seen.clone();
+        let observer = Observer::new(move |event| {
+            let text = match event {
+                Event::Step(s) => format!("step {}/{} {}", s.step, s.steps, s.message),
+                Event::Epoch(rows) => format!("epoch rows {}", rows.len()),
+                Event::Line(line) => format!("line {line}"),
+            };
+            log.lock().unwrap().push(text);
+        });
+        let mut p = Progress::new(ProgressMode::Off, 2, 0).observed(Some(observer));
+        p.say("Training x");
+        p.start_epoch(0, 4);
+        p.step(2, "loss 1".into());
+        p.finish_epoch();
+        p.epoch_saved(&[]);
+        assert_eq!(*seen.lock().unwrap(), ["line Training x", "step 2/4 loss 1", "epoch rows 0"]);
     }
 }

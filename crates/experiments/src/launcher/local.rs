@@ -4,6 +4,7 @@
 //! by one `eval --json`.
 
 use std::collections::VecDeque;
+use std::ffi::OsString;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -25,8 +26,13 @@ pub struct Local {
     pub cores: usize,
     /// The `train` binary.
     pub train: PathBuf,
+    /// Arguments before `train`'s own: empty for the binary; the Python package runs its trials
+    /// as `python -m mnist_burn._cli train ...`, the same engine in a process of its own.
+    pub train_args: Vec<OsString>,
     /// The `eval` binary, for finished runs without a test result.
     pub eval: PathBuf,
+    /// Arguments before `eval`'s own (as `train_args`).
+    pub eval_args: Vec<OsString>,
     /// Pass a stop signal this process receives on to the running trials. Off inside a Slurm
     /// task: Slurm signals every process of the job itself, and a second signal would make
     /// `train` exit without its clean stop.
@@ -37,7 +43,7 @@ impl Local {
     /// A pool of `jobs` (at least 1) that splits the available cores evenly, at least one each.
     pub fn new(jobs: usize, train: PathBuf, eval: PathBuf) -> Local {
         let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
-        Local { jobs: jobs.max(1), cores, train, eval, forward_signals: true }
+        Local { jobs: jobs.max(1), cores, train, train_args: Vec::new(), eval, eval_args: Vec::new(), forward_signals: true }
     }
 
     /// Threads per trial when `running` trials run at once.
@@ -94,7 +100,7 @@ impl Local {
         let mut log = std::fs::OpenOptions::new().create(true).append(true).open(&job.log).map_err(|e| format!("cannot open log {}: {e}", job.log.display()))?;
         if job.start != Start::EvalOnly {
             let mut cmd = Command::new(&self.train);
-            cmd.arg("--config").arg(&job.config).arg("--out").arg(&job.dir).arg("--no-progress");
+            cmd.args(&self.train_args).arg("--config").arg(&job.config).arg("--out").arg(&job.dir).arg("--no-progress");
             match job.start {
                 Start::Resume => {
                     cmd.arg("--resume");
@@ -118,7 +124,7 @@ impl Local {
     /// run without a test result.
     fn evaluate(&self, job: &Job, log: &mut std::fs::File, threads: usize) -> Result<TestResult, String> {
         let mut cmd = Command::new(&self.eval);
-        cmd.arg("--run").arg(&job.dir).arg("--json");
+        cmd.args(&self.eval_args).arg("--run").arg(&job.dir).arg("--json");
         let stdout = self.logged(&mut cmd, log, threads, false)?;
         let result: TestResult = serde_json::from_str(stdout.trim()).map_err(|e| format!("`eval --json` printed something that is not a test result ({e}): {}", stdout.trim()))?;
         // Written as `train` writes it (a temporary file, then a rename): a killed sweep leaves

@@ -30,6 +30,7 @@ pub fn train_run(dir: &Path, name: &str, data_extra: &str, rest: &str) -> PathBu
         resume: false,
         force: true,
         progress: mnist_trainer::progress::ProgressMode::Off,
+        observer: None,
     };
     train(&experiment, &opts).unwrap();
     out

@@ -190,12 +190,10 @@ impl Session<'_> {
             train.averages.samples as f64 / train.seconds.max(1e-9),
             if verdict.improved { "  *best" } else { "" },
         );
-        progress.suspend(|| {
-            println!("{line}");
-            if verdict.early {
-                println!("early stopping: no improvement of the monitored metric for {} epochs", self.state.stale_epochs);
-            }
-        });
+        progress.say(&line);
+        if verdict.early {
+            progress.say(&format!("early stopping: no improvement of the monitored metric for {} epochs", self.state.stale_epochs));
+        }
     }
 }
 

@@ -25,7 +25,7 @@ use mnist_runs::steps::StepLog;
 use mnist_runs::{EvalSplit, TestResult};
 
 use crate::TrainError;
-use crate::progress::{Progress, ProgressMode};
+use crate::progress::{Observer, Progress, ProgressMode};
 use resume::{Resumed, create_or_extend, open_or_resume, restore};
 
 /// How `train` is run (the command line's flags).
@@ -39,6 +39,8 @@ pub struct TrainOptions {
     pub force: bool,
     /// How progress is shown on stderr (bars on a terminal, lines elsewhere, or none).
     pub progress: ProgressMode,
+    /// Told each logged step and each saved epoch (the Python package's progress and callback).
+    pub observer: Option<Observer>,
 }
 
 /// What a finished training run reports.
@@ -65,21 +67,22 @@ pub fn train(experiment: &Experiment, opts: &TrainOptions) -> Result<TrainOutcom
     let resumed = open_or_resume(experiment, opts)?;
     let (data, train_device, model) = prepare_data_and_model(experiment, &backend, &device, resumed.as_ref())?;
     let (mut session, mut model) = Session::start(experiment, opts, &backend, data, train_device, model, resumed)?;
-    session.announce(&backend, &device, &model);
+    let mut progress = session.progress(opts.progress).observed(opts.observer.clone());
+    session.announce(&backend, &device, &model, &progress);
 
-    let mut progress = session.progress(opts.progress);
     while session.wants_another_epoch() {
         let trained;
         (model, trained) = session.run_epoch(model, &mut progress)?;
         let validated = session.validate(&model, &trained)?;
         let new_rows = session.record(&trained, &validated);
         let verdict = session.track_best(&validated);
-        session.save_epoch(&model, new_rows)?;
+        session.save_epoch(&model, new_rows.clone())?;
         progress.finish_epoch();
+        progress.epoch_saved(&session.state.history[new_rows]);
         session.print_epoch(&progress, &trained, &validated, &verdict);
     }
     progress.finish();
-    session.finish(&model, started)
+    session.finish(&model, started, &progress)
 }
 
 /// One optimizer step on `batch` (forward, loss, backward, update); returns the updated model and
@@ -201,11 +204,11 @@ impl<'a> Session<'a> {
     }
 
     /// The header: what trains (or resumes), on what, with which data, into which directory.
-    fn announce(&self, backend: &Backend, device: &Device, model: &Model) {
+    fn announce(&self, backend: &Backend, device: &Device, model: &Model, progress: &Progress) {
         let c = self.experiment.config();
         let data = &self.data;
         let summary = model.summary();
-        println!(
+        progress.say(&format!(
             "{} {}: {} ({} params) on {} ({}), {} training / {} validation{} / {} test samples → {}",
             if self.resumed_from.is_some() { "Resuming" } else { "Training" },
             c.experiment.name,
@@ -218,10 +221,10 @@ impl<'a> Session<'a> {
             if data.validation_is_test { " (test set)" } else { "" },
             data.test.len(),
             self.run.path().display(),
-        );
-        println!("  {}", data.origin);
+        ));
+        progress.say(&format!("  {}", data.origin));
         if let Some(dir) = &self.resumed_from {
-            println!("  from checkpoint {} (epoch {}, step {})", dir.display(), self.state.epoch, self.state.global_step);
+            progress.say(&format!("  from checkpoint {} (epoch {}, step {})", dir.display(), self.state.epoch, self.state.global_step));
         }
     }
 
@@ -241,7 +244,7 @@ impl<'a> Session<'a> {
 
     /// The end of the run: the final model on the test split, `test.json`, then `run.json`
     /// marked finished.
-    fn finish(&mut self, model: &Model, started: Instant) -> Result<TrainOutcome, TrainError> {
+    fn finish(&mut self, model: &Model, started: Instant, progress: &Progress) -> Result<TrainOutcome, TrainError> {
         let c = self.experiment.config();
         let t = &c.training;
         let test = evaluate(&model.valid(), &self.data.test, &self.objective, &self.data.stats, EVAL_BATCH, eval_seed(c.experiment.seed, "test"));
@@ -259,7 +262,7 @@ impl<'a> Session<'a> {
         result.write(self.run.path())?;
         self.info.finished = true;
         self.run.write_info(&self.info)?;
-        println!("test  {}", describe(&test));
+        progress.say(&format!("test  {}", describe(&test)));
         Ok(TrainOutcome {
             run_dir: self.run.path().to_path_buf(),
             epochs: self.state.epoch,
