@@ -59,6 +59,9 @@ class Run:
         self.classes: List[str] = info["classes"]
         #: Values per code (autoencoders), else None.
         self.latent_dim: Optional[int] = info["latent_dim"]
+        #: The normalization fitted on the training split: ``{"kind", "offset", "scale"}``, the
+        #: model's inputs being ``(pixel - offset) / scale`` for pixels 0..255.
+        self.normalization: Dict[str, Any] = info["norm_stats"]
         #: The checkpoint directory the weights came from, and its epoch.
         self.checkpoint: Path = Path(info["checkpoint"])
         self.epoch: int = info["epoch"]
