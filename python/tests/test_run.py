@@ -158,11 +158,20 @@ def test_missing_runs_and_configs_are_file_not_found(tmp_path):
         mnist_burn.load_run(tmp_path)
     with pytest.raises(FileNotFoundError, match="does not exist"):
         mnist_burn.train(tmp_path / "missing.toml")
+    (tmp_path / "a_file").write_text("")
+    with pytest.raises(FileNotFoundError, match="is a file, not a run directory"):
+        mnist_burn.load_run(tmp_path / "a_file")
 
 
 def test_bad_arguments_are_value_errors(classifier, mlp_config):
     with pytest.raises(ValueError, match="split"):
         classifier.evaluate("train")
+    with pytest.raises(ValueError, match="split"):
+        classifier.evaluate(None)
+    with pytest.raises(ValueError, match="unknown data set"):
+        mnist_burn.datasets.load(7)
+    with pytest.raises(TypeError, match="set must be a dict"):
+        mnist_burn.train(mlp_config, set=[("training.epochs", 3)])
     with pytest.raises(ValueError, match="epochs"):
         mnist_burn.train(mlp_config, epochs=0)
     with pytest.raises(ValueError, match="device"):

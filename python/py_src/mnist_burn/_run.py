@@ -41,9 +41,16 @@ class Run:
     """
 
     def __init__(self, dir: PathLike, *, checkpoint: str = "last", device: Optional[str] = None):
-        path = Path(os.fspath(dir))
+        try:
+            path = Path(os.fspath(dir))
+        except TypeError:
+            raise TypeError(f"dir must be the path of a run directory (str or pathlib.Path), not {type(dir).__name__}") from None
+        if path.is_file():
+            raise FileNotFoundError(2, f"{path} is a file, not a run directory; expected a directory written by train", str(path))
         if not path.is_dir():
             raise FileNotFoundError(2, f"run directory {path} does not exist; expected a directory written by train", str(path))
+        if not isinstance(checkpoint, str):
+            raise ValueError(f"checkpoint={checkpoint!r}: expected \"last\", \"best\" or the path of a checkpoint directory")
         self._native = _native.load_run(str(path), checkpoint, device)
         info = json.loads(self._native.info_json())
         self.dir: Path = path
@@ -87,7 +94,9 @@ class Run:
         """The metrics of the model on ``split`` (``"test"`` or ``"validation"``), exactly as
         the ``eval`` command computes them: ``{"loss": ..., "accuracy": ..., "samples": ...}``.
         ``mean_code=True``: a VAE decodes the mean of its code instead of a sample."""
-        metrics = json.loads(self._native.evaluate(split, mean_code))
+        if split not in ("test", "validation"):
+            raise ValueError(f"split={split!r}: expected \"test\" or \"validation\"")
+        metrics = json.loads(self._native.evaluate(split, bool(mean_code)))
         return {name: value for name, value in metrics.items() if value is not None}
 
     # The model.

@@ -68,6 +68,10 @@ def train(
         EngineError: training failed (e.g. the loss became NaN); the message says what to do.
     """
     path = _existing_file(config)
+    if set is not None and not isinstance(set, Mapping):
+        raise TypeError(f"set must be a dict of dotted config keys to values, e.g. {{'training.epochs': 3}}, not {type(set).__name__}")
+    if device is not None and not isinstance(device, str):
+        raise ValueError(f"device={device!r}: expected a backend name such as \"flex\" or \"wgpu\"")
     overrides = [(f"set[{key!r}]={value!r}", f"{_key(key)}={_toml(value, key)}") for key, value in (set or {}).items()]
     display = _Display(progress)
     try:

@@ -29,7 +29,9 @@ def load(name: str = "mnist", *, download: bool = True) -> Tuple[Split, Split]:
         FileNotFoundError: the set is not on this machine and ``download=False``.
         EngineError: the download failed, or a file does not match its checksum.
     """
-    (train_x, train_y), (test_x, test_y), (c, h, w), _dir = _native.load_named_set(name, download)
+    if not isinstance(name, str):
+        raise ValueError(f"unknown data set {name!r}; expected one of {', '.join(names())}")
+    (train_x, train_y), (test_x, test_y), (c, h, w), _dir = _native.load_named_set(name, bool(download))
     shape = (h, w) if c == 1 else (c, h, w)
 
     def split(x: bytes, y: bytes) -> Split:
