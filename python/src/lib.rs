@@ -13,6 +13,7 @@ use pyo3::prelude::*;
 
 mod arrays;
 mod data;
+mod digits;
 mod errors;
 mod run;
 mod sweep;
@@ -37,6 +38,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(data::load_named_set, m)?)?;
     m.add_function(wrap_pyfunction!(data::named_sets, m)?)?;
     m.add_function(wrap_pyfunction!(run::cli_eval_json, m)?)?;
+    m.add_function(wrap_pyfunction!(digits::prepare_digits, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

@@ -3,7 +3,8 @@
 //! feeding a classifier, per noise level) and `export` (the weights as safetensors in PyTorch's
 //! layouts, with the `num_batches_tracked` counters PyTorch's batch normalizations keep).
 //!
-//! Owns: the per-image answer and its computation (`answer`), `predict` (`predict`), the noise
+//! Owns: the per-image answer and its computation (`answer`), the one preparation of a user's
+//! picture of a digit (`digit`: polarity, paper level, contrast, fit and centre as MNIST), `predict` (`predict`), the noise
 //! sweep's numbers, CSV and table (`noise_sweep`; its figure is drawn by `mnist-report` from plain
 //! rows), safetensors export (`export`, `batch_norm_export`) and their error type (`error`).
 //! `predict`, `noise-sweep`, `export` and `serve` use it.
@@ -14,6 +15,7 @@
 
 pub mod answer;
 pub mod batch_norm_export;
+pub mod digit;
 pub mod error;
 pub mod export;
 pub mod noise_sweep;

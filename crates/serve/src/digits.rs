@@ -11,7 +11,7 @@ use mnist_data::{FILE_NAMES, NamedSet, home, idx};
 use mnist_config::{Config, Experiment};
 use serde::Serialize;
 
-use crate::prepare::SIDE;
+use mnist_inference::digit::SIDE;
 use crate::runs;
 
 /// One real test digit.

@@ -14,7 +14,7 @@ use mnist_report::tensors::{Codes, encode_all, read_f32, to_grey};
 use mnist_runs::{LoadedRun, RunDir, load_run};
 use serde::Serialize;
 
-use crate::prepare::SIDE;
+use mnist_inference::digit::SIDE;
 
 /// Test images whose codes make the latent plane's scatter.
 const SCATTER: usize = 2000;

@@ -14,7 +14,6 @@
 
 pub mod digits;
 pub mod infer;
-pub mod prepare;
 pub mod runs;
 
 use std::collections::HashMap;
@@ -34,7 +33,7 @@ use serde_json::json;
 
 use crate::digits::Digits;
 use crate::infer::Models;
-use crate::prepare::{SIDE, mnist_like};
+use mnist_inference::digit::{Polarity, SIDE, prepare};
 
 /// The largest request body accepted: a drawing is a few kilobytes.
 pub const BODY_LIMIT: usize = 64 * 1024;
@@ -221,7 +220,9 @@ async fn api_answer(
     let state2 = state.clone();
     let result = tokio::task::spawn_blocking(move || {
         let grey: Vec<f32> = bytes.iter().map(|&b| b as f32 / 255.0).collect();
-        let digit = mnist_like(&grey, d.width, d.height);
+        // A drawing on the canvas, or a photographed digit: the one preparation `mnist_inference`
+        // gives every user image (polarity, paper, contrast, fit and centre).
+        let digit = prepare(&grey, d.width, d.height, Polarity::Auto);
         let answers: Vec<_> = runs::scan(&state2.root)
             .into_iter()
             .map(|r| {

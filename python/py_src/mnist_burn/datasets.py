@@ -44,3 +44,33 @@ def load(name: str = "mnist", *, download: bool = True) -> Tuple[Split, Split]:
 def names() -> List[str]:
     """The names ``load`` takes."""
     return list(_native.named_sets())
+
+
+def prepare_digits(images, *, invert=None) -> np.ndarray:
+    """Pictures of digits (photos, scans, drawings) made MNIST-like, by the one preparation the
+    playground uses: light paper is inverted (``invert=None`` decides from each picture's border;
+    True or False forces it), the paper's grey level and uneven light are removed and the ink is
+    stretched to full contrast, then the ink is cropped, fitted into 20 × 20 keeping its aspect
+    ratio and centred by mass in 28 × 28, as MNIST was made.
+
+    Args:
+        images: one picture ``(height, width)`` or several ``(n, height, width)``, uint8 pixels or
+            float32 grey levels in [0, 1] (convert colour pictures to grey first).
+
+    Returns:
+        ``(n, 28, 28)`` float32 grey levels in [0, 1] (``(28, 28)`` for one picture), ready for
+        ``Run.predict``.
+    """
+    x = np.asarray(images)
+    if x.dtype not in (np.dtype(np.uint8), np.dtype(np.float32)):
+        raise ValueError(f"images has dtype {x.dtype}; expected uint8 pixels or float32 grey levels in [0, 1]")
+    if x.ndim not in (2, 3):
+        raise ValueError(f"images has shape {x.shape}; expected one grey picture (height, width) or several (n, height, width)")
+    single = x.ndim == 2
+    x = np.ascontiguousarray(x[None] if single else x)
+    if x.dtype == np.float32 and x.size and not np.isfinite(x).all():
+        raise ValueError("images holds NaN or infinite values")
+    n, h, w = x.shape
+    data = _native.prepare_digits(x.tobytes(), n, h, w, x.dtype.name, None if invert is None else bool(invert))
+    out = np.frombuffer(data, dtype=np.float32).reshape(n, 28, 28).copy()
+    return out[0] if single else out
