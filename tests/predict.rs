@@ -1,5 +1,6 @@
-//! `predict` on image files: a classifier trained on MNIST reads digits drawn dark on light
-//! (`--invert`) at another size and warns that it ignores `--out`, an autoencoder writes its
+//! `predict` on image files: a classifier trained on MNIST reads digits drawn dark on light at
+//! another size (the digit preparation finds the paper light; `--raw` resizes whole, as before,
+//! and then needs `--invert`), `--out` saves what the model saw, an autoencoder writes its
 //! reconstructions, a VAE prints mean and log-variance, `--json` is parseable, and a bad file
 //! stops it with nothing written.
 
@@ -56,11 +57,9 @@ fn a_classifier_reads_digits_drawn_on_paper_with_invert() {
     let run = train(t.path(), "mlp", "kind = \"mlp\"\nhidden = [64]", "cross_entropy", "");
     let digits = t.path().join("drawn");
     let labels = drawn_digits(&digits, 40);
-    let accuracy = |invert: bool| {
+    let accuracy = |flags: &[&str]| {
         let mut args = vec!["--run".to_string(), s(&run), "--json".into(), "--top".into(), "2".into(), s(&digits)];
-        if invert {
-            args.push("--invert".into());
-        }
+        args.extend(flags.iter().map(|f| f.to_string()));
         let (code, stdout, stderr) = predict(&args.iter().map(String::as_str).collect::<Vec<_>>());
         assert_eq!(code, 0, "{stderr}");
         let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
@@ -76,9 +75,14 @@ fn a_classifier_reads_digits_drawn_on_paper_with_invert() {
         }
         correct as f64 / 40.0
     };
-    let inverted = accuracy(true);
-    assert!(inverted >= 0.75, "accuracy with --invert {inverted}");
-    assert!(accuracy(false) < inverted - 0.3, "without --invert the paper's white reads as ink");
+    // Prepared (the default), the light paper is found and inverted; --invert says so outright.
+    let prepared = accuracy(&[]);
+    assert!(prepared >= 0.75, "accuracy of the prepared digits {prepared}");
+    assert_eq!(accuracy(&["--invert"]), prepared);
+    // Resized whole (--raw), the paper's white reads as ink unless --invert.
+    let inverted = accuracy(&["--raw", "--invert"]);
+    assert!(inverted >= 0.75, "accuracy with --raw --invert {inverted}");
+    assert!(accuracy(&["--raw"]) < inverted - 0.3, "with --raw and without --invert the paper's white reads as ink");
 
     // Text output: one line per image with the classes and probabilities.
     let (code, stdout, stderr) = predict(&["--run", &s(&run), "--invert", &s(&digits.join("digit_00.png"))]);
@@ -87,18 +91,18 @@ fn a_classifier_reads_digits_drawn_on_paper_with_invert() {
     assert!(stderr.contains("images/s"), "{stderr}");
     assert!(!stderr.contains("warning:"), "no --out, nothing to warn about: {stderr}");
 
-    // A classifier writes no images: an --out given anyway is named in a one-line warning, and
-    // nothing is created there; the predictions are printed as usual.
+    // --out saves what the model saw: the digit made MNIST-like, light ink on black, centred.
     let out = t.path().join("classifier-out");
-    let (code, stdout, stderr) = predict(&["--run", &s(&run), "--invert", "--out", &s(&out), &s(&digits.join("digit_00.png"))]);
+    let (code, stdout, stderr) = predict(&["--run", &s(&run), "--out", &s(&out), &s(&digits.join("digit_00.png"))]);
     assert_eq!(code, 0, "{stderr}");
     assert_eq!(stdout.lines().count(), 1, "{stdout}");
-    let warnings: Vec<&str> = stderr.lines().filter(|l| l.starts_with("warning:")).collect();
-    assert_eq!(warnings.len(), 1, "{stderr}");
-    for needle in [format!("--out {} is ignored", s(&out)), format!("run {} is a classifier", s(&run)), "writes no images".into()] {
-        assert!(warnings[0].contains(&needle), "{needle} missing from: {stderr}");
-    }
-    assert!(!out.exists(), "{} was created for a classifier", s(&out));
+    assert!(!stderr.contains("warning:"), "{stderr}");
+    let seen = image::open(out.join("digit_00.input.png")).unwrap().to_luma8();
+    assert_eq!(seen.dimensions(), (28, 28));
+    assert!(seen.pixels().any(|p| p.0[0] >= 250), "the strokes are white");
+    assert!((0..28).all(|i| seen.get_pixel(i, 0).0[0] == 0 && seen.get_pixel(0, i).0[0] == 0), "the margin is black");
+    // Only what the model saw is written there.
+    assert_eq!(std::fs::read_dir(&out).unwrap().count(), 1);
 }
 
 #[test]

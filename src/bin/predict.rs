@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use clap::Parser;
-use mnist_inference::predict::{PredictOptions, describe, ignored_out_warning, predict};
+use mnist_inference::predict::{PredictOptions, describe, predict};
 use mnist_runs::load_run;
 
 /// Apply a trained run to PNG, JPEG or BMP images, converted exactly like the run's data.
@@ -22,14 +22,21 @@ struct Args {
     /// `best`, `last`, or the path of a checkpoint directory.
     #[arg(long, default_value = "last")]
     checkpoint: String,
-    /// Dark strokes on a light background (a digit drawn on paper): invert the grey levels first.
+    /// Dark strokes on a light background (a digit drawn on paper): invert the grey levels. For a
+    /// run trained on MNIST-like digits a light background is detected anyway; this forces it.
     #[arg(long)]
     invert: bool,
+    /// No digit preparation: resize the whole picture to the model's input, as the run's data was
+    /// (by default a picture for a run trained on MNIST-like digits is inverted when its paper is
+    /// light, cleared of the paper's grey, stretched to full contrast, cropped to the ink, fitted
+    /// into 20 x 20 and centred by mass in 28 x 28, as MNIST was made and as the playground does).
+    #[arg(long)]
+    raw: bool,
     /// Classes reported per image (classifiers).
     #[arg(long, default_value_t = 3)]
     top: usize,
-    /// Folder for the reconstructions of an autoencoder (default: predictions); a classifier
-    /// writes no images and ignores it (with a warning).
+    /// Folder for what the model saw (`<stem>.input.png`, written when --out is given) and for an
+    /// autoencoder's reconstructions (default: predictions).
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
     /// Backend: flex, ndarray, wgpu or vulkan (default: the run's, else the best compiled).
@@ -44,14 +51,11 @@ fn main() -> ExitCode {
     let args = Args::parse();
     mnist_cli::run_main(move || {
         let run = load_run(&args.run, &args.checkpoint, args.device.as_deref())?;
-        // Only an --out the user wrote is worth a warning; the default folder is never created for
-        // a classifier.
-        if let Some(warning) = args.out.as_deref().and_then(|out| ignored_out_warning(&run, &args.run, out)) {
-            eprintln!("{warning}");
-        }
         let started = Instant::now();
         let out = args.out.clone().unwrap_or_else(|| PathBuf::from("predictions"));
-        let opts = PredictOptions { inputs: args.inputs.clone(), out, invert: args.invert, top_k: args.top };
+        // The model's inputs are saved only into an --out the user wrote; the default folder is
+        // never created for a classifier.
+        let opts = PredictOptions { inputs: args.inputs.clone(), out, invert: args.invert, raw: args.raw, save_inputs: args.out.is_some(), top_k: args.top };
         let predictions = predict(&run, &opts)?;
         let seconds = started.elapsed().as_secs_f64();
         if args.json {

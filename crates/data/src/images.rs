@@ -228,6 +228,13 @@ pub fn decode_image(path: &Path, options: &ImageOptions) -> Result<Vec<u8>, Data
     decode(path, options).map(|(pixels, _)| pixels).map_err(|reason| DataError::UnreadableImage { path: path.to_path_buf(), reason })
 }
 
+/// Decodes one image file as grey levels at its own size: `[h, w]` bytes and `[h, w]` (a
+/// photographed digit, before `mnist_inference::digit` prepares it); an unreadable file is an
+/// error naming it.
+pub fn decode_grey(path: &Path) -> Result<(Vec<u8>, [usize; 2]), DataError> {
+    decode(path, &ImageOptions::default()).map_err(|reason| DataError::UnreadableImage { path: path.to_path_buf(), reason })
+}
+
 /// One file decoded: its `[channels, h, w]` bytes and `[h, w]`, or why it could not be.
 type DecodedFile = Result<(Vec<u8>, [usize; 2]), String>;
 

@@ -17,7 +17,7 @@ mod split;
 pub use augment::Augment;
 pub use device::{Batch, Batches, DeviceSplit, GPU_CHUNK_BYTES, Images, images_tensor};
 pub use error::DataError;
-pub use images::{IMAGE_EXTENSIONS, ImageFolder, decode_image, image_files, ImageOptions, ImageSet, MAX_SIDE, Unreadable};
+pub use images::{IMAGE_EXTENSIONS, ImageFolder, decode_grey, decode_image, image_files, ImageOptions, ImageSet, MAX_SIDE, Unreadable};
 pub use noise::{GaussianNoise, Noise, NoiseMode, SaltAndPepperNoise, derive_seed};
 pub use normalize::{NormStats, Normalization};
 pub use source::{DataSource, Dataset, FILE_NAMES, NAMED_SETS, NamedSet};

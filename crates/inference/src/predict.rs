@@ -1,5 +1,7 @@
-//! `predict`: applies a trained run to image files. Each image is converted exactly as the run's
-//! data was (channels, size, crop, the training normalization), decoded in parallel and run
+//! `predict`: applies a trained run to image files. A picture for a run trained on MNIST-like
+//! digits goes through the digit preparation (`crate::digit`, as the playground's drawings);
+//! otherwise (and with `--raw`) each image is converted exactly as the run's data was (channels,
+//! size, crop), then normalized as in training; decoded in parallel and run
 //! through the model in batches; classifiers give the top-k class probabilities, autoencoders
 //! their code and a reconstruction written as PNG (denoisers: the denoised image), VAEs the mean
 //! and log-variance of the code.
@@ -15,6 +17,7 @@ use mnist_runs::{LoadError, LoadedRun};
 use rayon::prelude::*;
 
 use crate::answer::{Answer, Output, answer_images, top_classes};
+use crate::digit::Polarity;
 use crate::error::InferenceError;
 
 /// Image files per forward pass. Not `mnist_runs::EVAL_BATCH` (a split already on the device,
@@ -28,14 +31,23 @@ const FILES_PER_PASS: usize = 1000;
 pub struct PredictOptions {
     /// Image files and folders (folders are read recursively, sorted).
     pub inputs: Vec<PathBuf>,
-    /// Where reconstructions are written (autoencoders; classifiers write nothing, see
-    /// [`ignored_out_warning`]).
+    /// Where reconstructions (autoencoders) and, when asked, the model's inputs are written.
     pub out: PathBuf,
     /// Invert grey levels first (dark strokes on a light background, as drawn on paper, become
-    /// MNIST's light on dark).
+    /// MNIST's light on dark); without it a prepared picture is inverted when its border is light.
     pub invert: bool,
+    /// Keep today's plain conversion (resize the whole picture), not the digit preparation.
+    pub raw: bool,
+    /// Also write what the model saw, `<stem>.input.png`, into `out`.
+    pub save_inputs: bool,
     /// How many classes to report per image.
     pub top_k: usize,
+}
+
+/// Whether pictures for `run` go through the digit preparation (`crate::digit`) by default:
+/// runs trained on an MNIST-like set of 28 × 28 grey images (a named set, not an image folder).
+pub fn prepares_digits(run: &LoadedRun) -> bool {
+    run.info.input_shape == [1, crate::digit::SIDE, crate::digit::SIDE] && run.experiment.config().data.images.is_none()
 }
 
 /// The image settings of a run: its `[data.images]` (crop), and the channels and size of the
@@ -58,22 +70,9 @@ pub fn class_names(run: &LoadedRun) -> Vec<String> {
 }
 
 /// Whether `predict` writes images for `run`: autoencoders write their reconstructions (denoisers
-/// the denoised images) into `--out`; classifiers write nothing, so `--out` means nothing to them.
+/// the denoised images) into `--out`; classifiers only what their model saw, when asked.
 pub fn writes_images(run: &LoadedRun) -> bool {
     run.experiment.config().model.task() != Task::Classifier
-}
-
-/// The warning `predict` prints when `--out` was given for a run that writes no images (a
-/// classifier), naming the folder and the run; `None` when the run writes its images there.
-pub fn ignored_out_warning(run: &LoadedRun, run_dir: &Path, out: &Path) -> Option<String> {
-    (!writes_images(run)).then(|| {
-        format!(
-            "warning: --out {} is ignored: run {} is a classifier ({}), which writes no images; --out is the folder for an autoencoder's reconstructions",
-            out.display(),
-            run_dir.display(),
-            run.experiment.config().model.kind()
-        )
-    })
 }
 
 fn data_error(e: mnist_data::DataError) -> InferenceError {
@@ -92,12 +91,28 @@ pub fn predict(run: &LoadedRun, opts: &PredictOptions) -> Result<Vec<Answer>, In
     let options = run_image_options(run);
     let shape = run.info.input_shape;
     let per_image = shape.iter().product::<usize>();
-    let decode_options = options;
-    let decoded: Vec<Vec<u8>> = files.par_iter().map(|f| mnist_data::decode_image(f, &decode_options)).collect::<Result<_, _>>().map_err(data_error)?;
+    // Raw pixel values 0..=255 (as f32) in the model's shape: through the digit preparation (a
+    // photographed or drawn digit made MNIST-like), or resized whole as the run's data was.
+    let prepared = !opts.raw && prepares_digits(run);
+    let polarity = if opts.invert { Polarity::Invert } else { Polarity::Auto };
+    let decoded: Vec<Vec<f32>> = files
+        .par_iter()
+        .map(|f| {
+            if prepared {
+                let (pixels, [h, w]) = mnist_data::decode_grey(f)?;
+                let grey: Vec<f32> = pixels.iter().map(|&p| f32::from(p) / 255.0).collect();
+                Ok(crate::digit::prepare(&grey, w, h, polarity).into_iter().map(|g| g * 255.0).collect())
+            } else {
+                let pixels = mnist_data::decode_image(f, &options)?;
+                Ok(pixels.iter().map(|&p| f32::from(if opts.invert { 255 - p } else { p })).collect())
+            }
+        })
+        .collect::<Result<_, mnist_data::DataError>>()
+        .map_err(data_error)?;
     let stats = run.info.norm_stats;
     let denoiser = run.experiment.config().data.train_noise.is_some();
     let classes = class_names(run);
-    if writes_images(run) {
+    if writes_images(run) || opts.save_inputs {
         std::fs::create_dir_all(&opts.out).map_err(InferenceError::io("create", &opts.out))?;
     }
     let mut used_names = std::collections::HashSet::new();
@@ -105,8 +120,13 @@ pub fn predict(run: &LoadedRun, opts: &PredictOptions) -> Result<Vec<Answer>, In
     for (chunk_files, chunk) in files.chunks(FILES_PER_PASS).zip(decoded.chunks(FILES_PER_PASS)) {
         let n = chunk.len();
         let mut values = Vec::with_capacity(n * per_image);
-        for pixels in chunk {
-            values.extend(pixels.iter().map(|&p| stats.apply_one(if opts.invert { 255 - p } else { p } as f32)));
+        for (file, pixels) in chunk_files.iter().zip(chunk) {
+            values.extend(pixels.iter().map(|&p| stats.apply_one(p)));
+            if opts.save_inputs {
+                let name = unique_name(file, "input", &mut used_names);
+                let bytes: Vec<u8> = pixels.iter().map(|&p| p.round().clamp(0.0, 255.0) as u8).collect();
+                write_png(&opts.out.join(name), &bytes, shape)?;
+            }
         }
         let images = Tensor::<4>::from_data(TensorData::new(values, [n, shape[0], shape[1], shape[2]]), &run.device);
         for (file, mut answer) in chunk_files.iter().zip(answer_images(run, images, true)?) {
