@@ -54,7 +54,15 @@ pub fn train(
                         })
                         .to_string(),
                     ),
-                    Event::Epoch(rows) => Message::Epoch(serde_json::to_string(rows).unwrap_or_else(|_| "[]".into())),
+                    Event::Epoch(rows) => {
+                        // Wait until Python has handled the epoch (see `Message::Epoch`); a
+                        // receiver that is gone has stopped listening, and training goes on.
+                        let (ack, handled) = std::sync::mpsc::channel();
+                        if tx.send(Message::Epoch(serde_json::to_string(rows).unwrap_or_else(|_| "[]".into()), ack)).is_ok() {
+                            let _ = handled.recv();
+                        }
+                        return;
+                    }
                     Event::Line(line) => Message::Line(line.to_string()),
                 };
                 // The receiver is gone only once Python stopped listening; training goes on.
@@ -67,7 +75,7 @@ pub fn train(
             let Some(callback) = &on_event else { return Ok(()) };
             let (kind, text) = match message {
                 Message::Step(t) => ("step", t),
-                Message::Epoch(t) => ("epoch", t),
+                Message::Epoch(t, _) => ("epoch", t),
                 Message::Line(t) => ("line", t),
             };
             callback.call1(py, (kind, text)).map(drop)

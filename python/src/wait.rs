@@ -24,8 +24,10 @@ const POLL: Duration = Duration::from_millis(50);
 pub enum Message {
     /// A logged step: JSON of the progress snapshot.
     Step(String),
-    /// A saved epoch: JSON of its metric rows.
-    Epoch(String),
+    /// A saved epoch: JSON of its metric rows, and the work's wait for it to be handled: training
+    /// goes on only once the callback has run and Python's signals were looked at, so a callback
+    /// that raises (or a Ctrl-C during it) stops training before the next step, as in Keras.
+    Epoch(String, Sender<()>),
     /// A line the work reports (the header, an epoch's line, the test result).
     Line(String),
 }
@@ -59,8 +61,12 @@ pub fn run_released<R: Send + 'static>(
     let (mut interrupted, mut failed) = (None, None);
     loop {
         let got = py.detach(|| rx.lock().unwrap_or_else(|p| p.into_inner()).recv_timeout(POLL));
+        let mut handled = None;
         match got {
             Ok(message) => {
+                if let Message::Epoch(_, ack) = &message {
+                    handled = Some(ack.clone());
+                }
                 if failed.is_none()
                     && let Err(e) = on_message(py, message)
                 {
@@ -77,6 +83,10 @@ pub fn run_released<R: Send + 'static>(
                 interrupted = Some(e);
                 stop::request(StopSignal::Interrupt);
             }
+        }
+        if let Some(ack) = handled {
+            // The work waits for this; gone only if it already ended.
+            let _ = ack.send(());
         }
     }
     let result = py.detach(|| handle.join()).unwrap_or_else(Err);
