@@ -10,14 +10,14 @@ use pyo3::exceptions::{PyKeyboardInterrupt, PyValueError};
 use pyo3::prelude::*;
 
 use crate::errors;
-use crate::wait::{Message, panic_error, run_released};
+use crate::wait::{panic_error, run_released};
 
 /// Runs the sweep file `spec` into `out` (default `artifacts/<name>`), `jobs` trials at once,
 /// each as `python -m mnist_burn._cli` of `python` (the interpreter running this); returns the
 /// sweep directory. Ctrl-C stops the running trials at their last checkpoint (the same call
 /// resumes them) and raises `KeyboardInterrupt`.
 #[pyfunction]
-#[pyo3(signature = (spec, python, out=None, jobs=1, force=false, max_trials=None, on_line=None))]
+#[pyo3(signature = (spec, python, out=None, jobs=1, force=false, max_trials=None))]
 #[allow(clippy::too_many_arguments)]
 pub fn sweep(
     py: Python<'_>,
@@ -27,7 +27,6 @@ pub fn sweep(
     jobs: usize,
     force: bool,
     max_trials: Option<u64>,
-    on_line: Option<Py<PyAny>>,
 ) -> PyResult<String> {
     if jobs == 0 {
         return Err(PyValueError::new_err("jobs=0: expected at least 1"));
@@ -40,10 +39,9 @@ pub fn sweep(
     local.train_args = prefix("train");
     local.eval_args = prefix("eval");
     let opts = SweepOptions { spec, out, force, dry_run: false, max_trials };
-    let released = run_released(py, move |_tx| mnist_experiments::launch(&opts, &local, false), |py, message| match (&on_line, message) {
-        (Some(f), Message::Line(line)) => f.call1(py, (line,)).map(drop),
-        _ => Ok(()),
-    })?;
+    // The sweep prints its own lines (on the process's stdout, which Jupyter's kernel shows); it
+    // sends no messages.
+    let released = run_released(py, move |_tx| mnist_experiments::launch(&opts, &local, false), |_, _| Ok(()))?;
     match released.result {
         Err(panic) => Err(panic_error(&*panic)),
         Ok(Err(e @ (SweepError::Interrupted { .. } | SweepError::Planning { .. }))) => Err(PyKeyboardInterrupt::new_err(e.to_string().replace("rerun the same command", "call sweep() again"))),

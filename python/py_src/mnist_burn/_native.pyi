@@ -41,7 +41,6 @@ def sweep(
     jobs: int = 1,
     force: bool = False,
     max_trials: Optional[int] = None,
-    on_line: Optional[Callable[[str], object]] = None,
 ) -> str: ...
 def named_sets() -> List[str]: ...
 def load_named_set(
