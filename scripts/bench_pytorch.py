@@ -27,6 +27,10 @@ import struct
 import subprocess
 import sys
 import time
+
+# When this process started (before torch is imported): `--train` times from here.
+PROCESS_START = time.time()
+
 import tomllib
 from pathlib import Path
 
@@ -696,20 +700,30 @@ def data_dir_of(config, override):
     return Path(d["dir"]) if "dir" in d else Path("data") / d.get("set", "mnist")
 
 
-def bench_one(name, args):
+def on_device(split, device):
+    """The whole split on the device, as in our trainer: a step only gathers rows."""
+    return Split(split.clean.to(device), None if split.noisy is None else split.noisy.to(device), split.labels.to(device))
+
+
+def set_up(name, args):
+    """What bench_one and train_one start from: the config's training table and seed, its splits
+    (the training one on --device, the test one on the host), the device, the model on it, its
+    objective and its optimizer."""
     config = load_config(args.configs, name)
     training = config["training"]
     seed = int(config["experiment"]["seed"])
     torch.manual_seed(seed)
-    train, _test, _train_u8 = prepare_data(config, data_dir_of(config, args.data))
+    train, test, _train_u8 = prepare_data(config, data_dir_of(config, args.data))
     device = torch.device(args.device)
-    # The whole split lives on the device, as in our trainer: a step only gathers rows.
-    train = Split(train.clean.to(device), None if train.noisy is None else train.noisy.to(device), train.labels.to(device))
     kind, model = build_model(config)
     model.to(device)
+    return training, seed, on_device(train, device), test, device, kind, model, make_objective(model, training), \
+        make_optimizer(model.parameters(), training)
+
+
+def bench_one(name, args):
+    training, seed, train, _test, device, kind, model, objective, optim = set_up(name, args)
     model.train()
-    objective = make_objective(model, training)
-    optim = make_optimizer(model.parameters(), training)
     batch_size = max(1, int(training["batch_size"]))
     inputs = train.noisy if train.noisy is not None else train.clean
     g = torch.Generator().manual_seed(seed)
@@ -763,6 +777,48 @@ def bench_one(name, args):
     }
 
 
+def train_one(name, args):
+    """The config's whole recipe (epochs over the training split, its batch size, optimizer and
+    objective) on --device, then the test split: the PyTorch side of gpu-check's end-to-end
+    trainings. The wall time runs from this process's start (torch's import and CUDA's start-up
+    included, as `train`'s includes its own) to the test metric."""
+    training, seed, train, test, device, kind, model, objective, optim = set_up(name, args)
+    test = on_device(test, device)
+    batch_size = max(1, int(training["batch_size"]))
+    epochs = int(training.get("epochs", 1))
+    g = torch.Generator().manual_seed(seed)
+    n = len(train)
+    for _ in range(epochs):
+        model.train()
+        order = torch.randperm(n, generator=g).to(device)
+        for start in range(0, n, batch_size):
+            idx = order[start: start + batch_size]
+            target = train.clean.index_select(0, idx)
+            x = train.noisy.index_select(0, idx) if train.noisy is not None else target
+            loss = objective(model(x), target, train.labels.index_select(0, idx))
+            optim.zero_grad(set_to_none=True)
+            loss.backward()
+            optim.step()
+    model.eval()
+    total, correct, count = 0.0, 0, 0
+    with torch.no_grad():
+        for start in range(0, len(test), 1000):
+            target = test.clean[start: start + 1000]
+            x = test.noisy[start: start + 1000] if test.noisy is not None else target
+            labels = test.labels[start: start + 1000]
+            out = model(x)
+            k = labels.shape[0]
+            total += float(objective(out, target, labels)) * k
+            if out.logits is not None:
+                correct += int((out.logits.argmax(1) == labels).sum())
+            count += k
+    result = {"model": name, "kind": kind, "device": f"pytorch-{device.type}", "epochs": epochs,
+              "test_loss": total / max(count, 1), "wall_s": round(time.time() - PROCESS_START, 2)}
+    if kind in ("mlp", "cnn", "softmax_regression"):
+        result["test_accuracy"] = correct / max(count, 1)
+    return result
+
+
 def default_threads():
     try:
         return len(os.sched_getaffinity(0))
@@ -786,6 +842,8 @@ def main():
     parser.add_argument("--params", action="store_true", help="print each model's parameter count and exit")
     parser.add_argument("--device", default="cpu", help="torch device: cpu (default) or cuda")
     parser.add_argument("--names", help="comma-separated config names to run (default: every config but smoke)")
+    parser.add_argument("--train", action="store_true",
+                        help="train --model's whole recipe and print its test metric and wall time instead")
     args = parser.parse_args()
     torch.set_num_threads(max(1, args.threads))
 
@@ -795,6 +853,12 @@ def main():
             torch.manual_seed(0)
             kind, model = build_model(config)
             print(json.dumps({"model": name, "kind": kind, "params": sum(p.numel() for p in model.parameters())}), flush=True)
+        return 0
+
+    if args.train:
+        if not args.model:
+            parser.error("--train needs --model")
+        print(json.dumps(train_one(args.model, args)), flush=True)
         return 0
 
     if args.model:

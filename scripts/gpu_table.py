@@ -5,7 +5,10 @@
 
 Throughput: training samples/s of `bench` on each GPU backend and of PyTorch on the same models
 (scripts/bench_pytorch.py), and the ratio of our best backend to PyTorch (above 1: we are faster).
-Trainings: wall time from process start to the printed test metric, and that metric.
+Start-up: seconds from process start to the first training step done, with an empty GPU cache
+(cold) and with the cache the first process left (warm), and the kernels one step launches.
+Trainings: wall time from process start to the printed test metric, and that metric, ours and
+PyTorch's.
 """
 
 import json
@@ -46,6 +49,7 @@ def fmt(x):
 def main():
     out = Path(sys.argv[1] if len(sys.argv) > 1 else "gpu-check")
     backends = sorted(p.stem[len("bench-"):] for p in out.glob("bench-*.jsonl") if p.stem != "bench-torch")
+    cold = {b: by_model(read_lines(out / f"cold-{b}.jsonl")) for b in backends}
     ours = {b: by_model(read_lines(out / f"bench-{b}.jsonl")) for b in backends}
     torch_rows = by_model(read_lines(out / "bench-torch.jsonl"))
     models = []
@@ -74,6 +78,26 @@ def main():
         print(f"| {m} | {batch} | " + " | ".join(cells) + f" | {fmt(theirs)} | {ratio} |")
     if slower:
         print(f"\nBelow PyTorch: {', '.join(slower)}")
+
+    def seconds(row):
+        v = (row or {}).get("first_step_s")
+        return f"{v:.1f} s" if v is not None else ((row or {}).get("error") or "–")
+
+    for b in backends:
+        print(f"\nStart-up on {b}: process start to the first step done, empty cache (cold) and the cache the cold process left (warm); kernels launched per training step.\n")
+        print("| model | cold | warm | kernels/step | cache entries after cold → warm |")
+        print("|---|---:|---:|---:|---|")
+        for m in models:
+            warm = ours[b].get(m)
+            k = (warm or {}).get("kernels_per_step")
+
+            def entries(row):
+                c = (row or {}).get("gpu_cache")
+                return sum(c["namespaces"].values()) if c else None
+
+            e0, e1 = entries(cold[b].get(m)), entries(warm)
+            added = "–" if e0 is None or e1 is None else f"{e0} → {e1}" + (" (warm added nothing)" if e0 == e1 else "")
+            print(f"| {m} | {seconds(cold[b].get(m))} | {seconds(warm)} | {f'{k:.0f}' if k is not None else '–'} | {added} |")
 
     trains = read_lines(out / "train.jsonl")
     if trains:

@@ -3,11 +3,13 @@
 
 use std::path::PathBuf;
 use std::process::{Command, ExitCode};
+use std::time::Instant;
 
 use anyhow::{Context, bail};
 use clap::Parser;
 use mnist_backend::Backend;
 use mnist_config::Experiment;
+use mnist_trainer::bench::BenchOptions;
 
 /// Measure training throughput (samples/s, ms/step, peak memory) of the seed models.
 #[derive(Debug, Parser)]
@@ -28,9 +30,14 @@ struct Args {
     /// Folder of configs; every `*.toml` in it but `smoke.toml` is a seed model.
     #[arg(long, default_value = "configs")]
     configs: PathBuf,
+    /// Also report, on a GPU backend, the kernels of a training step by name (`kernels`).
+    #[arg(long)]
+    profile: bool,
 }
 
 fn main() -> ExitCode {
+    // The start of the process, near enough: `first_step_s` counts from here.
+    let started = Instant::now();
     let args = Args::parse();
     mnist_cli::run_main(move || {
         // The same default as `train`: a GPU build without a hardware adapter benchmarks `flex`.
@@ -41,7 +48,7 @@ fn main() -> ExitCode {
                 bail!("no config {} (expected one of the names of the *.toml files in {})", path.display(), args.configs.display());
             }
             let experiment = Experiment::load(&path)?;
-            let result = mnist_trainer::bench::bench(name, &experiment, backend, args.warmup, args.steps)
+            let result = mnist_trainer::bench::bench(name, &experiment, backend, BenchOptions { warmup: args.warmup, steps: args.steps, profile: args.profile, started })
                 .with_context(|| format!("benchmarking {}", path.display()))?;
             println!("{}", serde_json::to_string(&result)?);
             return Ok(ExitCode::SUCCESS);
@@ -59,6 +66,7 @@ fn main() -> ExitCode {
             // A child per model: its peak RSS is that model's alone.
             let status = Command::new(&exe)
                 .args(["--model", &name, "--device", backend.name(), "--steps", &args.steps.to_string(), "--warmup", &args.warmup.to_string()])
+                .args(args.profile.then_some("--profile"))
                 .arg("--configs")
                 .arg(&args.configs)
                 .status()

@@ -316,6 +316,7 @@ pub fn bin_path(name: &str) -> &'static str {
         "sweep" => env!("CARGO_BIN_EXE_sweep"),
         "noise-sweep" => env!("CARGO_BIN_EXE_noise-sweep"),
         "serve" => env!("CARGO_BIN_EXE_serve"),
+        "bench" => env!("CARGO_BIN_EXE_bench"),
         other => panic!("no binary {other}"),
     }
 }

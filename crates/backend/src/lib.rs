@@ -2,15 +2,20 @@
 //! `wgpu` and `vulkan` when their cargo features are enabled.
 //!
 //! Owns the backend names, opening a device (with the fall-back to `flex` where a GPU build finds
-//! no usable adapter), describing it, and the memory check before a model is allocated. The
-//! backend features of the whole workspace are this crate's (`--features wgpu` on the root package
-//! forwards here). May import: Burn, and `mnist-models` for a model's summary.
+//! no usable adapter, and with the GPU's kernel caches in a per-user folder: [`gpu_cache`]),
+//! describing it, counting the kernels a GPU launches ([`launches`]), and the memory check before
+//! a model is allocated. The backend features of the whole workspace are this crate's
+//! (`--features wgpu` on the root package forwards here). May import: Burn, CubeCL's runtime
+//! configuration, and `mnist-models` for a model's summary.
 
 use std::fmt;
 use std::str::FromStr;
 
 use burn::prelude::Device;
 use serde::{Deserialize, Serialize};
+
+pub mod gpu_cache;
+pub mod launches;
 
 /// A backend users can ask for by name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -249,6 +254,8 @@ fn available_memory() -> Option<u64> {
 /// adapter exists into an error. Compiled (and unit-tested) in every build, used by GPU builds.
 #[cfg_attr(not(any(feature = "wgpu", feature = "vulkan")), allow(dead_code))]
 fn gpu_device(backend: Backend, make: impl Fn() -> Device + std::panic::UnwindSafe) -> Result<Device, BackendError> {
+    #[cfg(any(feature = "wgpu", feature = "vulkan"))]
+    gpu_cache::configure();
     let hook = std::panic::take_hook();
     std::panic::set_hook(Box::new(|_| {}));
     let probe = std::panic::catch_unwind(move || {

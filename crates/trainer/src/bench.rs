@@ -1,6 +1,8 @@
 //! Training-throughput benchmark of one experiment: warm-up steps, then a fixed number of timed
-//! optimizer steps with the config's batch size on real MNIST batches already on the device.
+//! optimizer steps with the config's batch size on real MNIST batches already on the device. On a
+//! GPU backend it also counts the kernels each step launches and times the start-up.
 
+use std::collections::BTreeMap;
 use std::time::Instant;
 
 use mnist_data::derive_seed;
@@ -35,6 +37,34 @@ pub struct BenchResult {
     pub ms_per_step: f64,
     /// Peak resident memory of the process so far, MiB (Linux; 0 elsewhere).
     pub peak_rss_mb: f64,
+    /// Seconds from [`BenchOptions::started`] (the process's start) to the end of the first
+    /// warm-up step: data loading, model set-up and, on a GPU, kernel compilation and autotuning
+    /// of that step's kernels (absent without warm-up steps).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub first_step_s: Option<f64>,
+    /// GPU kernels launched per timed step (absent on the CPU backends), from CubeCL's launch hook.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kernels_per_step: Option<f64>,
+    /// With [`BenchOptions::profile`]: kernels launched per timed step, by kernel name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kernels: Option<BTreeMap<String, f64>>,
+    /// On a GPU backend, what the GPU cache holds once the steps are done (its sessions and
+    /// entries per namespace): a process that found everything there adds nothing.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gpu_cache: Option<mnist_backend::gpu_cache::Contents>,
+}
+
+/// How to benchmark.
+#[derive(Debug, Clone, Copy)]
+pub struct BenchOptions {
+    /// Untimed steps first (compilation, autotuning, allocations).
+    pub warmup: usize,
+    /// Timed steps.
+    pub steps: usize,
+    /// Also report the kernels of a step by name.
+    pub profile: bool,
+    /// When the process started, for [`BenchResult::first_step_s`].
+    pub started: Instant,
 }
 
 /// Peak resident set size of this process in MiB, from `/proc/self/status` (`VmHWM`).
@@ -49,8 +79,10 @@ pub fn peak_rss_mb() -> f64 {
         .map_or(0.0, |kb| kb / 1024.0)
 }
 
-/// Trains `experiment`'s model for `warmup` untimed and `steps` timed steps on `backend`.
-pub fn bench(name: &str, experiment: &Experiment, backend: Backend, warmup: usize, steps: usize) -> Result<BenchResult, TrainError> {
+/// Trains `experiment`'s model for `options.warmup` untimed and `options.steps` timed steps on
+/// `backend`.
+pub fn bench(name: &str, experiment: &Experiment, backend: Backend, options: BenchOptions) -> Result<BenchResult, TrainError> {
+    let BenchOptions { warmup, steps, profile, started } = options;
     let c = experiment.config();
     let t = &c.training;
     let device = backend.device()?;
@@ -68,15 +100,22 @@ pub fn bench(name: &str, experiment: &Experiment, backend: Backend, warmup: usiz
         })
     };
     let mut last = None;
-    for _ in 0..warmup {
+    let mut first_step_s = None;
+    for i in 0..warmup {
         let b;
         (model, b) = train_step(model, &mut optim, &objective, next_batch(), t.learning_rate, false);
+        if i == 0 {
+            let _: f32 = b.terms.total.clone().into_scalar();
+            first_step_s = Some(started.elapsed().as_secs_f64());
+        }
         last = Some(b.terms.total);
     }
     if let Some(loss) = last.take() {
         let _: f32 = loss.into_scalar();
     }
     let _ = device.sync();
+    let gpu = !matches!(backend, Backend::Flex | Backend::Ndarray);
+    let counting = gpu.then(mnist_backend::launches::Counting::start);
     let start = Instant::now();
     let mut samples = 0;
     for _ in 0..steps {
@@ -92,6 +131,8 @@ pub fn bench(name: &str, experiment: &Experiment, backend: Backend, warmup: usiz
     }
     let _ = device.sync();
     let seconds = start.elapsed().as_secs_f64().max(1e-9);
+    let launches = counting.map(|c| c.finish());
+    let per_step = |n: u64| n as f64 / steps.max(1) as f64;
     Ok(BenchResult {
         model: name.to_string(),
         kind: c.model.kind().to_string(),
@@ -102,5 +143,9 @@ pub fn bench(name: &str, experiment: &Experiment, backend: Backend, warmup: usiz
         samples_per_s: samples as f64 / seconds,
         ms_per_step: seconds * 1000.0 / steps.max(1) as f64,
         peak_rss_mb: peak_rss_mb(),
+        first_step_s,
+        kernels_per_step: launches.as_ref().map(|l| per_step(l.total)),
+        kernels: launches.filter(|_| profile).map(|l| l.by_kernel.into_iter().map(|(k, n)| (k, per_step(n))).collect()),
+        gpu_cache: gpu.then(mnist_backend::gpu_cache::active_contents).and_then(Result::ok),
     })
 }
