@@ -102,9 +102,3 @@ pub fn active_contents() -> Result<Contents, String> {
 pub fn active_contents() -> Result<Contents, String> {
     Err("this build has no GPU backend, so no GPU cache".into())
 }
-
-/// Without a GPU backend in the build there is no cache to read.
-#[cfg(not(any(feature = "wgpu", feature = "vulkan")))]
-pub fn contents(file: &std::path::Path) -> Result<Contents, String> {
-    Err(format!("this build has no GPU backend, so no GPU cache ({})", file.display()))
-}

@@ -77,16 +77,11 @@ impl Counting {
         }
     }
 
-    /// The launches so far, counting on.
-    pub fn launches(&self) -> Launches {
+    /// Stops counting and returns the launches.
+    pub fn finish(self) -> Launches {
         #[cfg(any(feature = "wgpu", feature = "vulkan"))]
         return observer::read(&self.installed);
         #[cfg(not(any(feature = "wgpu", feature = "vulkan")))]
         Launches::default()
-    }
-
-    /// Stops counting and returns the launches.
-    pub fn finish(self) -> Launches {
-        self.launches()
     }
 }

@@ -108,6 +108,11 @@ impl Backend {
         }
     }
 
+    /// Whether the backend runs on a GPU (through CubeCL), rather than on the CPU.
+    pub fn is_gpu(self) -> bool {
+        matches!(self, Backend::Wgpu | Backend::Vulkan)
+    }
+
     /// Whether this build contains the backend.
     pub fn compiled(self) -> bool {
         match self {
@@ -172,7 +177,7 @@ impl Backend {
     /// the memory this machine has available: the allocator would otherwise abort the process in
     /// the middle of the run. The estimate is a lower bound; GPU memory is not checked.
     pub fn check_memory(self, summary: &mnist_models::summary::Summary, batch: usize, eval_batch: usize, samples: usize) -> Result<(), BackendError> {
-        if !matches!(self, Backend::Flex | Backend::Ndarray) {
+        if self.is_gpu() {
             return Ok(());
         }
         let Some(available) = available_memory() else { return Ok(()) };

@@ -114,7 +114,7 @@ pub fn bench(name: &str, experiment: &Experiment, backend: Backend, options: Ben
         let _: f32 = loss.into_scalar();
     }
     let _ = device.sync();
-    let gpu = !matches!(backend, Backend::Flex | Backend::Ndarray);
+    let gpu = backend.is_gpu();
     let counting = gpu.then(mnist_backend::launches::Counting::start);
     let start = Instant::now();
     let mut samples = 0;
