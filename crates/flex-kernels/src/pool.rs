@@ -1,6 +1,8 @@
 //! Max pooling on the `flex` CPU backend: one pass over each image plane that keeps every
 //! window's argmax, and a backward pass that routes the gradient to it (a Burn backend extension
-//! with a hand-written backward pass). `flex` pools through a general 3-D kernel with indices, a
+//! with a hand-written backward pass). A ReLU before the pooling can be folded in
+//! ([`max_pool2d_relu`]): `pool(relu(x)) = relu(pool(x))`, so the full-size activation and its
+//! backward mask are never computed. `flex` pools through a general 3-D kernel with indices, a
 //! twelfth of the seed CNN's step. On any other device [`max_pool2d`] returns `None` and callers
 //! use Burn's `MaxPool2d`.
 
@@ -16,6 +18,9 @@ use burn::tensor::Shape;
 use rayon::prelude::*;
 
 use crate::shared::{runs_on, tensor, vectorized};
+
+/// The argmax of a window whose folded ReLU was 0: it routes no gradient.
+const NO_GRADIENT: u32 = u32::MAX;
 
 /// Where the windows of a 2-D max pooling fall, per axis `[height, width]`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -50,18 +55,22 @@ struct PoolShape {
     input: [usize; 2],
     output: [usize; 2],
     geometry: PoolGeometry,
+    /// A ReLU applied before the pooling, folded in.
+    relu: bool,
 }
 
 impl PoolShape {
-    fn new(x: [usize; 4], geometry: PoolGeometry) -> Option<Self> {
+    fn new(x: [usize; 4], geometry: PoolGeometry, relu: bool) -> Option<Self> {
         let [batch, channels, h, w] = x;
         let output = [geometry.output_size(0, h)?, geometry.output_size(1, w)?];
-        let fits = (h * w) <= u32::MAX as usize;
+        // Indices within a plane, one value kept free for `NO_GRADIENT`.
+        let fits = (h * w) < NO_GRADIENT as usize;
         fits.then_some(Self {
             batch_channels: [batch, channels],
             input: [h, w],
             output,
             geometry,
+            relu,
         })
     }
 
@@ -92,6 +101,8 @@ impl PoolShape {
     }
 
     /// `(y, argmax)`: each window's max and its index within the plane (the first one on ties).
+    /// With `relu`, a window whose max is not positive gives 0 and the index [`NO_GRADIENT`]: its
+    /// ReLU passed no gradient back to any of its pixels.
     fn forward(&self, x: &[f32]) -> (Vec<f32>, Vec<u32>) {
         let ([h, w], [oh, ow]) = (self.input, self.output);
         assert_eq!(x.len(), self.planes() * h * w, "max pool input length");
@@ -103,13 +114,31 @@ impl PoolShape {
                 vectorized(
                     #[inline(always)]
                     || self.pool_plane(plane, y, at),
-                )
+                );
+                if self.relu {
+                    for (y, at) in y.iter_mut().zip(at.iter_mut()) {
+                        // `!(y > 0)` rather than `y <= 0`: Burn's ReLU maps NaN to 0 too.
+                        if !(*y > 0.0) {
+                            (*y, *at) = (0.0, NO_GRADIENT);
+                        }
+                    }
+                }
             });
         (y, at)
     }
 
+    /// Whether this is the 2×2, stride-2 pooling without padding that every pooling CNN here
+    /// uses, which [`Self::pool_plane_2x2`] runs.
+    fn is_2x2(&self) -> bool {
+        let g = self.geometry;
+        g.kernel == [2, 2] && g.stride == [2, 2] && g.padding == [[0, 0], [0, 0]]
+    }
+
     #[inline(always)]
     fn pool_plane(&self, plane: &[f32], y: &mut [f32], at: &mut [u32]) {
+        if self.is_2x2() {
+            return self.pool_plane_2x2(plane, y, at);
+        }
         let [_, w] = self.input;
         let [oh, ow] = self.output;
         for oy in 0..oh {
@@ -132,6 +161,36 @@ impl PoolShape {
         }
     }
 
+    /// [`Self::pool_plane`] for 2×2 windows at stride 2: the same comparisons in the same order
+    /// (so the same maxima and, on ties, the same first index), without the general loop's
+    /// window arithmetic and bounds checks, which made pooling a sixth of the speedrun's step.
+    #[inline(always)]
+    fn pool_plane_2x2(&self, plane: &[f32], y: &mut [f32], at: &mut [u32]) {
+        let [_, w] = self.input;
+        let ow = self.output[1];
+        let rows = y.chunks_exact_mut(ow).zip(at.chunks_exact_mut(ow));
+        for (oy, (y, at)) in rows.enumerate() {
+            let top = 2 * oy * w;
+            let (r0, r1) = (&plane[top..top + 2 * ow], &plane[top + w..top + w + 2 * ow]);
+            let pairs = r0.chunks_exact(2).zip(r1.chunks_exact(2));
+            for (ox, ((upper, lower), (y, at))) in pairs.zip(y.iter_mut().zip(at.iter_mut())).enumerate() {
+                // Scan order of the general loop: (0, 0), (0, 1), (1, 0), (1, 1).
+                let (mut best, mut offset) = (upper[0], 0);
+                if upper[1] > best {
+                    (best, offset) = (upper[1], 1);
+                }
+                if lower[0] > best {
+                    (best, offset) = (lower[0], w);
+                }
+                if lower[1] > best {
+                    (best, offset) = (lower[1], w + 1);
+                }
+                *y = best;
+                *at = (top + 2 * ox + offset) as u32;
+            }
+        }
+    }
+
     /// The input gradient: each output's `dy` added at its window's argmax, zero elsewhere.
     fn backward(&self, dy: &[f32], at: &[u32]) -> Vec<f32> {
         let ([h, w], [oh, ow]) = (self.input, self.output);
@@ -144,7 +203,9 @@ impl PoolShape {
             .zip(dy.par_chunks(oh * ow).zip(at.par_chunks(oh * ow)))
             .for_each(|(dx, (dy, at))| {
                 for (&g, &i) in dy.iter().zip(at) {
-                    dx[i as usize] += g;
+                    if i != NO_GRADIENT {
+                        dx[i as usize] += g;
+                    }
                 }
             });
         dx
@@ -155,34 +216,46 @@ impl PoolShape {
 #[backend_extension(Flex, Autodiff)]
 pub trait CpuPoolBackend: Backend {
     /// Max pooling of `x [batch, channels, h, w]` with `geometry`, which must fit (see
-    /// [`max_pool2d`]). Gradient: `dy` routed to each window's argmax.
-    fn fast_max_pool2d(x: FloatTensor<Self>, geometry: PoolGeometry) -> FloatTensor<Self>;
+    /// [`max_pool2d`]), of `relu(x)` when `relu`. Gradient: `dy` routed to each window's argmax
+    /// (where the window's max is positive, with `relu`).
+    fn fast_max_pool2d(x: FloatTensor<Self>, geometry: PoolGeometry, relu: bool) -> FloatTensor<Self>;
 }
 
 /// Max pooling on a `flex` device, or `None` elsewhere or when no window fits.
 pub fn max_pool2d(x: &Tensor<4>, geometry: PoolGeometry) -> Option<Tensor<4>> {
-    PoolShape::new(x.dims(), geometry)?;
+    pool_op(x, geometry, false)
+}
+
+/// `max_pool2d(relu(x))` in one pass on a `flex` device (the same values and gradients, bit for
+/// bit), or `None` elsewhere or when no window fits, where callers apply the two ops.
+pub fn max_pool2d_relu(x: &Tensor<4>, geometry: PoolGeometry) -> Option<Tensor<4>> {
+    pool_op(x, geometry, true)
+}
+
+fn pool_op(x: &Tensor<4>, geometry: PoolGeometry, relu: bool) -> Option<Tensor<4>> {
+    PoolShape::new(x.dims(), geometry, relu)?;
     runs_on(x).then(|| {
         Tensor::from_dispatch(<Dispatch as CpuPoolBackend>::fast_max_pool2d(
             x.clone().into_dispatch(),
             geometry,
+            relu,
         ))
     })
 }
 
 /// `(y, argmax, shape)` of `x`.
-fn pool(x: FlexTensor, geometry: PoolGeometry) -> (FlexTensor, Vec<u32>, PoolShape) {
+fn pool(x: FlexTensor, geometry: PoolGeometry, relu: bool) -> (FlexTensor, Vec<u32>, PoolShape) {
     let x = x.to_contiguous();
     let d = x.layout().shape();
-    let shape = PoolShape::new([d[0], d[1], d[2], d[3]], geometry)
+    let shape = PoolShape::new([d[0], d[1], d[2], d[3]], geometry, relu)
         .expect("max_pool2d checked that the windows fit");
     let (y, at) = shape.forward(x.storage());
     (tensor(y, Shape::new(shape.output_dims())), at, shape)
 }
 
 impl CpuPoolBackend for Flex {
-    fn fast_max_pool2d(x: FlexTensor, geometry: PoolGeometry) -> FlexTensor {
-        pool(x, geometry).0
+    fn fast_max_pool2d(x: FlexTensor, geometry: PoolGeometry, relu: bool) -> FlexTensor {
+        pool(x, geometry, relu).0
     }
 }
 
@@ -206,8 +279,8 @@ impl Backward<Flex, 1> for MaxPoolBackward {
 }
 
 impl<C: CheckpointStrategy> CpuPoolBackend for Autodiff<Flex, C> {
-    fn fast_max_pool2d(x: FloatTensor<Self>, geometry: PoolGeometry) -> FloatTensor<Self> {
-        let (y, at, shape) = pool(x.primitive().clone(), geometry);
+    fn fast_max_pool2d(x: FloatTensor<Self>, geometry: PoolGeometry, relu: bool) -> FloatTensor<Self> {
+        let (y, at, shape) = pool(x.primitive().clone(), geometry, relu);
         match MaxPoolBackward
             .prepare::<C>([x.node()])
             .compute_bound()

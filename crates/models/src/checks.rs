@@ -74,6 +74,19 @@ pub enum ModelConfigError {
         /// The images' `HxW`.
         expected: String,
     },
+    /// A decoder layer with its own stride where `upsampling = "transposed"` sets it.
+    #[error(
+        "`{field}` = {stride}: with upsampling = \"transposed\" every decoder layer's stride is \
+         pool_size ({pool_size}); leave stride out there"
+    )]
+    TransposedStride {
+        /// The offending field.
+        field: String,
+        /// The stride given.
+        stride: usize,
+        /// The model's pool size.
+        pool_size: usize,
+    },
     /// `mirror = true` together with an explicit decoder.
     #[error(
         "`decoder` lists {layers} layer(s) but `mirror` = true builds the decoder from the \

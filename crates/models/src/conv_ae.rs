@@ -1,5 +1,6 @@
 //! Convolutional autoencoders with pooling: convolution + max-pooling stages down to a small
-//! feature map, convolution + nearest upsampling stages back up, a final one-channel convolution.
+//! feature map, convolution + nearest upsampling stages (or strided transposed convolutions) back
+//! up, a final one-channel convolution.
 
 use burn::nn::pool::MaxPool2d;
 use burn::prelude::*;
@@ -7,10 +8,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::checks::{
     ModelConfigError, check_image_size, check_nonzero, check_not_empty, conv_output_shape,
-    pool_output_shape,
+    conv_transpose_output_shape, pool_output_shape,
 };
 use crate::layers::{
-    Activation, ConvBlock, ConvLayer, Padding, apply_max_pool, max_pool, upsample_nearest,
+    Activation, ConvBlock, ConvLayer, ConvTransposeBlock, Padding, apply_max_pool, max_pool,
+    upsample_nearest,
 };
 use crate::output::AutoencoderOutput;
 use crate::shape::IMAGE_SHAPE;
@@ -34,14 +36,25 @@ use crate::summary::{Summary, SummaryBuilder};
 /// output_activation = "sigmoid"
 /// ```
 ///
-/// Convolution layers default to 3×3, stride 1, `same`, ReLU.
+/// Convolution layers default to 3×3, stride 1, `same`, ReLU. With `upsampling = "transposed"`
+/// each decoder layer is instead a `pool_size`-strided transposed convolution (Keras'
+/// `Conv2DTranspose(filters, 3, strides=2, padding="same")`), which learns its upsampling:
+///
+/// ```toml
+/// [model]
+/// kind = "conv_autoencoder"
+/// encoder = [{ filters = 32 }, { filters = 32 }]   # 28 → 14 → 7
+/// decoder = [{ filters = 32 }, { filters = 32 }]   # transposed, stride 2: 7 → 14 → 28
+/// upsampling = "transposed"
+/// ```
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[derive(schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ConvAutoencoderConfig {
     /// Encoder convolutions, each followed by a max pooling. At least one.
     pub encoder: Vec<ConvLayer>,
-    /// Decoder convolutions, each followed by an upsampling.
+    /// Decoder convolutions, each followed by an upsampling (with `upsampling = "transposed"`:
+    /// transposed convolutions of stride `pool_size`).
     pub decoder: Vec<ConvLayer>,
     /// Side and stride of the max pooling, and factor of the upsampling. Default 2.
     #[serde(default = "default_pool_size")]
@@ -55,6 +68,29 @@ pub struct ConvAutoencoderConfig {
     /// Activation of the final convolution. Default "sigmoid".
     #[serde(default = "sigmoid")]
     pub output_activation: Activation,
+    /// How the decoder grows the feature map back: `"nearest"` (default: convolution, then
+    /// nearest upsampling by `pool_size`) or `"transposed"` (a transposed convolution of stride
+    /// `pool_size`; decoder layers then leave `stride` out).
+    #[serde(default, skip_serializing_if = "Upsampling::is_nearest")]
+    pub upsampling: Upsampling,
+}
+
+/// How a pooling autoencoder's decoder layers upsample, written `"nearest"` or `"transposed"`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Upsampling {
+    /// A `same` convolution followed by nearest-neighbour upsampling (Keras' `UpSampling2D`).
+    #[default]
+    Nearest,
+    /// A transposed convolution whose stride is the upsampling factor (`Conv2DTranspose`).
+    Transposed,
+}
+
+impl Upsampling {
+    fn is_nearest(&self) -> bool {
+        *self == Upsampling::Nearest
+    }
 }
 
 fn default_pool_size() -> usize {
@@ -105,13 +141,36 @@ impl ConvAutoencoderConfig {
         self.latent_dim_for(IMAGE_SHAPE)
     }
 
+    /// A decoder layer as the transposed convolution it becomes with `upsampling =
+    /// "transposed"`: the user's layer with the pooling factor as its stride.
+    fn transposed_layer(&self, layer: &ConvLayer) -> ConvLayer {
+        ConvLayer {
+            stride: self.pool_size,
+            ..layer.clone()
+        }
+    }
+
     /// Checks sizes and that the decoder ends at the images' height and width.
     pub fn validate_for(&self, input: [usize; 3]) -> Result<(), ModelConfigError> {
         let mut shape = self.code_shape(input)?;
         for (i, layer) in self.decoder.iter().enumerate() {
-            shape = conv_output_shape(&format!("decoder[{i}]"), shape, layer)?;
-            let [c, h, w] = shape;
-            shape = [c, h * self.pool_size, w * self.pool_size];
+            let field = format!("decoder[{i}]");
+            shape = match self.upsampling {
+                Upsampling::Nearest => {
+                    let [c, h, w] = conv_output_shape(&field, shape, layer)?;
+                    [c, h * self.pool_size, w * self.pool_size]
+                }
+                Upsampling::Transposed => {
+                    if layer.stride != 1 {
+                        return Err(ModelConfigError::TransposedStride {
+                            field: format!("{field}.stride"),
+                            stride: layer.stride,
+                            pool_size: self.pool_size,
+                        });
+                    }
+                    conv_transpose_output_shape(&field, shape, &self.transposed_layer(layer))?
+                }
+            };
         }
         check_image_size("decoder", shape, input)?;
         check_nonzero("output_kernel_size", self.output_kernel_size)
@@ -142,13 +201,29 @@ impl ConvAutoencoderConfig {
                 .collect()
         };
         let encoder = stack(&self.encoder);
-        let decoder = stack(&self.decoder);
+        let (decoder, decoder_transposed) = match self.upsampling {
+            Upsampling::Nearest => (stack(&self.decoder), Vec::new()),
+            Upsampling::Transposed => {
+                let transposed = self
+                    .decoder
+                    .iter()
+                    .map(|layer| {
+                        let block =
+                            ConvTransposeBlock::new(channels, &self.transposed_layer(layer), device);
+                        channels = layer.filters;
+                        block
+                    })
+                    .collect();
+                (Vec::new(), transposed)
+            }
+        };
         let output = ConvBlock::new(channels, &self.output_layer(input[0]), device);
         ConvAutoencoder {
             encoder,
             pool: max_pool(self.pool_size, self.pool_padding),
             pool_padding: self.pool_padding,
             decoder,
+            decoder_transposed,
             output,
             code_shape: self
                 .code_shape(input)
@@ -158,7 +233,8 @@ impl ConvAutoencoderConfig {
     }
 }
 
-/// `(conv → max pool)* → code → (conv → upsample)* → conv to 1 channel → output activation`.
+/// `(conv → max pool)* → code → (conv → upsample | transposed conv)* → conv to 1 channel →
+/// output activation`.
 #[derive(Module, Debug)]
 pub struct ConvAutoencoder {
     /// Encoder convolutions.
@@ -168,8 +244,13 @@ pub struct ConvAutoencoder {
     /// Padding of the pooling, for the summary.
     #[module(skip)]
     pub pool_padding: Padding,
-    /// Decoder convolutions, each followed by an upsampling of the pooling factor.
+    /// Decoder convolutions, each followed by an upsampling of the pooling factor (empty with
+    /// `upsampling = "transposed"`).
     pub decoder: Vec<ConvBlock>,
+    /// Decoder transposed convolutions of stride `pool_size` (empty with nearest upsampling).
+    /// A field of its own, beside `decoder`, so that checkpoints of nearest-upsampling models
+    /// keep their tensor names.
+    pub decoder_transposed: Vec<ConvTransposeBlock>,
     /// The final one-channel convolution; its activation is the output activation.
     pub output: ConvBlock,
     /// `[channels, height, width]` of the code, to unflatten it in `decode`.
@@ -200,9 +281,13 @@ impl ConvAutoencoder {
         let [c, h, w] = self.code_shape;
         let x = latent.reshape([batch, c, h, w]); // [batch, 8, 4, 4]
         // Seed shapes: [b, 8, 8, 8] → [b, 8, 16, 16] → [b, 16, 28, 28] (valid conv: 14, ×2).
-        self.decoder.iter().fold(x, |x, block| {
+        let x = self.decoder.iter().fold(x, |x, block| {
             upsample_nearest(block.forward(x), self.pool_size())
-        })
+        });
+        // Transposed: [b, 32, 7, 7] → [b, 32, 14, 14] → [b, 32, 28, 28].
+        self.decoder_transposed
+            .iter()
+            .fold(x, |x, block| block.forward(x))
     }
 
     /// Code `[batch, c·h·w]` → pre-activation output `[batch, 1, 28, 28]`.
@@ -232,6 +317,9 @@ impl ConvAutoencoder {
         for block in &self.decoder {
             block.summarize(&mut summary);
             summary.upsample(self.pool_size());
+        }
+        for block in &self.decoder_transposed {
+            block.summarize(&mut summary);
         }
         self.output.summarize(&mut summary);
         summary.finish()

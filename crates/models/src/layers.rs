@@ -308,10 +308,16 @@ impl ConvBlock {
         if let Some(bn) = &self.bn {
             x = batch_norm::apply(bn, x);
         }
-        let x = self.activation.apply(x);
         match &self.pool {
-            Some(pool) => apply_max_pool(pool, x),
-            None => x,
+            // On `flex` the ReLU folds into the pooling (`pool(relu(x)) = relu(pool(x))`, with
+            // the same gradients): a pass over the full-size map and its backward mask fewer.
+            Some(pool) if self.activation == Activation::Relu => {
+                let geometry = pool_geometry(pool, x.dims());
+                let fused = geometry.and_then(|g| cpu_pool::max_pool2d_relu(&x, g));
+                fused.unwrap_or_else(|| apply_max_pool(pool, self.activation.apply(x)))
+            }
+            Some(pool) => apply_max_pool(pool, self.activation.apply(x)),
+            None => self.activation.apply(x),
         }
     }
 
@@ -493,28 +499,33 @@ pub(crate) fn max_pool(size: usize, padding: Padding) -> MaxPool2d {
 /// elsewhere (and for dilated, ceil-mode or explicitly padded windows, which our layers never
 /// build).
 pub(crate) fn apply_max_pool(pool: &MaxPool2d, x: Tensor<4>) -> Tensor<4> {
-    let [_, _, h, w] = x.dims();
-    let padding = match pool.padding {
-        PaddingConfig2d::Valid => Some(Padding::Valid),
-        PaddingConfig2d::Same => Some(Padding::Same),
-        _ => None,
-    };
-    if let Some(padding) = padding.filter(|_| pool.dilation == [1, 1] && !pool.ceil_mode) {
-        let ([kh, kw], [sh, sw]) = (pool.kernel_size, pool.stride);
-        // Burn's `same` for pooling is TensorFlow's, as for convolutions.
-        let geometry = PoolGeometry {
-            kernel: pool.kernel_size,
-            stride: pool.stride,
-            padding: [
-                padding.conv_padding(h, kh, sh),
-                padding.conv_padding(w, kw, sw),
-            ],
-        };
-        if let Some(y) = cpu_pool::max_pool2d(&x, geometry) {
-            return y;
-        }
+    if let Some(y) = pool_geometry(pool, x.dims()).and_then(|g| cpu_pool::max_pool2d(&x, g)) {
+        return y;
     }
     pool.forward(x)
+}
+
+/// Where `pool`'s windows fall on `[batch, channels, h, w]` inputs, for [`cpu_pool`]; `None`
+/// for the settings only Burn's own pooling has (dilation, ceil mode, explicit padding).
+fn pool_geometry(pool: &MaxPool2d, [_, _, h, w]: [usize; 4]) -> Option<PoolGeometry> {
+    let padding = match pool.padding {
+        PaddingConfig2d::Valid => Padding::Valid,
+        PaddingConfig2d::Same => Padding::Same,
+        _ => return None,
+    };
+    if pool.dilation != [1, 1] || pool.ceil_mode {
+        return None;
+    }
+    let ([kh, kw], [sh, sw]) = (pool.kernel_size, pool.stride);
+    // Burn's `same` for pooling is TensorFlow's, as for convolutions.
+    Some(PoolGeometry {
+        kernel: pool.kernel_size,
+        stride: pool.stride,
+        padding: [
+            padding.conv_padding(h, kh, sh),
+            padding.conv_padding(w, kw, sw),
+        ],
+    })
 }
 
 /// Nearest-neighbour upsampling by an integer factor (Keras `UpSampling2D`, its default

@@ -50,7 +50,7 @@ pub mod vae;
 pub use checks::ModelConfigError;
 pub use cnn::{Cnn, CnnConfig};
 pub use config::{ModelConfig, Task};
-pub use conv_ae::{ConvAutoencoder, ConvAutoencoderConfig};
+pub use conv_ae::{ConvAutoencoder, ConvAutoencoderConfig, Upsampling};
 pub use conv_vae::{ConvVae, ConvVaeConfig};
 pub use dense_ae::{DenseAutoencoder, DenseAutoencoderConfig};
 pub use layers::{Activation, ConvLayer, DenseLayer};

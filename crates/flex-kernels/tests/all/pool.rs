@@ -26,7 +26,8 @@ fn output_and_grad(x: &Tensor<4>, f: impl Fn(Tensor<4>) -> Tensor<4>) -> (Vec<f3
 fn max_pooling_matches_burn_in_value_and_gradient() {
     let device = Device::flex().autodiff();
     // (channels, height, width, size, same padding): the seed CNN's 24 → 8, the conv AE's
-    // 28 → 14 → 7 → 4 (`same` pads 7 to 8 at the end), and odd shapes.
+    // 28 → 14 → 7 → 4 (`same` pads 7 to 8 at the end), the speedrun's 24 → 12 and 10 → 5 (the
+    // 2×2 fast path, also with an odd row and column left out), and odd shapes.
     let cases = [
         (4, 24, 24, 3, false),
         (3, 28, 28, 2, true),
@@ -34,10 +35,17 @@ fn max_pooling_matches_burn_in_value_and_gradient() {
         (2, 7, 9, 3, true),
         (2, 10, 7, 3, false), // the last row and columns fall outside every window
         (1, 5, 5, 1, false),
+        (3, 24, 24, 2, false),
+        (2, 10, 10, 2, false),
+        (2, 9, 11, 2, false),
     ];
+    let (mut cut, mut kept) = (0, 0);
     for (channels, h, w, size, same) in cases {
         let what = format!("pool c{channels} {h}x{w} k{size} same={same}");
         let x = Tensor::<4>::random([2, channels, h, w], Distribution::Normal(0.0, 1.0), &device);
+        // Ties, which must go to the first element of a window in both: half the values clamped
+        // to 0 (as after a ReLU).
+        let x = x.clamp_min(0.0);
         let burn_padding = if same {
             PaddingConfig2d::Same
         } else {
@@ -68,6 +76,18 @@ fn max_pooling_matches_burn_in_value_and_gradient() {
         // Both pick the same element of each window: equal, not merely close.
         assert_close(&fast.0, &burn.0, 0.0, &format!("{what}: output"));
         assert_close(&fast.1, &burn.1, 0.0, &format!("{what}: input gradient"));
+        // With a ReLU folded in: Burn's ReLU, then its pooling. Shifted down by 1, about a
+        // sixth of the inputs stay positive, so some whole windows are cut to 0 (their gradient
+        // stopped) and others are not.
+        let x_signed = x.clone() - 1.0;
+        let fused = output_and_grad(&x_signed, |x| {
+            pool::max_pool2d_relu(&x, geometry).expect("the fused path must be the one under test")
+        });
+        let burn_relu = output_and_grad(&x_signed, |x| module.forward(burn::tensor::activation::relu(x)));
+        assert_close(&fused.0, &burn_relu.0, 0.0, &format!("{what}: relu output"));
+        assert_close(&fused.1, &burn_relu.1, 0.0, &format!("{what}: relu input gradient"));
+        cut += fused.0.iter().filter(|&&v| v == 0.0).count();
+        kept += fused.0.iter().filter(|&&v| v > 0.0).count();
         // Inference (no autodiff) gives the same output.
         let plain = pool::max_pool2d(&x.clone().inner(), geometry).expect("flex");
         assert_close(
@@ -77,6 +97,7 @@ fn max_pooling_matches_burn_in_value_and_gradient() {
             &format!("{what}: untracked output"),
         );
     }
+    assert!(cut > 100 && kept > 100, "the ReLU cut {cut} windows and kept {kept}: both must occur");
 }
 
 #[test]

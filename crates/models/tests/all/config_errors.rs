@@ -107,6 +107,28 @@ decoder = [{ filters = 32, stride = 2, kernel_size = 1 }]
 }
 
 #[test]
+fn transposed_upsampling_takes_its_stride_from_pool_size() {
+    let (err, message) = error(
+        r#"
+[model]
+kind = "conv_autoencoder"
+encoder = [{ filters = 32 }, { filters = 32 }]
+decoder = [{ filters = 32 }, { filters = 32, stride = 2 }]
+upsampling = "transposed"
+"#,
+    );
+    assert_eq!(
+        err,
+        ModelConfigError::TransposedStride {
+            field: "decoder[1].stride".into(),
+            stride: 2,
+            pool_size: 2,
+        }
+    );
+    assert!(message.contains("pool_size (2)"), "{message}");
+}
+
+#[test]
 fn mirror_with_an_explicit_decoder() {
     let (err, _) = error(
         r#"

@@ -191,6 +191,16 @@ encoder = [{ filters = 32 }, { filters = 32 }]
 decoder = [{ filters = 32 }, { filters = 32 }]
 "#;
 
+/// keras.io's convolutional autoencoder: the denoising AE's layers, upsampling by transposed
+/// convolutions of stride 2.
+pub const CONV_AE_TRANSPOSED: &str = r#"
+[model]
+kind = "conv_autoencoder"
+encoder = [{ filters = 32 }, { filters = 32 }]
+decoder = [{ filters = 32 }, { filters = 32 }]
+upsampling = "transposed"
+"#;
+
 pub const STRIDED_CONV_AE: &str = r#"
 [model]
 kind = "strided_conv_autoencoder"
@@ -337,6 +347,27 @@ fn conv_autoencoder_pooling() {
 fn conv_denoising_autoencoder_pooling() {
     let (config, _) = check(CONV_DENOISING_AE, 28_353);
     assert_eq!(config.latent_dim(), Some(32 * 7 * 7));
+}
+
+#[test]
+fn conv_autoencoder_transposed() {
+    // keras.io's printout: 28,353 parameters, as the nearest-upsampling twin.
+    let (config, model) = check(CONV_AE_TRANSPOSED, 28_353);
+    assert_eq!(config.latent_dim(), Some(32 * 7 * 7));
+    let rows = model.summary().rows;
+    let layers: Vec<_> = rows.iter().map(|r| (r.kind.as_str(), r.output_shape[1])).collect();
+    assert_eq!(
+        layers,
+        [
+            ("Conv2D", 28),
+            ("MaxPooling2D", 14),
+            ("Conv2D", 14),
+            ("MaxPooling2D", 7),
+            ("Conv2DTranspose", 14),
+            ("Conv2DTranspose", 28),
+            ("Conv2D", 28),
+        ]
+    );
 }
 
 #[test]
