@@ -117,7 +117,7 @@ impl PoolShape {
                 );
                 if self.relu {
                     for (y, at) in y.iter_mut().zip(at.iter_mut()) {
-                        // `!(y > 0)` rather than `y <= 0`: Burn's ReLU maps NaN to 0 too.
+                        // `!(y > 0)` rather than `y <= 0`: a NaN maximum gives 0, as a ReLU does.
                         if !(*y > 0.0) {
                             (*y, *at) = (0.0, NO_GRADIENT);
                         }
