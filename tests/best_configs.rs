@@ -43,5 +43,5 @@ fn best_configs_validate_hold_out_validation_and_keep_their_limits() {
         }
         seen.push(rel);
     }
-    assert_eq!(seen.len(), 9, "{seen:?}");
+    assert_eq!(seen.len(), 10, "{seen:?}");
 }

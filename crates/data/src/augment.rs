@@ -1,6 +1,6 @@
 //! Seeded data augmentation of training batches on the device: a random affine map per image
-//! (integer shift, small rotation and scaling) drawn from a seed, applied by one bilinear
-//! `grid_sample_2d` over the batch.
+//! (integer shift, small rotation and scaling, a left-right mirror) drawn from a seed, applied by
+//! one bilinear `grid_sample_2d` over the batch.
 
 use burn::prelude::*;
 use burn::tensor::ops::{GridSampleOptions, GridSamplePaddingMode, InterpolateMode};
@@ -26,11 +26,15 @@ pub struct Augment {
     /// Largest relative scaling: each image is scaled by a factor drawn uniformly from
     /// `[1 - scale, 1 + scale]` (default 0). In `[0, 0.5]`.
     pub scale: f64,
+    /// Mirror each image left to right with probability 1/2 (Keras' `RandomFlip("horizontal")`;
+    /// default false). For sets whose classes look the same mirrored, such as Fashion-MNIST's
+    /// clothes, never for digits.
+    pub horizontal_flip: bool,
 }
 
 impl Default for Augment {
     fn default() -> Self {
-        Augment { shift: 2, rotation: 0.0, scale: 0.0 }
+        Augment { shift: 2, rotation: 0.0, scale: 0.0, horizontal_flip: false }
     }
 }
 
@@ -54,7 +58,7 @@ impl Augment {
 
     /// Whether the settings move nothing.
     pub fn is_identity(&self) -> bool {
-        self.shift == 0 && self.rotation == 0.0 && self.scale == 0.0
+        self.shift == 0 && self.rotation == 0.0 && self.scale == 0.0 && !self.horizontal_flip
     }
 
     /// The `[n, 2, 3]` affine maps, row-major, that take an output pixel's normalized
@@ -69,15 +73,19 @@ impl Augment {
                 let dy = if shift > 0 { rng.random_range(-shift..=shift) } else { 0 };
                 let angle = if self.rotation > 0.0 { rng.random_range(-self.rotation..=self.rotation) } else { 0.0 };
                 let factor = if self.scale > 0.0 { rng.random_range(1.0 - self.scale..=1.0 + self.scale) } else { 1.0 };
+                // Drawn last and only when asked for, so the other moves of a seed stay as they
+                // were without the flip.
+                let mirror = if self.horizontal_flip && rng.random_bool(0.5) { -1.0 } else { 1.0 };
                 // Output pixel p samples the input at R(-angle) · p / factor - shift: the image
                 // turns by `angle`, grows by `factor` and moves by (dx, dy) pixels. A pixel is
                 // 2 / width normalized units wide; x and y are scaled apart so a rotation of a
-                // non-square image stays a rotation in pixels.
+                // non-square image stays a rotation in pixels. A mirror negates the output's x:
+                // the image is moved, turned and scaled as without it, then mirrored.
                 let (sin, cos) = (-angle.to_radians()).sin_cos();
                 let (sx, sy) = (width as f64 / 2.0, height as f64 / 2.0);
                 let a = [
-                    [cos / factor, -sin / factor * sy / sx, -(dx as f64) / sx],
-                    [sin / factor * sx / sy, cos / factor, -(dy as f64) / sy],
+                    [mirror * cos / factor, -sin / factor * sy / sx, -(dx as f64) / sx],
+                    [mirror * sin / factor * sx / sy, cos / factor, -(dy as f64) / sy],
                 ];
                 a.map(|row| row.map(|v| v as f32))
             })
@@ -137,7 +145,7 @@ mod tests {
 
     #[test]
     fn a_pure_shift_moves_every_pixel_by_whole_pixels() {
-        let augment = Augment { shift: 2, rotation: 0.0, scale: 0.0 };
+        let augment = Augment { shift: 2, rotation: 0.0, scale: 0.0, horizontal_flip: false };
         // Find seeds whose draw is a non-zero shift; the moved image must be the dot shifted
         // exactly by (dx, dy), with no blur.
         let mut checked = 0;
@@ -158,8 +166,36 @@ mod tests {
     }
 
     #[test]
+    fn a_flip_mirrors_about_half_the_images_exactly_and_keeps_the_other_moves() {
+        let flip = Augment { shift: 2, rotation: 0.0, scale: 0.0, horizontal_flip: true };
+        let plain = Augment { horizontal_flip: false, ..flip.clone() };
+        let mut mirrored = 0;
+        for seed in 0..40 {
+            let (with, without) = (flip.draw(1, 8, 8, seed)[0], plain.draw(1, 8, 8, seed)[0]);
+            // The shift is the same draw with or without the flip.
+            assert_eq!((with[0][2], with[1][2]), (without[0][2], without[1][2]), "seed {seed}");
+            if with[0][0] > 0.0 {
+                assert_eq!(with, without, "seed {seed}: not mirrored, so not changed");
+                continue;
+            }
+            mirrored += 1;
+            // The dot at column 4 of 8 moves by the shift, then the mirror sends column j to
+            // column 7 - j.
+            let dx = (-with[0][2] * 4.0).round() as i64;
+            let dy = (-with[1][2] * 4.0).round() as i64;
+            let out = values(flip.apply_to(dot(), seed));
+            let (r, c) = (3 + dy, 7 - (4 + dx));
+            for (k, &v) in out.iter().enumerate() {
+                let expected = if k as i64 == r * 8 + c { 1.0 } else { 0.0 };
+                assert!((v - expected).abs() < 1e-5, "seed {seed}, mirrored, shift ({dx}, {dy}): pixel {k} = {v}");
+            }
+        }
+        assert!((10..=30).contains(&mirrored), "{mirrored} of 40 draws mirrored, expected about half");
+    }
+
+    #[test]
     fn the_same_seed_draws_the_same_images_and_another_seed_others() {
-        let augment = Augment { shift: 2, rotation: 15.0, scale: 0.1 };
+        let augment = Augment { shift: 2, rotation: 15.0, scale: 0.1, horizontal_flip: true };
         let images = Tensor::<4>::random([16, 1, 28, 28], burn::tensor::Distribution::Uniform(0.0, 1.0), &device());
         let a = values(augment.apply_to(images.clone(), 7));
         let b = values(augment.apply_to(images.clone(), 7));
@@ -173,7 +209,7 @@ mod tests {
         // With rotation = 90 every draw is some angle in [-90, 90]; pick the map by hand instead:
         // apply the formula of `draw` for exactly +90 degrees through a tiny augment whose rng
         // range is a single point.
-        let augment = Augment { shift: 0, rotation: 90.0, scale: 0.0 };
+        let augment = Augment { shift: 0, rotation: 90.0, scale: 0.0, horizontal_flip: false };
         // Search a seed whose angle is within 0.5 degree of ±90.
         let seed = (0..10_000u64)
             .find(|&s| {
@@ -197,8 +233,9 @@ mod tests {
 
     #[test]
     fn identity_settings_leave_the_batch_alone() {
-        let augment = Augment { shift: 0, rotation: 0.0, scale: 0.0 };
+        let augment = Augment { shift: 0, rotation: 0.0, scale: 0.0, horizontal_flip: false };
         assert!(augment.is_identity());
+        assert!(!Augment { horizontal_flip: true, ..augment.clone() }.is_identity());
         let d = device();
         let batch = Batch { input: dot(), target: dot(), labels: Tensor::from_data(TensorData::new(vec![1i64], [1]), &d) };
         assert_eq!(values(augment.apply(batch, 3).input), values(dot()));

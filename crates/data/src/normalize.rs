@@ -1,6 +1,7 @@
 //! Pixel normalizations whose statistics come from the training split only and are kept, so an
 //! evaluation later applies exactly the same transform.
 
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::Split;
@@ -58,9 +59,15 @@ impl NormStats {
         (raw - self.offset) / self.scale
     }
 
-    /// Normalizes raw pixels.
+    /// Normalizes raw pixels, in blocks over the thread pool: MNIST's training split becomes
+    /// 184 MB of `f32`, and the first write to each fresh page of it costs more than the
+    /// arithmetic (a tenth of the speedrun's wall time on one thread).
     pub fn apply(&self, pixels: &[u8]) -> Vec<f32> {
-        pixels.iter().map(|&p| self.apply_one(p as f32)).collect()
+        let mut out = vec![0.0f32; pixels.len()];
+        out.par_chunks_mut(1 << 16).zip(pixels.par_chunks(1 << 16)).for_each(|(out, pixels)| {
+            out.iter_mut().zip(pixels).for_each(|(o, &p)| *o = self.apply_one(p as f32));
+        });
+        out
     }
 
     /// Maps normalized values back to [0, 1] grey levels (for pictures and PSNR).

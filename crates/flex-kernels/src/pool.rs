@@ -113,16 +113,17 @@ impl PoolShape {
             .for_each(|((y, at), plane)| {
                 vectorized(
                     #[inline(always)]
-                    || self.pool_plane(plane, y, at),
-                );
-                if self.relu {
-                    for (y, at) in y.iter_mut().zip(at.iter_mut()) {
-                        // `!(y > 0)` rather than `y <= 0`: a NaN maximum gives 0, as a ReLU does.
-                        if !(*y > 0.0) {
-                            (*y, *at) = (0.0, NO_GRADIENT);
+                    || match (self.is_2x2(), self.relu) {
+                        (true, true) => self.pool_plane_2x2::<true>(plane, y, at),
+                        (true, false) => self.pool_plane_2x2::<false>(plane, y, at),
+                        (false, relu) => {
+                            self.pool_plane(plane, y, at);
+                            if relu {
+                                y.iter_mut().zip(at.iter_mut()).for_each(|(y, at)| fold_relu(y, at));
+                            }
                         }
-                    }
-                }
+                    },
+                );
             });
         (y, at)
     }
@@ -134,11 +135,9 @@ impl PoolShape {
         g.kernel == [2, 2] && g.stride == [2, 2] && g.padding == [[0, 0], [0, 0]]
     }
 
+    /// Each window's max and the index of its first occurrence, by the general window loop.
     #[inline(always)]
     fn pool_plane(&self, plane: &[f32], y: &mut [f32], at: &mut [u32]) {
-        if self.is_2x2() {
-            return self.pool_plane_2x2(plane, y, at);
-        }
         let [_, w] = self.input;
         let [oh, ow] = self.output;
         for oy in 0..oh {
@@ -161,11 +160,13 @@ impl PoolShape {
         }
     }
 
-    /// [`Self::pool_plane`] for 2×2 windows at stride 2: the same comparisons in the same order
-    /// (so the same maxima and, on ties, the same first index), without the general loop's
-    /// window arithmetic and bounds checks, which made pooling a sixth of the speedrun's step.
+    /// [`Self::pool_plane`] for 2×2 windows at stride 2, then the folded ReLU when `RELU`: the
+    /// same comparisons in the same order (so the same maxima and, on ties, the same first
+    /// index), written as selects rather than branches. Which pixel of a window is largest is a
+    /// coin toss on real activations, so branches were mispredicted about half the time, and
+    /// pooling was a sixth of the speedrun's step.
     #[inline(always)]
-    fn pool_plane_2x2(&self, plane: &[f32], y: &mut [f32], at: &mut [u32]) {
+    fn pool_plane_2x2<const RELU: bool>(&self, plane: &[f32], y: &mut [f32], at: &mut [u32]) {
         let [_, w] = self.input;
         let ow = self.output[1];
         let rows = y.chunks_exact_mut(ow).zip(at.chunks_exact_mut(ow));
@@ -176,17 +177,16 @@ impl PoolShape {
             for (ox, ((upper, lower), (y, at))) in pairs.zip(y.iter_mut().zip(at.iter_mut())).enumerate() {
                 // Scan order of the general loop: (0, 0), (0, 1), (1, 0), (1, 1).
                 let (mut best, mut offset) = (upper[0], 0);
-                if upper[1] > best {
-                    (best, offset) = (upper[1], 1);
-                }
-                if lower[0] > best {
-                    (best, offset) = (lower[0], w);
-                }
-                if lower[1] > best {
-                    (best, offset) = (lower[1], w + 1);
+                for (v, o) in [(upper[1], 1), (lower[0], w), (lower[1], w + 1)] {
+                    let larger = v > best;
+                    best = if larger { v } else { best };
+                    offset = if larger { o } else { offset };
                 }
                 *y = best;
                 *at = (top + 2 * ox + offset) as u32;
+                if RELU {
+                    fold_relu(y, at);
+                }
             }
         }
     }
@@ -203,13 +203,26 @@ impl PoolShape {
             .zip(dy.par_chunks(oh * ow).zip(at.par_chunks(oh * ow)))
             .for_each(|(dx, (dy, at))| {
                 for (&g, &i) in dy.iter().zip(at) {
-                    if i != NO_GRADIENT {
-                        dx[i as usize] += g;
-                    }
+                    // Selects, not a branch: a folded ReLU stops the gradient of about half the
+                    // windows, at random, and the branch was mispredicted as often. A stopped
+                    // window adds +0 to pixel 0, which changes nothing there (its sum starts at
+                    // +0 and is never -0).
+                    let routed = i != NO_GRADIENT;
+                    let (i, g) = if routed { (i as usize, g) } else { (0, 0.0) };
+                    dx[i] += g;
                 }
             });
         dx
     }
+}
+
+/// The folded ReLU of one pooled value: a window whose max is not positive gives 0 and routes
+/// no gradient. `!(y > 0)` rather than `y <= 0`: a NaN maximum gives 0, as a ReLU does.
+#[inline(always)]
+fn fold_relu(y: &mut f32, at: &mut u32) {
+    let pass = *y > 0.0;
+    *y = if pass { *y } else { 0.0 };
+    *at = if pass { *at } else { NO_GRADIENT };
 }
 
 /// The pooling ops this crate implements for `flex` (and autodiff over `flex`).

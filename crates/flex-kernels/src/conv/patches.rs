@@ -419,21 +419,34 @@ impl Phases {
 #[inline(always)]
 fn copy_short(dst: &mut [f32], src: &[f32]) {
     assert_eq!(dst.len(), src.len(), "copy lengths differ");
+    match dst.len() {
+        n if n >= 16 => copy_blocks::<16>(dst, src),
+        n if n >= 8 => copy_blocks::<8>(dst, src),
+        n if n >= 4 => copy_blocks::<4>(dst, src),
+        _ => dst.iter_mut().zip(src).for_each(|(d, &s)| *d = s),
+    }
+}
+
+/// `dst = src` (at least `B` values) in blocks of `B`, the last block overlapping the one before
+/// it instead of a loop over the remainder. Each block is an array move of a size known when
+/// compiling: a block length the compiler can't see (a loop over the sizes) is a `memcpy` call.
+#[inline(always)]
+fn copy_blocks<const B: usize>(dst: &mut [f32], src: &[f32]) {
     let n = dst.len();
-    for block in [16, 8, 4] {
-        if n >= block {
-            let (d_blocks, s_blocks) = (dst.chunks_exact_mut(block), src.chunks_exact(block));
-            for (d, s) in d_blocks.zip(s_blocks) {
-                d.copy_from_slice(s);
-            }
-            // The last block overlaps the previous one instead of a loop over the remainder.
-            dst[n - block..].copy_from_slice(&src[n - block..]);
-            return;
-        }
+    for (d, s) in dst.chunks_exact_mut(B).zip(src.chunks_exact(B)) {
+        *block_mut::<B>(d) = *block::<B>(s);
     }
-    for (d, &s) in dst.iter_mut().zip(src) {
-        *d = s;
-    }
+    *block_mut::<B>(&mut dst[n - B..]) = *block::<B>(&src[n - B..]);
+}
+
+#[inline(always)]
+fn block<const B: usize>(s: &[f32]) -> &[f32; B] {
+    s.try_into().expect("a block of B values")
+}
+
+#[inline(always)]
+fn block_mut<const B: usize>(s: &mut [f32]) -> &mut [f32; B] {
+    s.try_into().expect("a block of B values")
 }
 
 #[cfg(test)]

@@ -195,7 +195,7 @@ impl<'a> Session<'a> {
             state,
             objective: objective(c),
             steps_log,
-            augment: c.data.augment.clone().unwrap_or(Augment { shift: 0, rotation: 0.0, scale: 0.0 }),
+            augment: c.data.augment.clone().unwrap_or(Augment { shift: 0, rotation: 0.0, scale: 0.0, horizontal_flip: false }),
             wants_sparsity,
             resumed_from: checkpoint.map(|checkpoint| checkpoint.dir),
             _lock: lock,
