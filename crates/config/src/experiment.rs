@@ -119,6 +119,9 @@ impl Experiment {
         if !(t.label_smoothing.is_finite() && (0.0..1.0).contains(&t.label_smoothing)) {
             return Err(invalid("training.label_smoothing", format!("= {} must be in [0, 1)", t.label_smoothing)));
         }
+        if let Some(decay) = t.ema.filter(|d| !(d.is_finite() && *d > 0.0 && *d < 1.0)) {
+            return Err(invalid("training.ema", format!("= {decay} must be a decay between 0 and 1 (exclusive), e.g. 0.999")));
+        }
         if t.label_smoothing > 0.0 && c.model.task() != Task::Classifier {
             return Err(invalid("training.label_smoothing", "smooths the class labels of a classifier; an autoencoder has none".into()));
         }

@@ -173,6 +173,14 @@ pub struct TrainingSection {
     /// How many epoch checkpoints to keep (the best one is always kept).
     #[serde(default = "default_keep")]
     pub keep_checkpoints: usize,
+    /// Keep an exponential moving average of the weights with this decay per step, in (0, 1),
+    /// e.g. 0.999 (Keras' `use_ema` with `ema_momentum`, timm's `ModelEma`): after every step
+    /// `average = decay * average + (1 - decay) * weights`, with the decay warmed up as
+    /// `min(decay, (1 + step) / (10 + step))` so the first steps' average follows the weights.
+    /// Validation, the checkpoints' `model.bpk` and the test use the average; the trained
+    /// weights are kept beside it, as `training.bpk`, for `--resume`. Absent = off.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ema: Option<f64>,
 }
 
 fn is_zero(v: &f64) -> bool {

@@ -14,7 +14,7 @@ mod normalize;
 mod source;
 mod split;
 
-pub use augment::Augment;
+pub use augment::{Augment, Elastic};
 pub use device::{Batch, Batches, DeviceSplit, GPU_CHUNK_BYTES, Images, images_tensor};
 pub use error::DataError;
 pub use images::{IMAGE_EXTENSIONS, ImageFolder, decode_grey, decode_image, image_files, ImageOptions, ImageSet, MAX_SIDE, Unreadable};

@@ -134,6 +134,9 @@ pub struct TrainState {
     pub model: Option<mnist_models::ModelConfig>,
 }
 
+/// The name of [`Checkpoint::training_weights_file`] in a checkpoint directory.
+pub const TRAINING_WEIGHTS_FILE: &str = "training.bpk";
+
 /// A checkpoint on disk.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Checkpoint {
@@ -152,6 +155,12 @@ impl Checkpoint {
     /// The optimizer state.
     pub fn optimizer_file(&self) -> PathBuf {
         self.dir.join("optimizer.bpk")
+    }
+
+    /// The weights the optimizer steps, saved beside `model.bpk` only when `training.ema` keeps
+    /// an average of them (`model.bpk` then holds the average): what `--resume` continues.
+    pub fn training_weights_file(&self) -> PathBuf {
+        self.dir.join(TRAINING_WEIGHTS_FILE)
     }
 }
 

@@ -13,6 +13,7 @@ use mnist_config::{ConfigError, Difference};
 use mnist_runs::{LoadError, RunError, StopSignal};
 
 pub mod bench;
+pub mod ema;
 pub mod optim;
 pub mod optimizer;
 pub mod progress;

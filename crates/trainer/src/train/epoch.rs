@@ -13,7 +13,7 @@ use mnist_models::Model;
 use mnist_config::Monitor;
 use mnist_runs::evaluate::{Accumulator, Averages, EVAL_BATCH, describe, eval_seed, evaluate};
 use mnist_runs::metrics::{self, MetricRow};
-use mnist_runs::run_dir::{RunDir, RunError};
+use mnist_runs::run_dir::{RunDir, RunError, TRAINING_WEIGHTS_FILE};
 use mnist_runs::{hooks, stop, tensorboard};
 
 use super::{Session, train_step};
@@ -90,6 +90,9 @@ impl Session<'_> {
             }
             acc.add(&b.terms, b.correct, b.squared_error, n);
             self.state.global_step += 1;
+            if let Some(average) = self.average.as_mut() {
+                average.update(&model, self.state.global_step);
+            }
             if (i + 1) % t.log_every == 0 || i + 1 == steps {
                 // The only host synchronization of the loop: every `log_every` steps.
                 let so_far = acc.read(&self.data.stats, pixels);
@@ -110,12 +113,12 @@ impl Session<'_> {
         Ok((model, Trained { pass: Pass { averages, seconds, time }, lr, first_step }))
     }
 
-    /// The trained model on the validation split.
+    /// The trained model (the average of its weights with `training.ema`) on the validation split.
     pub(super) fn validate(&self, model: &Model, trained: &Trained) -> Result<Pass, TrainError> {
         let seed = self.experiment.config().experiment.seed;
         let steps = (trained.first_step, self.state.global_step);
         let start = Instant::now();
-        let averages = evaluate(&model.valid(), &self.data.validation, &self.objective, &self.data.stats, EVAL_BATCH, eval_seed(seed, "validation"));
+        let averages = evaluate(&self.evaluated(model), &self.data.validation, &self.objective, &self.data.stats, EVAL_BATCH, eval_seed(seed, "validation"));
         check_finite(&averages, self.state.epoch + 1, steps, self.run.path())?;
         let seconds = start.elapsed().as_secs_f64();
         let time = metrics::now_unix();
@@ -161,13 +164,21 @@ impl Session<'_> {
         Verdict { improved, early }
     }
 
-    /// Writes the epoch out: the checkpoint (weights, optimizer, state), `metrics.csv`, and the
+    /// Writes the epoch out: the checkpoint (weights, optimizer, state; with `training.ema` the
+    /// average as `model.bpk` and the trained weights beside it), `metrics.csv`, and the
     /// `new_rows` of the history as TensorBoard points.
     pub(super) fn save_epoch(&self, model: &Model, new_rows: Range<usize>) -> Result<(), TrainError> {
         let t = &self.experiment.config().training;
         let o = &self.optim;
+        let evaluated = self.average.as_ref().map(|average| average.apply(model));
         self.run.save_checkpoint(&self.state, t.keep_checkpoints, |dir| {
-            model.clone().save_file(dir.join("model.bpk")).map_err(|e| e.to_string())?;
+            match evaluated {
+                Some(average) => {
+                    average.save_file(dir.join("model.bpk")).map_err(|e| e.to_string())?;
+                    model.clone().save_file(dir.join(TRAINING_WEIGHTS_FILE)).map_err(|e| e.to_string())?;
+                }
+                None => model.clone().save_file(dir.join("model.bpk")).map_err(|e| e.to_string())?,
+            }
             o.save(dir.join("optimizer.bpk")).map_err(|e| e.to_string())
         })?;
         self.run.write_metrics(&self.state.history)?;

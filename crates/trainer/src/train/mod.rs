@@ -25,6 +25,7 @@ use mnist_runs::steps::StepLog;
 use mnist_runs::{EvalSplit, TestResult};
 
 use crate::TrainError;
+use crate::ema::WeightAverage;
 use crate::progress::{Observer, Progress, ProgressMode};
 use resume::{Resumed, create_or_extend, open_or_resume, restore};
 
@@ -142,6 +143,8 @@ struct Session<'a> {
     steps_log: Option<StepLog>,
     /// `data.augment`, or the augmentation that changes nothing.
     augment: Augment,
+    /// `training.ema`: the average of the weights, which validation, checkpoints and the test use.
+    average: Option<WeightAverage>,
     /// Whether the step log records the latent units' sparsity (autoencoders).
     wants_sparsity: bool,
     /// The checkpoint directory a resumed run continues from.
@@ -179,9 +182,12 @@ impl<'a> Session<'a> {
             run.write_info(&info)?;
         }
         let optim = crate::optimizer::build(&c.training.optimizer);
-        let (model, optim, state) = match &checkpoint {
+        let (model, optim, state, average) = match &checkpoint {
             Some(checkpoint) => restore(model, optim, checkpoint, &run, c)?,
-            None => (model, optim, fresh_state(experiment)),
+            None => {
+                let average = c.training.ema.map(WeightAverage::new);
+                (model, optim, fresh_state(experiment), average)
+            }
         };
         let steps_log = c.training.per_step_log.then(|| StepLog::open(&run, state.global_step)).transpose()?;
         let wants_sparsity = steps_log.is_some() && c.model.task() != Task::Classifier;
@@ -195,7 +201,8 @@ impl<'a> Session<'a> {
             state,
             objective: objective(c),
             steps_log,
-            augment: c.data.augment.clone().unwrap_or(Augment { shift: 0, rotation: 0.0, scale: 0.0, horizontal_flip: false }),
+            augment: c.data.augment.clone().unwrap_or(Augment::none()),
+            average,
             wants_sparsity,
             resumed_from: checkpoint.map(|checkpoint| checkpoint.dir),
             _lock: lock,
@@ -247,7 +254,7 @@ impl<'a> Session<'a> {
     fn finish(&mut self, model: &Model, started: Instant, progress: &Progress) -> Result<TrainOutcome, TrainError> {
         let c = self.experiment.config();
         let t = &c.training;
-        let test = evaluate(&model.valid(), &self.data.test, &self.objective, &self.data.stats, EVAL_BATCH, eval_seed(c.experiment.seed, "test"));
+        let test = evaluate(&self.evaluated(model), &self.data.test, &self.objective, &self.data.stats, EVAL_BATCH, eval_seed(c.experiment.seed, "test"));
         // test.json before run.json says finished: a finished run always has its test result. The
         // model is the one of the last epoch's checkpoint (every epoch is saved).
         let result = TestResult {
@@ -271,6 +278,17 @@ impl<'a> Session<'a> {
             stopped_early: self.state.stopped && t.steps.is_none_or(|s| self.state.global_step < s),
             seconds: started.elapsed().as_secs_f64(),
         })
+    }
+}
+
+impl Session<'_> {
+    /// The model that validation, the checkpoints' `model.bpk` and the test use, without
+    /// autodiff: the average of the weights with `training.ema`, else the weights.
+    fn evaluated(&self, model: &Model) -> Model {
+        match &self.average {
+            Some(average) => average.apply(model),
+            None => model.valid(),
+        }
     }
 }
 

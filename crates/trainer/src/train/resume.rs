@@ -4,6 +4,7 @@
 
 use std::path::Path;
 
+use burn::module::Module;
 use burn::optim::ModuleOptimizer;
 use mnist_data::NormStats;
 use mnist_models::Model;
@@ -16,6 +17,7 @@ use mnist_runs::{hooks, tensorboard};
 use super::TrainOptions;
 use super::epoch::events_error;
 use crate::TrainError;
+use crate::ema::WeightAverage;
 
 /// The run `--resume` continues: its directory (locked) and the checkpoint and facts to start from.
 pub(super) struct Resumed {
@@ -126,17 +128,31 @@ fn extend_run(run: &RunDir, info: &RunInfo, config: &Config, from: usize) -> Res
 }
 
 /// Continues from `checkpoint`: its weights into `model`, its optimizer state into `optim`, its
-/// training state; `metrics.csv` and the event file are rewritten from the checkpoint's history.
+/// training state and, with `training.ema`, the average of the weights (`model.bpk`, the trained
+/// weights then in `training.bpk`); `metrics.csv` and the event file are rewritten from the
+/// checkpoint's history.
 pub(super) fn restore(
     model: Model,
     optim: ModuleOptimizer,
     checkpoint: &Checkpoint,
     run: &RunDir,
     config: &Config,
-) -> Result<(Model, ModuleOptimizer, TrainState), TrainError> {
+) -> Result<(Model, ModuleOptimizer, TrainState, Option<WeightAverage>), TrainError> {
     hooks::set_epoch(checkpoint.state.epoch);
     hooks::point("load");
-    let model = mnist_runs::load::load_weights(model, checkpoint, &config.model, run.path())?;
+    let saved = mnist_runs::load::load_weights(model.clone(), checkpoint, &config.model, run.path())?;
+    let (model, average) = match config.training.ema {
+        Some(decay) => {
+            // The average is read before the trained weights load: a clone shares batch
+            // normalization's running statistics with the model it came from, so loading into
+            // the model would change the clone's.
+            let average = WeightAverage::start(&saved, decay);
+            let path = checkpoint.training_weights_file();
+            let trained = model.try_load_file(&path).map_err(|e| TrainError::Weights { path, reason: e.to_string() })?;
+            (trained, Some(average))
+        }
+        None => (saved, None),
+    };
     let optim = optim.load(checkpoint.optimizer_file()).map_err(|e| TrainError::Weights {
         path: checkpoint.optimizer_file(),
         reason: e.to_string(),
@@ -148,5 +164,5 @@ pub(super) fn restore(
     tensorboard::RunTimes::read(run.path()).fill(&mut state.history);
     let board = run.file(tensorboard::TENSORBOARD_DIR);
     tensorboard::write_scalars(&board, &metrics::scalars(&state.history)).map_err(events_error(&board))?;
-    Ok((model, optim, state))
+    Ok((model, optim, state, average))
 }
