@@ -3,8 +3,8 @@
 //! checkpoints' `model.bpk` and the test use.
 //!
 //! The average covers every float tensor of the model, batch normalization's running statistics
-//! included (as timm averages buffers), and is kept by the module path of each tensor, so it does
-//! not depend on parameter ids, which a checkpoint load may change.
+//! included (as timm averages buffers), and is kept by the module path of each tensor, so an
+//! average read from a checkpoint meets the model's tensors whatever parameter ids they carry.
 
 use std::collections::HashMap;
 
@@ -59,7 +59,7 @@ impl WeightAverage {
     }
 }
 
-/// The dotted module path of the tensor being visited, e.g. `Cnn.conv.0.conv.weight`.
+/// The names of the modules entered down to the tensor being visited, joined by dots.
 fn key(path: &[String]) -> String {
     path.join(".")
 }

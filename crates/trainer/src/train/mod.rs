@@ -249,6 +249,15 @@ impl<'a> Session<'a> {
         self.state.epoch < self.experiment.config().training.epochs && !self.state.stopped
     }
 
+    /// The model that validation, the checkpoints' `model.bpk` and the test use, without
+    /// autodiff: the average of the weights with `training.ema`, else the weights.
+    fn evaluated(&self, model: &Model) -> Model {
+        match &self.average {
+            Some(average) => average.apply(model),
+            None => model.valid(),
+        }
+    }
+
     /// The end of the run: the final model on the test split, `test.json`, then `run.json`
     /// marked finished.
     fn finish(&mut self, model: &Model, started: Instant, progress: &Progress) -> Result<TrainOutcome, TrainError> {
@@ -278,17 +287,6 @@ impl<'a> Session<'a> {
             stopped_early: self.state.stopped && t.steps.is_none_or(|s| self.state.global_step < s),
             seconds: started.elapsed().as_secs_f64(),
         })
-    }
-}
-
-impl Session<'_> {
-    /// The model that validation, the checkpoints' `model.bpk` and the test use, without
-    /// autodiff: the average of the weights with `training.ema`, else the weights.
-    fn evaluated(&self, model: &Model) -> Model {
-        match &self.average {
-            Some(average) => average.apply(model),
-            None => model.valid(),
-        }
     }
 }
 
