@@ -31,9 +31,10 @@ impl WeightAverage {
     /// An average that starts at `model`'s weights (a checkpoint's saved average), with `decay`
     /// per step.
     pub fn start(model: &Model, decay: f64) -> Self {
-        let mut collect = Collect { path: Vec::new(), values: HashMap::new() };
-        model.visit(&mut collect);
-        WeightAverage { decay, values: collect.values }
+        let mut average = WeightAverage::new(decay);
+        // A new average takes the weights of its first update, whatever the step.
+        average.update(model, 1);
+        average
     }
 
     /// The decay of the update after optimizer step `step` (1-based): warmed up as
@@ -69,25 +70,6 @@ fn flat<const D: usize>(param: &Param<Tensor<D>>) -> Tensor<1> {
     let value = param.val().inner();
     let n = value.shape().num_elements();
     value.reshape([n])
-}
-
-struct Collect {
-    path: Vec<String>,
-    values: HashMap<String, Tensor<1>>,
-}
-
-impl ModuleVisitor for Collect {
-    fn enter_module(&mut self, name: &str, _container_type: &str) {
-        self.path.push(name.to_string());
-    }
-
-    fn exit_module(&mut self, _name: &str, _container_type: &str) {
-        self.path.pop();
-    }
-
-    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
-        self.values.insert(key(&self.path), flat(param));
-    }
 }
 
 struct Update<'a> {
@@ -147,9 +129,8 @@ mod tests {
     use mnist_models::{MlpConfig, ModelConfig};
 
     fn weights(model: &Model) -> HashMap<String, Vec<f32>> {
-        let mut collect = Collect { path: Vec::new(), values: HashMap::new() };
-        model.visit(&mut collect);
-        collect.values.into_iter().map(|(k, v)| (k, v.into_data().try_to_vec::<f32>().unwrap())).collect()
+        let values = WeightAverage::start(model, 0.5).values;
+        values.into_iter().map(|(k, v)| (k, v.into_data().try_to_vec::<f32>().unwrap())).collect()
     }
 
     /// A small MLP with batch normalization, freshly initialized (each call draws other weights).
