@@ -7,7 +7,8 @@
 //! A `KeyboardInterrupt` from them (Ctrl-C in a terminal, Jupyter's interrupt button) becomes the
 //! engine's stop request, exactly what SIGINT is to the CLI: training stops before its next step
 //! with every file consistent, and the run resumes exactly. The interrupt is raised once the work
-//! has stopped. A callback that raises stops the work the same way, and its exception is raised.
+//! has stopped. A callback that raises stops the work the same way, and its exception is raised;
+//! a `KeyboardInterrupt` raised inside a callback (a Ctrl-C that landed while it ran) is the Ctrl-C.
 
 use std::panic::AssertUnwindSafe;
 use std::sync::Mutex;
@@ -15,6 +16,7 @@ use std::sync::mpsc::{self, RecvTimeoutError, Sender};
 use std::time::Duration;
 
 use mnist_runs::{StopSignal, stop};
+use pyo3::exceptions::PyKeyboardInterrupt;
 use pyo3::prelude::*;
 
 /// Longest wait between two looks at Python's pending signals.
@@ -70,7 +72,14 @@ pub fn run_released<R: Send + 'static>(
                 if failed.is_none()
                     && let Err(e) = on_message(py, message)
                 {
-                    failed = Some(e);
+                    // A Ctrl-C that lands while a handler runs Python code is raised inside it by
+                    // the interpreter: it is the same Ctrl-C, so it stops the work as one (with
+                    // the message saying where the run stands), not as the handler's failure.
+                    if e.is_instance_of::<PyKeyboardInterrupt>(py) {
+                        interrupted.get_or_insert(e);
+                    } else {
+                        failed = Some(e);
+                    }
                     stop::request(StopSignal::Interrupt);
                 }
             }

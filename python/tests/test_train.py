@@ -120,6 +120,29 @@ def test_ctrl_c_stops_cleanly_while_another_thread_runs_and_resume_is_exact(tmp_
     assert metrics(resumed.dir) == metrics(reference.dir)
 
 
+def test_ctrl_c_that_lands_while_a_callback_runs_is_the_interrupt_with_its_message(tmp_path, mlp_config):
+    # os.kill to this process from the main thread: the interpreter raises the KeyboardInterrupt
+    # inside the callback, as it does when a real Ctrl-C arrives while Python code of a callback
+    # (or of the progress display) runs. It stops training as the interrupt, not as a failure of
+    # the callback, and says where the run stands.
+    code = """
+import json, os, signal, mnist_burn
+def interrupt(logs):
+    os.kill(os.getpid(), signal.SIGINT)
+try:
+    mnist_burn.train(os.environ["CONFIG"], out=os.environ["OUT"], on_epoch=interrupt, progress=False)
+    print(json.dumps({"interrupted": False}))
+except KeyboardInterrupt as e:
+    print(json.dumps({"interrupted": True, "message": str(e)}))
+"""
+    p = run_python(code, env={"CONFIG": str(mlp_config), "OUT": str(tmp_path / "run")})
+    assert p.returncode == 0, p.stderr
+    result = json.loads(p.stdout.strip().splitlines()[-1])
+    assert result["interrupted"], p.stdout
+    assert "interrupted during epoch 2; the 1 completed epoch(s) are checkpointed" in result["message"], result["message"]
+    assert len(metrics(tmp_path / "run")) == 2  # epoch 1 only
+
+
 def test_a_panic_in_the_engine_is_an_exception_not_a_crash(tmp_path, mlp_config):
     code = """
 import os, sys, mnist_burn
