@@ -97,9 +97,7 @@ fn bce_with_logits_sum<const D: usize>(logits: Tensor<D>, probs: Tensor<D>, targ
 
 /// Softmax cross-entropy, batch mean. Logits `[batch, 10]`, labels `[batch]` → `[1]`.
 pub fn cross_entropy(logits: Tensor<2>, labels: Tensor<1, Int>) -> Tensor<1> {
-    let log_probs = log_softmax(logits, 1); // [batch, 10]
-    let picked = log_probs.gather(1, labels.unsqueeze_dim(1)); // [batch, 1]
-    picked.mean().neg()
+    cross_entropy_smoothed(logits, labels, 0.0)
 }
 
 /// Softmax cross-entropy with label smoothing `epsilon`, batch mean, as PyTorch's
@@ -107,15 +105,48 @@ pub fn cross_entropy(logits: Tensor<2>, labels: Tensor<1, Int>) -> Tensor<1> {
 /// `epsilon / classes` on every class, so the loss is
 /// `(1 - epsilon) · (-log p_label) + epsilon · mean_k(-log p_k)`.
 /// Logits `[batch, classes]`, labels `[batch]` → `[1]`; `epsilon = 0` is [`cross_entropy`].
+/// On GPUs it is [`cross_entropy_one_pass`].
 pub fn cross_entropy_smoothed(logits: Tensor<2>, labels: Tensor<1, Int>, epsilon: f64) -> Tensor<1> {
-    if epsilon == 0.0 {
-        return cross_entropy(logits, labels);
+    if !cpu_pointwise::runs_on(&logits) {
+        return cross_entropy_one_pass(logits, labels, epsilon);
     }
     let log_probs = log_softmax(logits, 1); // [batch, classes]
     let picked = log_probs.clone().gather(1, labels.unsqueeze_dim(1)); // [batch, 1]
     let nll = picked.mean().neg();
+    if epsilon == 0.0 {
+        return nll;
+    }
     let uniform = log_probs.mean().neg();
     nll.mul_scalar(1.0 - epsilon) + uniform.mul_scalar(epsilon)
+}
+
+/// [`cross_entropy_smoothed`] for GPUs, where a step costs about its number of kernels. The value
+/// `-Σ target·log_softmax(x)` and the gradient `(softmax(x) - target) / batch` are evaluated
+/// outside the autodiff graph and joined to the logits as
+/// `Σ stop(-target·log_probs) + (x - stop(x))·stop(softmax - target)`, over the batch, which has
+/// exactly that value and that gradient (as [`bce_with_logits_elementwise`] does). A step then
+/// costs three reductions (max, sum of exponentials, the total) and fused element-wise kernels;
+/// through `log_softmax` and `gather` the backward also cost a reduction, a zero fill and a
+/// scatter-add. The label's one-hot is a comparison with `0..classes` (Burn's `one_hot` reads
+/// the labels back to check them). `flex` keeps the graph of [`cross_entropy_smoothed`], so its
+/// runs stay as they were to the bit.
+pub fn cross_entropy_one_pass(logits: Tensor<2>, labels: Tensor<1, Int>, epsilon: f64) -> Tensor<1> {
+    let [batch, classes] = logits.dims();
+    let x = logits.clone().detach();
+    let shifted = x.clone() - x.clone().max_dim(1); // [batch, classes]
+    let exp = shifted.clone().exp();
+    let sum = exp.clone().sum_dim(1); // [batch, 1]
+    let log_probs = shifted - sum.clone().log();
+    let class = Tensor::<1, Int>::arange(0..classes as i64, &labels.device()).unsqueeze_dim::<2>(0); // [1, classes]
+    let mut target = labels.unsqueeze_dim::<2>(1).equal(class).float(); // one-hot [batch, classes]
+    if epsilon != 0.0 {
+        target = target.mul_scalar(1.0 - epsilon).add_scalar(epsilon / classes as f64);
+    }
+    let gradient = exp / sum - target.clone();
+    let value = (log_probs * target).neg();
+    // Zero in the forward pass; carries the gradient back to the logits.
+    let slope = (logits - x) * gradient;
+    (value + slope).sum().div_scalar(batch as f64)
 }
 
 /// KL divergence of `N(mean, exp(log_var))` from `N(0, I)`:

@@ -2,7 +2,7 @@
 
 use burn::prelude::*;
 use mnist_models::{
-    LossKind, Model, ModelOutput, Objective, bce_with_logits, correct_count, cross_entropy, cross_entropy_smoothed,
+    LossKind, Model, ModelOutput, Objective, bce_with_logits, correct_count, cross_entropy, cross_entropy_one_pass, cross_entropy_smoothed,
     kl_divergence, mse,
 };
 
@@ -145,6 +145,46 @@ fn cross_entropy_and_accuracy() {
     let labels = Tensor::<1, Int>::from_ints([2, 1, 1], &device);
     let correct = scalar(correct_count(logits, labels).float());
     assert_eq!(correct, 2.0);
+}
+
+#[test]
+fn the_gpus_one_pass_cross_entropy_has_the_value_and_gradient_of_log_softmax_and_gather() {
+    // The one-pass form runs on GPUs only; it is plain Burn, so it runs on `flex` here too, where
+    // `cross_entropy_smoothed` takes the log_softmax + gather graph.
+    let device = Device::flex().autodiff();
+    let raw = [1.0f32, 2.0, 3.0, -4.0, 0.0, 0.5, -0.5, 0.25, 30.0, -30.0, 7.0, 7.0, 0.0, 0.0, 0.0, 100.0, -100.0, 3.0];
+    let labels = [2i64, 0, 0, 1, 0, 2];
+    let (batch, classes) = (6, 3);
+    for epsilon in [0.0, 0.1] {
+        let run = |one_pass: bool| {
+            let x = Tensor::<1>::from_floats(raw, &device).reshape([batch, classes]).require_grad();
+            let labels = Tensor::<1, Int>::from_ints(labels, &device);
+            let value = if one_pass {
+                cross_entropy_one_pass(x.clone(), labels, epsilon)
+            } else {
+                cross_entropy_smoothed(x.clone(), labels, epsilon)
+            };
+            let grads = value.backward();
+            (scalar(value.inner()), values(x.grad(&grads).expect("a gradient for the logits")))
+        };
+        let (one_pass, one_pass_grad) = run(true);
+        let (graph, graph_grad) = run(false);
+        // f64 references: the mean of -Σ target·log softmax, and d/dx = (softmax - target) / batch.
+        let (mut expected, mut expected_grad) = (0.0f64, Vec::new());
+        for (row, &label) in raw.chunks(classes).zip(&labels) {
+            let max = row.iter().fold(f64::MIN, |m, &v| m.max(v as f64));
+            let sum: f64 = row.iter().map(|&v| (v as f64 - max).exp()).sum();
+            for (k, &v) in row.iter().enumerate() {
+                let target = if k == label as usize { 1.0 - epsilon } else { 0.0 } + epsilon / classes as f64;
+                expected -= target * (v as f64 - max - sum.ln()) / batch as f64;
+                expected_grad.push((((v as f64 - max).exp() / sum - target) / batch as f64) as f32);
+            }
+        }
+        assert!((one_pass as f64 - expected).abs() < 1e-5 * expected, "ε = {epsilon}: one pass {one_pass} vs {expected}");
+        assert!((one_pass - graph).abs() < 1e-5 * graph, "ε = {epsilon}: one pass {one_pass} vs log_softmax + gather {graph}");
+        assert_close(&one_pass_grad, &expected_grad, 1e-6, &format!("ε = {epsilon}: d loss / d logits vs (softmax - target) / batch"));
+        assert_close(&one_pass_grad, &graph_grad, 1e-6, &format!("ε = {epsilon}: d loss / d logits vs log_softmax + gather's"));
+    }
 }
 
 fn sum_of_squares(tensor: Tensor<2>) -> f64 {
