@@ -55,8 +55,8 @@ pub use conv_vae::{ConvVae, ConvVaeConfig};
 pub use dense_ae::{DenseAutoencoder, DenseAutoencoderConfig};
 pub use layers::{Activation, ConvLayer, DenseLayer};
 pub use loss::{
-    LossKind, LossTerms, Objective, bce_with_logits, correct_count, cross_entropy, cross_entropy_one_pass, cross_entropy_smoothed, kl_divergence,
-    mse,
+    LossKind, LossTerms, Objective, bce_with_logits, correct_count, cross_entropy, cross_entropy_one_pass,
+    cross_entropy_smoothed, kl_divergence, mse,
 };
 pub use mlp::{Mlp, MlpConfig};
 pub use model::Model;

@@ -2,8 +2,8 @@
 
 use burn::prelude::*;
 use mnist_models::{
-    LossKind, Model, ModelOutput, Objective, bce_with_logits, correct_count, cross_entropy, cross_entropy_one_pass, cross_entropy_smoothed,
-    kl_divergence, mse,
+    LossKind, Model, ModelOutput, Objective, bce_with_logits, correct_count, cross_entropy, cross_entropy_one_pass,
+    cross_entropy_smoothed, kl_divergence, mse,
 };
 
 use crate::common::{assert_close, images, parse, scalar, values};
