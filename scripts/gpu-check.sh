@@ -16,6 +16,8 @@
 #   3. trains the MLP, the CNN and the dense VAE to their seed targets on the GPU with the warm
 #      cache (wall time from process start to the printed test metric), each followed by the same
 #      recipe in PyTorch (bench_pytorch.py --train), then the speedrun (99 % in one epoch);
+#      then the MLP and the CNN, warm, with wgpu's submission batch (CUBECL_WGPU_MAX_TASKS) at 128
+#      and 512 instead of 32;
 #   4. runs the same two passes of `bench` on `vulkan` (SPIR-V: its compiled kernels are cached
 #      too, so its warm process should add nothing);
 #   5. prints one table: samples/s of each and our ratio to PyTorch, start-up cold and warm,
@@ -176,6 +178,26 @@ except Exception:  # noqa: BLE001 - recorded as a failed run
 test = " ".join(f"{k} {r[k]:.4f}" for k in ("test_loss", "test_accuracy") if k in r)
 print(json.dumps({"model": name, "device": f"pytorch-{device}", "exit": int(code), "wall_s": round(float(t1) - float(t0), 2), "test": test}))
 PY
+done
+
+# 3b. Submission batching (issue 30, item 3): wgpu records up to CUBECL_WGPU_MAX_TASKS kernels
+# (32 by default) into one command buffer before it submits, so a step of 50-80 kernels costs two
+# or three submits. The MLP and the CNN again, warm, with 128 and 512: the table sets their
+# samples/s beside the default's.
+: > "$out/tasks-$first_backend.jsonl"
+for name in mlp cnn; do
+  [[ ",$models," == *",$name,"* ]] || continue
+  for tasks in 128 512; do
+    cap=$(allow 45)
+    [ "$cap" = 0 ] && break 2
+    echo "== bench $name on $first_backend, warm, CUBECL_WGPU_MAX_TASKS=$tasks (timeout ${cap} s)"
+    CUBECL_WGPU_MAX_TASKS="$tasks" MNIST_BURN_GPU_CACHE="$out/gpu-cache/$first_backend-$name" timeout "$cap" \
+      "$bin/bench" --model "$name" --device "$first_backend" --steps "$steps" --warmup "$warmup" --profile \
+      2>> "$out/bench-$first_backend.err" \
+      | python3 -c 'import json, sys; [print(json.dumps(dict(json.loads(l), tasks_max=int(sys.argv[1])))) for l in sys.stdin if l.startswith("{")]' "$tasks" \
+      >> "$out/tasks-$first_backend.jsonl"
+    tail -n 1 "$out/tasks-$first_backend.jsonl" | cut -c1-160
+  done
 done
 
 # 4. The other backends.

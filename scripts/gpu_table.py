@@ -8,7 +8,7 @@ Throughput: training samples/s of `bench` on each GPU backend and of PyTorch on 
 Start-up: seconds from process start to the first training step done, with an empty GPU cache
 (cold) and with the cache the first process left (warm), and the kernels one step launches.
 Trainings: wall time from process start to the printed test metric, and that metric, ours and
-PyTorch's.
+PyTorch's. Submission batch: the warm benchmark again with wgpu's CUBECL_WGPU_MAX_TASKS raised.
 """
 
 import json
@@ -107,6 +107,20 @@ def main():
             wall = t.get("wall_s")
             wall = f"{wall:.1f} s" if wall is not None else "–"
             print(f'| {t["model"]} | {t["device"]} | {t.get("exit", "–")} | {wall} | {t.get("test") or "–"} |')
+
+    # Submission batching: the warm benchmark at CUBECL_WGPU_MAX_TASKS 32 (the default) beside 128, 512.
+    for b in backends:
+        tasks = read_lines(out / f"tasks-{b}.jsonl")
+        if not tasks:
+            continue
+        sizes = sorted({t["tasks_max"] for t in tasks if "tasks_max" in t})
+        print(f"\nSubmission batch on {b} (CUBECL_WGPU_MAX_TASKS): samples/s, warm cache.\n")
+        print("| model | 32 (default) | " + " | ".join(str(n) for n in sizes) + " |")
+        print("|---|---:|" + "---:|" * len(sizes))
+        for m in models:
+            rows = {t["tasks_max"]: t for t in tasks if t.get("model") == m and "tasks_max" in t}
+            if rows:
+                print(f"| {m} | {fmt(rate(ours[b].get(m)))} | " + " | ".join(fmt(rate(rows.get(n))) for n in sizes) + " |")
     return 0
 
 
