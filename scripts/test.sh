@@ -56,8 +56,10 @@ if [ "$python_only" -eq 0 ]; then
 fi
 
 # The Python package, built by maturin through pip exactly as README installs it (the `wgpu`
-# feature as the tests above, so the GPU code path is the same), and its tests. The binaries the
-# tests compare with are the ones cargo test just built.
+# feature as the tests above, so the GPU code path is the same; `test-build` gives shared crates
+# the features cargo test resolved, so the extension links the Burn it built instead of compiling
+# Burn again: crates/workspace-hack), and its tests. The binaries the tests compare with are the
+# ones cargo test just built.
 venv="${MNIST_BURN_VENV:-$HOME/.cache/mnist-burn/venv}"
 target="${CARGO_TARGET_DIR:-$PWD/target}"
 if [ ! -x "$venv/bin/python" ]; then
@@ -65,7 +67,7 @@ if [ ! -x "$venv/bin/python" ]; then
   python3 -m venv "$venv"
 fi
 py_start=$(date +%s)
-MATURIN_PEP517_ARGS="--features wgpu" CARGO_TARGET_DIR="$target" "$venv/bin/pip" install --quiet --disable-pip-version-check "./python[test]" 2>&1 | tee -a "$log" || status=$?
+MATURIN_PEP517_ARGS="--features wgpu,test-build" CARGO_TARGET_DIR="$target" "$venv/bin/pip" install --quiet --disable-pip-version-check "./python[test]" 2>&1 | tee -a "$log" || status=$?
 echo "python package built and installed in $(( $(date +%s) - py_start )) s"
 MNIST_BURN_BIN_DIR="$target/debug" "$venv/bin/python" -m pytest python/tests -p no:cacheprovider -q 2>&1 | tee -a "$log" || status=$?
 
