@@ -52,10 +52,10 @@ pub fn mse(pred: Tensor<4>, target: Tensor<4>) -> Tensor<1> {
 /// is `σ(x) - t`.
 ///
 /// One fused node: the value and the derivative are evaluated outside the autodiff graph and
-/// joined to `x` as `value + (x - stop(x))·stop(p - t)`, which has exactly that value and that
-/// gradient. `e^-|x|` is read off `p`, so a step costs one `ln` per element on top of the model's
-/// sigmoid. Built from Burn's `log_sigmoid` instead, it cost three exponentials and a `log1p` per
-/// element (the backward recomputes a sigmoid); on `flex` each is a scalar libm call.
+/// joined to `x` by [`with_gradient`]. `e^-|x|` is read off `p`, so a step costs one `ln` per
+/// element on top of the model's sigmoid. Built from Burn's `log_sigmoid` instead, it cost three
+/// exponentials and a `log1p` per element (the backward recomputes a sigmoid); on `flex` each is a
+/// scalar libm call.
 fn bce_with_logits_elementwise<const D: usize>(logits: Tensor<D>, probs: Tensor<D>, target: Tensor<D>) -> Tensor<D> {
     let x = logits.clone().detach();
     let p = probs.detach();
@@ -64,10 +64,17 @@ fn bce_with_logits_elementwise<const D: usize>(logits: Tensor<D>, probs: Tensor<
     // 1e-7 (the rounding of p), where ln(1 + e^-|x|) is at least 0.
     let d = p.clone().sub_scalar(0.5).abs();
     let e = d.clone().neg().add_scalar(0.5) / d.add_scalar(0.5);
-    let value = x.clone().clamp_min(0.0) - t.clone() * x.clone() + e.add_scalar(1.0).log();
-    // Zero in the forward pass; carries the gradient `σ(x) - t` back to the logits.
-    let slope = (logits - x) * (p - t);
-    value + slope
+    let value = x.clone().clamp_min(0.0) - t.clone() * x + e.add_scalar(1.0).log();
+    with_gradient(value, logits, p - t)
+}
+
+/// `value`, carrying `gradient` back to `logits`: `value + (x - stop(x))·stop(gradient)`. The
+/// second term is zero in the forward pass, and its derivative in `x` is `gradient`, so the result
+/// has exactly `value`'s value and `gradient` as its gradient, whatever graph computed the two
+/// (`value` and `gradient` must be outside the autodiff graph).
+fn with_gradient<const D: usize>(value: Tensor<D>, logits: Tensor<D>, gradient: Tensor<D>) -> Tensor<D> {
+    let x = logits.clone().detach();
+    value + (logits - x) * gradient
 }
 
 /// Element-wise binary cross-entropy from probabilities, clipped to `[1e-7, 1 - 1e-7]` as Keras
@@ -124,10 +131,9 @@ pub fn cross_entropy_smoothed(logits: Tensor<2>, labels: Tensor<1, Int>, epsilon
 /// `-Σ target·log_softmax(x)` and the gradient `(softmax(x) - target) / batch` are evaluated
 /// outside the autodiff graph and joined to the logits as
 /// `Σ stop(-target·log_probs) + (x - stop(x))·stop(softmax - target)`, over the batch, which has
-/// exactly that value and that gradient (as [`bce_with_logits_elementwise`] does). A step then
-/// costs three reductions (max, sum of exponentials, the total) and fused element-wise kernels;
-/// through `log_softmax` and `gather` the backward also cost a reduction, a zero fill and a
-/// scatter-add. The label's one-hot is a comparison with `0..classes` (Burn's `one_hot` reads
+/// exactly that value and that gradient ([`with_gradient`]). A step then costs three reductions
+/// (max, sum of exponentials, the total) and fused element-wise kernels; through `log_softmax`
+/// and `gather` the backward also cost a reduction, a zero fill and a scatter-add. The label's one-hot is a comparison with `0..classes` (Burn's `one_hot` reads
 /// the labels back to check them). `flex` keeps the graph of [`cross_entropy_smoothed`], so its
 /// runs stay as they were to the bit.
 pub fn cross_entropy_one_pass(logits: Tensor<2>, labels: Tensor<1, Int>, epsilon: f64) -> Tensor<1> {
@@ -144,9 +150,7 @@ pub fn cross_entropy_one_pass(logits: Tensor<2>, labels: Tensor<1, Int>, epsilon
     }
     let gradient = exp / sum - target.clone();
     let value = (log_probs * target).neg();
-    // Zero in the forward pass; carries the gradient back to the logits.
-    let slope = (logits - x) * gradient;
-    (value + slope).sum().div_scalar(batch as f64)
+    with_gradient(value, logits, gradient).sum().div_scalar(batch as f64)
 }
 
 /// KL divergence of `N(mean, exp(log_var))` from `N(0, I)`:
