@@ -133,9 +133,10 @@ pub fn cross_entropy_smoothed(logits: Tensor<2>, labels: Tensor<1, Int>, epsilon
 /// `Σ stop(-target·log_probs) + (x - stop(x))·stop(softmax - target)`, over the batch, which has
 /// exactly that value and that gradient ([`with_gradient`]). A step then costs three reductions
 /// (max, sum of exponentials, the total) and fused element-wise kernels; through `log_softmax`
-/// and `gather` the backward also cost a reduction, a zero fill and a scatter-add. The label's one-hot is a comparison with `0..classes` (Burn's `one_hot` reads
-/// the labels back to check them). `flex` keeps the graph of [`cross_entropy_smoothed`], so its
-/// runs stay as they were to the bit.
+/// and `gather` the backward also cost a reduction, a zero fill and a scatter-add. The label's
+/// one-hot is a comparison with `0..classes` (Burn's `one_hot` reads the labels back to check
+/// them). `flex` keeps the graph of [`cross_entropy_smoothed`], so its runs stay as they were to
+/// the bit.
 pub fn cross_entropy_one_pass(logits: Tensor<2>, labels: Tensor<1, Int>, epsilon: f64) -> Tensor<1> {
     let [batch, classes] = logits.dims();
     let x = logits.clone().detach();
